@@ -1,0 +1,76 @@
+/** What a package.ts describes: builds, their sources, and the machines they run on. */
+
+export type SourceSpec =
+  /** Clone a remote (or file://) repository on the host, shallow, at a branch, tag or commit. */
+  | { type: 'git'; uri: string; branch?: string; tag?: string; commit?: string }
+  /** A local repository checked out at `ref` (default HEAD) into a temporary work tree. */
+  | { type: 'gitDirectory'; path: string; ref?: string }
+  /** A plain directory, copied as it is (node_modules and .git left out). */
+  | { type: 'directory'; path: string };
+
+export type Arch = 'amd64' | 'arm64';
+export type Compression = 'xz' | 'gzip' | 'zstd' | 'none';
+
+export interface BuildOptions {
+  /** Unique name of the build, used in logs and file names. */
+  name: string;
+  /** Package name: lowercase letters, digits, `+ - .`; also the install prefix /opt/<app> and /usr/bin/<app>. */
+  app: string;
+  /** Package version; defaults to the version in the app's package.json. Semver pre-releases become `~` versions. */
+  version?: string;
+  /** Package revision (Debian revision / RPM release). Default '1'. */
+  iteration?: string;
+  source: SourceSpec;
+  /** Id of a build machine from templates/build_machines.json. */
+  buildMachine: string;
+  /** Target architecture. Default: the machine's first (amd64). */
+  arch?: Arch;
+  /** Distro packages installed in the build machine before `npm ci`. */
+  buildDeps?: string[];
+  /** Distro packages the installed package depends on (Depends / Requires). */
+  runtimeDeps?: string[];
+  /** Exact Node.js version bundled under /opt/<app>/node, e.g. '22.23.3'. */
+  node: string;
+  /** Exact npm version used inside the build machine. Default '10.9.9'. */
+  npm?: string;
+  /** Extra arguments passed to fpm when the machine has fpm. */
+  fpmArgs?: string[];
+  /** Package metadata; each defaults from the app's package.json. */
+  maintainer?: string;
+  description?: string;
+  license?: string;
+  homepage?: string;
+  /** Script run by /usr/bin/<app>, relative to the app root. Default: package.json `bin` (the entry named like the app, or the only one), else `main`. */
+  entry?: string;
+  /** Compression of the package payload. Default 'xz'. */
+  compression?: Compression;
+  /** Compile native addons from source instead of downloading prebuilt binaries. Default true. */
+  buildFromSource?: boolean;
+}
+
+export interface BuilderOptions {
+  /** Where artifacts are written. Default 'dist'. */
+  outDir?: string;
+  /** Builds run at once. Default: the number of CPU cores. */
+  concurrency?: number;
+  /** Host directory for runtimes and other caches. Default ~/.cache/ndist. */
+  cacheDir?: string;
+  /** Project directory whose templates/build_machines.json (templates beside it, Dockerfiles in builders/) is merged over the defaults. Default: the current directory. */
+  machinesDir?: string;
+  /** CA bundle given to build machines (for npm, git and apt behind an intercepting proxy). Default: the host's bundle when present. */
+  caBundle?: string | false;
+  /** Order in which Node runtime sources are tried. Default ['npm', 'official']. */
+  runtimeSources?: ('official' | 'npm')[];
+  /** Where a line of progress goes. Default: stderr, prefixed with the build name. */
+  log?: (build: string, line: string) => void;
+}
+
+export interface BuildResult {
+  name: string;
+  ok: boolean;
+  artifact?: string;
+  size?: number;
+  sha256?: string;
+  durationMs: number;
+  error?: Error;
+}

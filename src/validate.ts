@@ -1,0 +1,150 @@
+/**
+ * Checks a build's options before anything runs, so a mistake is reported with the field that is
+ * wrong and what would be right, not as a failure deep inside a container.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { ConfigError } from './errors.ts';
+import type { BuildOptions, SourceSpec } from './types.ts';
+
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+/** Debian policy 5.6.1 (and valid for RPM): lowercase, digits, + - . ; at least two characters. */
+const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
+const EXACT_VERSION = /^\d+\.\d+\.\d+$/;
+/** Upstream version as Debian and RPM both accept it, after semver's pre-release dash became `~`. */
+const PACKAGE_VERSION = /^[0-9][A-Za-z0-9.+~]*$/;
+const ITERATION = /^[A-Za-z0-9.+~]+$/;
+const DEB_ARCH_QUALIFIER = '(?::[a-z0-9-]+)?';
+const PKG = `[a-z0-9][a-z0-9+.-]+${DEB_ARCH_QUALIFIER}`;
+/** One apt-get install argument: `name`, `name:arch` or `name=version`. */
+const BUILD_DEP = new RegExp(`^${PKG}(?:=[A-Za-z0-9.+~:-]+)?$`);
+/** A Depends entry: alternatives of `name` or `name (op version)`. */
+const RELATION = `${PKG}(?: \\((?:<<|<=|=|>=|>>) [A-Za-z0-9.+~:-]+\\))?`;
+const RUNTIME_DEP = new RegExp(`^${RELATION}(?: \\| ${RELATION})*$`);
+const EXAMPLES = {
+  app: 'my-service',
+  node: '22.23.3',
+  buildDep: 'libsqlite3-dev',
+  runtimeDep: 'libsqlite3-0 (>= 3.40)',
+};
+
+function fail(field: string, message: string): never {
+  throw new ConfigError(field, message);
+}
+
+export function requireText(field: string, value: unknown, { multiline = false, max = 4096 } = {}): string {
+  if (typeof value !== 'string' || value.trim() === '') fail(field, `must be a non-empty string, got ${JSON.stringify(value)}`);
+  if (value.length > max) fail(field, `is ${value.length} characters long; at most ${max}`);
+  if (!multiline && CONTROL_CHARS.test(value)) fail(field, 'must be a single line without control characters');
+  return value;
+}
+
+function optionalText(field: string, value: unknown, options?: { multiline?: boolean; max?: number }): void {
+  if (value !== undefined) requireText(field, value, options);
+}
+
+/** semver `1.2.0-rc.1` sorts before `1.2.0`; in Debian and RPM that needs `1.2.0~rc.1`. */
+export function toPackageVersion(version: string): string {
+  // Dashes inside the pre-release (1.0.0-beta-2) would read as a Debian revision: make them dots.
+  return version
+    .replace(/^v/, '')
+    .replace(/^(\d+\.\d+\.\d+)-([^+]*)/, (_, release: string, pre: string) => `${release}~${pre.replaceAll('-', '.')}`);
+}
+
+export function checkPackageVersion(field: string, version: string): string {
+  const converted = toPackageVersion(version);
+  if (!PACKAGE_VERSION.test(converted)) {
+    fail(field, `"${version}" is not a package version; use digits, letters and . + ~ starting with a digit, e.g. 1.2.0 or 1.2.0-rc.1`);
+  }
+  return converted;
+}
+
+/** A git ref as `git check-ref-format` allows it, and never something git could read as an option. */
+function checkRef(field: string, value: unknown): void {
+  const ref = requireText(field, value, { max: 255 });
+  if (ref.startsWith('-') || /[\s~^:?*[\\]|\.\.|@\{|\/\/|\.lock$|^\/|\/$|\.$/.test(ref)) {
+    fail(field, `"${ref}" is not a valid git branch, tag or commit name`);
+  }
+}
+
+function checkSource(source: unknown): void {
+  if (!source || typeof source !== 'object') fail('source', 'must be git({ uri, branch }), gitDirectory({ path, ref }) or directory({ path })');
+  const spec = source as SourceSpec;
+  switch (spec.type) {
+    case 'git': {
+      const uri = requireText('source.uri', spec.uri);
+      if (uri.startsWith('-')) fail('source.uri', `"${uri}" must not start with "-"`);
+      const refs = (['branch', 'tag', 'commit'] as const).filter((key) => spec[key] !== undefined);
+      if (refs.length > 1) fail('source', `give one of branch, tag or commit, not ${refs.join(' and ')}`);
+      for (const key of refs) checkRef(`source.${key}`, spec[key]);
+      if (spec.commit !== undefined && !/^[0-9a-f]{7,64}$/i.test(spec.commit)) {
+        fail('source.commit', `"${spec.commit}" is not a commit hash (7 to 64 hex digits)`);
+      }
+      return;
+    }
+    case 'gitDirectory':
+    case 'directory': {
+      const dir = requireText('source.path', spec.path);
+      if (!existsSync(dir) || !statSync(dir).isDirectory()) fail('source.path', `"${dir}" is not a directory`);
+      if (spec.type === 'gitDirectory' && spec.ref !== undefined) checkRef('source.ref', spec.ref);
+      return;
+    }
+    default:
+      fail('source.type', `is ${JSON.stringify((spec as { type: unknown }).type)}; use git(), gitDirectory() or directory()`);
+  }
+}
+
+function checkList(field: string, value: unknown, pattern: RegExp, example: string): void {
+  if (value === undefined) return;
+  if (!Array.isArray(value)) fail(field, `must be a list of strings, e.g. ["${example}"]`);
+  value.forEach((item, index) => {
+    if (typeof item !== 'string' || !pattern.test(item)) {
+      fail(`${field}[${index}]`, `${JSON.stringify(item)} is not a valid package name or relation, e.g. "${example}"`);
+    }
+  });
+}
+
+/** Validate the options a build was added with. Metadata read later from package.json is checked again then. */
+export function validateBuild(options: BuildOptions): void {
+  requireText('name', options.name, { max: 200 });
+  const app = requireText('app', options.app, { max: 100 });
+  if (!PACKAGE_NAME.test(app)) fail('app', `"${app}" is not a package name: lowercase letters, digits, + - . (at least 2 characters), e.g. "${EXAMPLES.app}"`);
+  if (options.version !== undefined) checkPackageVersion('version', requireText('version', options.version, { max: 100 }));
+  if (options.iteration !== undefined && !ITERATION.test(String(options.iteration))) {
+    fail('iteration', `"${options.iteration}" is not a package revision: digits, letters, . + ~ (e.g. "1")`);
+  }
+  checkSource(options.source);
+  requireText('buildMachine', options.buildMachine, { max: 100 });
+  if (options.arch !== undefined && !['amd64', 'arm64'].includes(options.arch)) {
+    fail('arch', `is ${JSON.stringify(options.arch)}; allowed: amd64, arm64`);
+  }
+  checkList('buildDeps', options.buildDeps, BUILD_DEP, EXAMPLES.buildDep);
+  checkList('runtimeDeps', options.runtimeDeps, RUNTIME_DEP, EXAMPLES.runtimeDep);
+  for (const key of ['node', 'npm'] as const) {
+    const value = options[key];
+    if (value === undefined && key === 'npm') continue;
+    if (typeof value !== 'string' || !EXACT_VERSION.test(value)) {
+      fail(key, `must be an exact version like "${key === 'node' ? EXAMPLES.node : '10.9.9'}", got ${JSON.stringify(value)}`);
+    }
+  }
+  if (options.fpmArgs !== undefined && (!Array.isArray(options.fpmArgs) || !options.fpmArgs.every((arg) => typeof arg === 'string'))) {
+    fail('fpmArgs', 'must be a list of strings, e.g. ["--deb-priority", "optional"]');
+  }
+  optionalText('maintainer', options.maintainer, { max: 200 });
+  optionalText('description', options.description, { max: 2000 });
+  optionalText('license', options.license, { max: 200 });
+  optionalText('homepage', options.homepage, { max: 500 });
+  if (options.entry !== undefined) checkEntry('entry', options.entry);
+  if (options.compression !== undefined && !['xz', 'gzip', 'zstd', 'none'].includes(options.compression)) {
+    fail('compression', `is ${JSON.stringify(options.compression)}; allowed: xz, gzip, zstd, none`);
+  }
+}
+
+/** The script /usr/bin/<app> runs: a relative path inside the app. */
+export function checkEntry(field: string, entry: unknown): string {
+  const value = requireText(field, entry, { max: 500 });
+  const normalised = value.replace(/^\.\//, '');
+  if (normalised.startsWith('/') || normalised.split('/').includes('..')) {
+    fail(field, `"${value}" must be a path inside the app, like "bin/cli.js"`);
+  }
+  return normalised;
+}
