@@ -1,0 +1,80 @@
+/**
+ * Stage: stream the build's inputs into the container as one tar archive, read file by file from
+ * disk (never whole in memory) through the Engine API, so a remote DOCKER_HOST works.
+ */
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, readlink, stat as statFollowing } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+
+export type InputEntry =
+  /** A file whose content ndist generated. */
+  | { kind: 'content'; name: string; content: string; mode?: number }
+  /** An empty directory. */
+  | { kind: 'directory'; name: string }
+  /** A host file, copied as it is. */
+  | { kind: 'file'; name: string; hostPath: string; mode?: number }
+  /** A host directory tree, minus the names in `exclude` at its root. */
+  | { kind: 'tree'; name: string; hostPath: string; exclude?: string[] };
+
+interface Header {
+  name: string;
+  mode: number;
+  uid: 0;
+  gid: 0;
+  mtime: Date;
+}
+
+function header(name: string, mode: number, mtime = new Date(0)): Header {
+  return { name, mode, uid: 0, gid: 0, mtime };
+}
+
+async function addFile(pack: tar.Pack, name: string, hostPath: string, mode?: number): Promise<void> {
+  // Follows a symlink (a CA bundle often is one): the header must give the size of what is streamed.
+  const stat = await statFollowing(hostPath);
+  const entry = pack.entry({ ...header(name, mode ?? stat.mode & 0o7777, stat.mtime), size: stat.size });
+  await pipeline(createReadStream(hostPath), entry);
+}
+
+async function addTree(pack: tar.Pack, name: string, hostPath: string, exclude: Set<string>): Promise<void> {
+  pack.entry({ ...header(name, 0o755), type: 'directory' });
+  // Sorted, so the archive (and what is built from it) does not depend on directory order.
+  const children = (await readdir(hostPath)).sort();
+  for (const child of children) {
+    if (exclude.has(child)) continue;
+    const childPath = path.join(hostPath, child);
+    const childName = `${name}/${child}`;
+    const stat = await lstat(childPath);
+    if (stat.isDirectory()) await addTree(pack, childName, childPath, new Set());
+    else if (stat.isSymbolicLink()) pack.entry({ ...header(childName, 0o777, stat.mtime), type: 'symlink', linkname: await readlink(childPath) });
+    else if (stat.isFile()) await addFile(pack, childName, childPath);
+  }
+}
+
+/** A tar stream of `entries`, produced as it is read. Errors reading the host surface on the stream. */
+export function packInputs(entries: InputEntry[]): Readable {
+  const pack = tar.pack();
+  (async () => {
+    for (const entry of entries) {
+      switch (entry.kind) {
+        case 'content':
+          pack.entry(header(entry.name, entry.mode ?? 0o644), entry.content);
+          break;
+        case 'directory':
+          pack.entry({ ...header(entry.name, 0o755), type: 'directory' });
+          break;
+        case 'file':
+          await addFile(pack, entry.name, entry.hostPath, entry.mode);
+          break;
+        case 'tree':
+          await addTree(pack, entry.name, entry.hostPath, new Set(entry.exclude));
+          break;
+      }
+    }
+    pack.finalize();
+  })().catch((error: unknown) => pack.destroy(error as Error));
+  // tar-stream's pack is a streamx Readable, which pipes like a Node one.
+  return pack as unknown as Readable;
+}

@@ -1,0 +1,90 @@
+/**
+ * Stage: get the app's source onto the host: a shallow clone of a git remote, a local repository at
+ * a ref, or a plain directory used where it is.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { simpleGit } from 'simple-git';
+import { BuildError, errorMessage } from './errors.ts';
+import type { SourceSpec } from './types.ts';
+
+export interface FetchedSource {
+  /** Directory holding the app, with package.json at its root. */
+  dir: string;
+  /** Commit built, when the source is git. */
+  commit?: string;
+  /** Removes what fetching created; the directory of a `directory()` source is left alone. */
+  cleanup: () => Promise<void>;
+}
+
+export function git(options: { uri: string; branch?: string; tag?: string; commit?: string }): SourceSpec {
+  return { type: 'git', ...options };
+}
+
+export function gitDirectory(options: { path: string; ref?: string }): SourceSpec {
+  return { type: 'gitDirectory', ...options };
+}
+
+export function directory(options: { path: string }): SourceSpec {
+  return { type: 'directory', ...options };
+}
+
+export function describeSource(spec: SourceSpec): string {
+  switch (spec.type) {
+    case 'git':
+      return `git ${spec.uri} ${spec.commit ?? spec.tag ?? spec.branch ?? '(default branch)'}`;
+    case 'gitDirectory':
+      return `git repository ${spec.path} at ${spec.ref ?? 'HEAD'}`;
+    case 'directory':
+      return `directory ${spec.path}`;
+  }
+}
+
+async function cloneRemote(spec: Extract<SourceSpec, { type: 'git' }>, dir: string): Promise<void> {
+  const ref = spec.branch ?? spec.tag;
+  if (!spec.commit) {
+    // validateBuild() has refused a URI or ref that git could read as an option.
+    await simpleGit().clone(spec.uri, dir, ['--depth', '1', '--single-branch', ...(ref ? ['--branch', ref] : [])]);
+    return;
+  }
+  const repo = simpleGit(await initRepo(dir));
+  await repo.addRemote('origin', spec.uri);
+  try {
+    await repo.fetch(['--depth', '1', 'origin', spec.commit]);
+  } catch {
+    // Servers that refuse fetching a commit by hash: fetch everything instead.
+    await repo.fetch(['origin']);
+  }
+  await repo.checkout(['--detach', spec.commit]);
+}
+
+async function initRepo(dir: string): Promise<string> {
+  await simpleGit().init([dir]);
+  return dir;
+}
+
+async function checkoutLocal(spec: Extract<SourceSpec, { type: 'gitDirectory' }>, dir: string): Promise<void> {
+  const commit = (await simpleGit(spec.path).revparse(['--verify', '--end-of-options', `${spec.ref ?? 'HEAD'}^{commit}`])).trim();
+  await simpleGit().clone(path.resolve(spec.path), dir, ['--shared', '--no-checkout']);
+  await simpleGit(dir).checkout(['--detach', commit]);
+}
+
+export async function fetchSource(spec: SourceSpec, log: (line: string) => void): Promise<FetchedSource> {
+  if (spec.type === 'directory') {
+    log(`source: directory ${path.resolve(spec.path)}`);
+    return { dir: path.resolve(spec.path), cleanup: async () => {} };
+  }
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ndist-source-'));
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  try {
+    if (spec.type === 'git') await cloneRemote(spec, dir);
+    else await checkoutLocal(spec, dir);
+    const commit = (await simpleGit(dir).revparse(['HEAD'])).trim();
+    log(`source: ${describeSource(spec)} → commit ${commit}`);
+    return { dir, commit, cleanup };
+  } catch (error) {
+    await cleanup();
+    throw new BuildError(`cannot get the source (${describeSource(spec)}): ${errorMessage(error).trim()}`, { stage: 'source', cause: error });
+  }
+}

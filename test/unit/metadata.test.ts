@@ -1,0 +1,283 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ConfigError } from '../../src/errors.ts';
+import { findMachine, loadMachines, type Machine } from '../../src/machines.ts';
+import { resolvePackage, type PackageSpec } from '../../src/metadata.ts';
+import type { BuildOptions } from '../../src/types.ts';
+
+let root: string;
+let bookworm: Machine;
+/** A machine that builds both architectures, with gzip by default. */
+let multiArch: Machine;
+let appCount = 0;
+
+before(() => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'ndist-unit-metadata-'));
+  bookworm = findMachine(loadMachines(), 'debian-bookworm');
+  multiArch = { ...bookworm, id: 'multi', arch: ['amd64', 'arm64'], compression: 'gzip' };
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+/** A new app directory with `pkg` as package.json (a string is written as it is) and empty `files`. */
+function makeApp(pkg: Record<string, unknown> | string | undefined, files: string[] = []): string {
+  const dir = path.join(root, `app-${++appCount}`);
+  mkdirSync(dir);
+  if (pkg !== undefined) writeFileSync(path.join(dir, 'package.json'), typeof pkg === 'string' ? pkg : JSON.stringify(pkg));
+  for (const file of files) {
+    mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    writeFileSync(path.join(dir, file), '');
+  }
+  return dir;
+}
+
+function options(dir: string, changes: Partial<BuildOptions> = {}): BuildOptions {
+  return { name: 'build', app: 'demo', source: { type: 'directory', path: dir }, buildMachine: 'debian-bookworm', node: '22.23.3', ...changes };
+}
+
+function resolve(pkg: Record<string, unknown> | string | undefined, files: string[], changes: Partial<BuildOptions> = {}, machine = bookworm): PackageSpec {
+  const dir = makeApp(pkg, files);
+  return resolvePackage(options(dir, changes), machine, dir);
+}
+
+function configError(field: string, message: RegExp) {
+  return (error: unknown) => {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+    assert.equal(error.field, field);
+    assert.match(error.message, message);
+    return true;
+  };
+}
+
+const FULL_PACKAGE = {
+  name: 'demo',
+  version: '2.3.4',
+  description: 'Demo app\nwith a second line',
+  license: 'Apache-2.0',
+  homepage: 'https://demo.example',
+  author: 'Jane Doe <jane@example.com> (https://jane.example)',
+  bin: { demo: 'bin/demo.js' },
+};
+
+describe('resolvePackage: defaults from package.json', () => {
+  test('takes version, description (first line), license, homepage, maintainer and entry from package.json', () => {
+    assert.deepEqual(resolve(FULL_PACKAGE, ['bin/demo.js']), {
+      app: 'demo',
+      version: '2.3.4',
+      iteration: '1',
+      arch: 'amd64',
+      nodeArch: 'x64',
+      maintainer: 'Jane Doe <jane@example.com>',
+      description: 'Demo app',
+      license: 'Apache-2.0',
+      homepage: 'https://demo.example',
+      entry: 'bin/demo.js',
+      runtimeDeps: [],
+      compression: 'xz',
+      format: 'deb',
+      prefix: '/opt/demo',
+      fileName: 'demo_2.3.4-1_amd64.deb',
+    } satisfies PackageSpec);
+  });
+
+  test('the build options win over package.json', () => {
+    const spec = resolve(FULL_PACKAGE, ['bin/demo.js', 'server.js'], {
+      version: '3.0.0',
+      iteration: '7',
+      maintainer: 'Ops <ops@example.com>',
+      description: 'Other',
+      license: 'MIT',
+      homepage: 'https://other.example',
+      entry: './server.js',
+      runtimeDeps: ['libc6 (>= 2.36)'],
+      compression: 'none',
+    });
+    assert.deepEqual(
+      { ...spec },
+      {
+        app: 'demo',
+        version: '3.0.0',
+        iteration: '7',
+        arch: 'amd64',
+        nodeArch: 'x64',
+        maintainer: 'Ops <ops@example.com>',
+        description: 'Other',
+        license: 'MIT',
+        homepage: 'https://other.example',
+        entry: 'server.js',
+        runtimeDeps: ['libc6 (>= 2.36)'],
+        compression: 'none',
+        format: 'deb',
+        prefix: '/opt/demo',
+        fileName: 'demo_3.0.0-7_amd64.deb',
+      },
+    );
+  });
+
+  test('without description, license, homepage or author: app name, undefined, undefined, a placeholder maintainer', () => {
+    const spec = resolve({ version: '1.0.0' }, ['index.js']);
+    assert.equal(spec.description, 'demo');
+    assert.equal(spec.license, undefined);
+    assert.equal(spec.homepage, undefined);
+    assert.equal(spec.maintainer, 'demo maintainers <root@localhost>');
+  });
+
+  test('a description whose first line is empty falls back to the app name', () => {
+    assert.equal(resolve({ version: '1.0.0', description: '\nsecond line' }, ['index.js']).description, 'demo');
+    assert.equal(resolve({ version: '1.0.0', description: '  padded  \r\nmore' }, ['index.js']).description, 'padded');
+  });
+});
+
+describe('resolvePackage: maintainer from author', () => {
+  const maintainerOf = (author: unknown) => resolve({ version: '1.0.0', author }, ['index.js']).maintainer;
+
+  test('a string "Name <mail> (url)" gives "Name <mail>"', () => {
+    assert.equal(maintainerOf('Jane Doe <jane@example.com> (https://jane.example)'), 'Jane Doe <jane@example.com>');
+    assert.equal(maintainerOf('Jane Doe <jane@example.com>'), 'Jane Doe <jane@example.com>');
+    assert.equal(maintainerOf('  Jane   <jane@example.com>  '), 'Jane <jane@example.com>');
+  });
+
+  test('an object with name and email gives "name <email>"', () => {
+    assert.equal(maintainerOf({ name: 'Jane Doe', email: 'jane@example.com', url: 'https://jane.example' }), 'Jane Doe <jane@example.com>');
+  });
+
+  test('an author without an email gives the placeholder', () => {
+    assert.equal(maintainerOf('Jane Doe'), 'demo maintainers <root@localhost>');
+    assert.equal(maintainerOf('Jane Doe (https://jane.example)'), 'demo maintainers <root@localhost>');
+    assert.equal(maintainerOf({ name: 'Jane Doe' }), 'demo maintainers <root@localhost>');
+    assert.equal(maintainerOf({ email: 'jane@example.com' }), 'demo maintainers <root@localhost>');
+  });
+});
+
+describe('resolvePackage: entry', () => {
+  const entryOf = (pkg: Record<string, unknown>, files: string[], changes: Partial<BuildOptions> = {}) =>
+    resolve({ version: '1.0.0', ...pkg }, files, changes).entry;
+
+  test('bin as a string', () => {
+    assert.equal(entryOf({ bin: './cli.js' }, ['cli.js']), 'cli.js');
+  });
+
+  test('bin as an object: the entry named like the app', () => {
+    assert.equal(entryOf({ bin: { other: 'other.js', demo: 'bin/demo.js' } }, ['bin/demo.js', 'other.js']), 'bin/demo.js');
+  });
+
+  test('bin as an object: the entry named like the package when none is named like the app', () => {
+    assert.equal(entryOf({ name: 'pkg-name', bin: { tool: 'tool.js', 'pkg-name': 'main-cli.js' } }, ['main-cli.js', 'tool.js']), 'main-cli.js');
+  });
+
+  test('bin as an object with a single entry, whatever its name', () => {
+    assert.equal(entryOf({ bin: { whatever: 'bin/w.js' } }, ['bin/w.js']), 'bin/w.js');
+  });
+
+  test('bin with several entries, none named like the app, and no main: ConfigError listing them', () => {
+    assert.throws(
+      () => resolve({ version: '1.0.0', bin: { one: 'one.js', two: 'two.js' } }, ['one.js', 'two.js']),
+      configError('entry', /^entry: package\.json "bin" has several entries \(one, two\); set entry to the one \/usr\/bin\/demo runs$/),
+    );
+  });
+
+  test('bin with several entries but main set: main', () => {
+    assert.equal(entryOf({ bin: { one: 'one.js', two: 'two.js' }, main: 'lib/main.js' }, ['lib/main.js']), 'lib/main.js');
+  });
+
+  test('the entry option wins over bin', () => {
+    assert.equal(entryOf({ bin: { one: 'one.js', two: 'two.js' } }, ['two.js'], { entry: 'two.js' }), 'two.js');
+  });
+
+  test('no bin: main, else index.js', () => {
+    assert.equal(entryOf({ main: 'server.js' }, ['server.js']), 'server.js');
+    assert.equal(entryOf({}, ['index.js']), 'index.js');
+  });
+
+  test('an entry missing in the source is a ConfigError', () => {
+    assert.throws(() => resolve({ version: '1.0.0', bin: 'bin/missing.js' }, []), configError('entry', /^entry: "bin\/missing\.js" does not exist in the source$/));
+    assert.throws(() => resolve({ version: '1.0.0' }, []), configError('entry', /"index\.js" does not exist in the source/));
+    assert.throws(() => resolve({ version: '1.0.0' }, ['index.js'], { entry: 'nope.js' }), configError('entry', /"nope\.js" does not exist/));
+  });
+
+  test('a package.json entry outside the app is a ConfigError on package.json bin/main', () => {
+    assert.throws(
+      () => resolve({ version: '1.0.0', bin: '../outside.js' }, []),
+      configError('package.json bin/main', /"\.\.\/outside\.js" must be a path inside the app/),
+    );
+    assert.throws(() => resolve({ version: '1.0.0', main: '/etc/passwd' }, []), configError('package.json bin/main', /must be a path inside the app/));
+  });
+});
+
+describe('resolvePackage: version, arch and file name', () => {
+  test('a semver pre-release becomes a ~ version, in the file name too', () => {
+    const spec = resolve({ version: '1.2.0-rc.1' }, ['index.js'], { iteration: '3', arch: 'arm64' }, multiArch);
+    assert.equal(spec.version, '1.2.0~rc.1');
+    assert.equal(spec.arch, 'arm64');
+    assert.equal(spec.nodeArch, 'arm64');
+    assert.equal(spec.fileName, 'demo_1.2.0~rc.1-3_arm64.deb');
+    assert.equal(spec.compression, 'gzip', 'the machine default');
+  });
+
+  test('the version option is converted the same way', () => {
+    const spec = resolve({ version: '1.0.0' }, ['index.js'], { version: 'v2.0.0-beta.2' });
+    assert.equal(spec.version, '2.0.0~beta.2');
+    assert.equal(spec.fileName, 'demo_2.0.0~beta.2-1_amd64.deb');
+  });
+
+  test('the arch defaults to the machine first one', () => {
+    const spec = resolve({ version: '1.0.0' }, ['index.js'], {}, { ...multiArch, arch: ['arm64', 'amd64'] });
+    assert.equal(spec.arch, 'arm64');
+    assert.equal(spec.fileName, 'demo_1.0.0-1_arm64.deb');
+  });
+
+  test('an arch the machine does not build is a ConfigError', () => {
+    assert.throws(
+      () => resolve({ version: '1.0.0' }, ['index.js'], { arch: 'arm64' }),
+      configError('arch', /^arch: machine debian-bookworm builds amd64, not arm64$/),
+    );
+  });
+
+  test('no version anywhere is a ConfigError', () => {
+    assert.throws(() => resolve({ name: 'demo' }, ['index.js']), configError('version', /is not set and package\.json has no version; set version: "1\.0\.0"/));
+  });
+
+  test('a package.json version that is no package version is a ConfigError on it', () => {
+    assert.throws(() => resolve({ version: 'latest' }, ['index.js']), configError('package.json version', /"latest" is not a package version/));
+  });
+});
+
+describe('resolvePackage: package.json itself', () => {
+  test('a missing package.json is a ConfigError on source', () => {
+    const dir = makeApp(undefined, ['index.js']);
+    assert.throws(() => resolvePackage(options(dir), bookworm, dir), configError('source', /has no package\.json at its root/));
+  });
+
+  test('invalid JSON is a ConfigError on source', () => {
+    assert.throws(() => resolve('{ "version": ', ['index.js']), configError('source', /package\.json is not valid JSON/));
+  });
+});
+
+describe('resolvePackage: package.json fields that reach DEBIAN/control', () => {
+  /** Either resolvePackage refuses the package.json with a ConfigError, or `field` of the spec has no control character. */
+  function noControlCharacters(pkg: Record<string, unknown>, field: 'homepage' | 'maintainer' | 'license') {
+    let spec: PackageSpec;
+    try {
+      spec = resolve({ version: '1.0.0', ...pkg }, ['index.js']);
+    } catch (error) {
+      assert.ok(error instanceof ConfigError, String(error));
+      return;
+    }
+    assert.doesNotMatch(spec[field] ?? '', /[\u0000-\u001f\u007f]/);
+  }
+
+  test('a homepage with a newline does not reach the spec', () => {
+    noControlCharacters({ homepage: 'https://x.example\nPre-Depends: evil' }, 'homepage');
+  });
+
+  test('an author with a newline does not reach the maintainer', () => {
+    noControlCharacters({ author: 'Mallory\nPre-Depends: evil <m@example.com>' }, 'maintainer');
+    noControlCharacters({ author: { name: 'Mallory\nX: y', email: 'm@example.com' } }, 'maintainer');
+  });
+
+  test('a license with a newline does not reach the spec', () => {
+    noControlCharacters({ license: 'MIT\nX: y' }, 'license');
+  });
+});

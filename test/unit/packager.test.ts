@@ -1,0 +1,248 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { PackageSpec } from '../../src/metadata.ts';
+import { OUTPUT_DIR, STAGING_DIR, debControl, dpkgDebCommand, fpmCommand, packageCommand, stagedFiles, wrapperScript } from '../../src/packager.ts';
+
+function spec(changes: Partial<PackageSpec> = {}): PackageSpec {
+  return {
+    app: 'demo',
+    version: '1.2.0~rc.1',
+    iteration: '2',
+    arch: 'amd64',
+    nodeArch: 'x64',
+    maintainer: 'Jane Doe <jane@example.com>',
+    description: 'A demo app',
+    license: 'MIT',
+    homepage: 'https://demo.example',
+    entry: 'bin/demo.js',
+    runtimeDeps: ['libsqlite3-0 (>= 3.40)', 'ca-certificates | openssl'],
+    compression: 'gzip',
+    format: 'deb',
+    prefix: '/opt/demo',
+    fileName: 'demo_1.2.0~rc.1-2_amd64.deb',
+    ...changes,
+  };
+}
+
+test('staging and output directories', () => {
+  assert.equal(STAGING_DIR, '/ndist/root');
+  assert.equal(OUTPUT_DIR, '/ndist/out');
+});
+
+describe('fpmCommand', () => {
+  test('is the whole fpm command line, fpmArgs just before -C', () => {
+    assert.deepEqual(fpmCommand(spec(), ['--deb-priority', 'extra', '--vendor', 'Me & Co']), [
+      'fpm', '-s', 'dir', '-t', 'deb',
+      '-n', 'demo',
+      '-v', '1.2.0~rc.1',
+      '--iteration', '2',
+      '-a', 'amd64',
+      '-m', 'Jane Doe <jane@example.com>',
+      '--description', 'A demo app',
+      '--license', 'MIT',
+      '--url', 'https://demo.example',
+      '-d', 'libsqlite3-0 (>= 3.40)',
+      '-d', 'ca-certificates | openssl',
+      '--deb-no-default-config-files',
+      '--deb-compression', 'gz',
+      '-p', '/ndist/out/demo_1.2.0~rc.1-2_amd64.deb',
+      '--deb-priority', 'extra', '--vendor', 'Me & Co',
+      '-C', '/ndist/root',
+      '.',
+    ]);
+  });
+
+  test('leaves out --license, --url and -d when there are none', () => {
+    assert.deepEqual(fpmCommand(spec({ license: undefined, homepage: undefined, runtimeDeps: [], compression: 'xz' }), []), [
+      'fpm', '-s', 'dir', '-t', 'deb',
+      '-n', 'demo',
+      '-v', '1.2.0~rc.1',
+      '--iteration', '2',
+      '-a', 'amd64',
+      '-m', 'Jane Doe <jane@example.com>',
+      '--description', 'A demo app',
+      '--deb-no-default-config-files',
+      '--deb-compression', 'xz',
+      '-p', '/ndist/out/demo_1.2.0~rc.1-2_amd64.deb',
+      '-C', '/ndist/root',
+      '.',
+    ]);
+  });
+
+  test('maps every compression to the name fpm knows', () => {
+    const compressionFlag = (compression: PackageSpec['compression']) => {
+      const command = fpmCommand(spec({ compression }), []);
+      return command[command.indexOf('--deb-compression') + 1];
+    };
+    assert.deepEqual(
+      (['xz', 'gzip', 'zstd', 'none'] as const).map(compressionFlag),
+      ['xz', 'gz', 'zst', 'none'],
+    );
+  });
+});
+
+describe('dpkgDebCommand', () => {
+  test('builds the staging dir as root-owned, with the compression', () => {
+    assert.deepEqual(dpkgDebCommand(spec()), ['dpkg-deb', '--root-owner-group', '-Zgzip', '--build', '/ndist/root', '/ndist/out/demo_1.2.0~rc.1-2_amd64.deb']);
+    assert.deepEqual(dpkgDebCommand(spec({ compression: 'zstd' })).slice(0, 3), ['dpkg-deb', '--root-owner-group', '-Zzstd']);
+  });
+
+  test('packageCommand chooses by packager', () => {
+    assert.deepEqual(packageCommand(spec(), 'dpkg-deb', ['--ignored']), dpkgDebCommand(spec()));
+    assert.deepEqual(packageCommand(spec(), 'fpm', ['--x']), fpmCommand(spec(), ['--x']));
+  });
+});
+
+describe('debControl', () => {
+  test('is the control file, Depends joined with ", "', () => {
+    assert.equal(
+      debControl(spec()),
+      'Package: demo\n' +
+        'Version: 1.2.0~rc.1-2\n' +
+        'Architecture: amd64\n' +
+        'Maintainer: Jane Doe <jane@example.com>\n' +
+        'Depends: libsqlite3-0 (>= 3.40), ca-certificates | openssl\n' +
+        'Section: misc\n' +
+        'Priority: optional\n' +
+        'Homepage: https://demo.example\n' +
+        'Description: A demo app\n',
+    );
+  });
+
+  test('leaves out Depends without runtime deps and Homepage without homepage', () => {
+    assert.equal(
+      debControl(spec({ runtimeDeps: [], homepage: undefined, arch: 'arm64', nodeArch: 'arm64' })),
+      'Package: demo\n' +
+        'Version: 1.2.0~rc.1-2\n' +
+        'Architecture: arm64\n' +
+        'Maintainer: Jane Doe <jane@example.com>\n' +
+        'Section: misc\n' +
+        'Priority: optional\n' +
+        'Description: A demo app\n',
+    );
+  });
+});
+
+describe('stagedFiles', () => {
+  const copyright =
+    'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n' +
+    'Upstream-Name: demo\n' +
+    '\n' +
+    'Files: *\n' +
+    'License: MIT\n';
+
+  test('dpkg-deb: wrapper, copyright and DEBIAN/control', () => {
+    assert.deepEqual(stagedFiles(spec(), 'dpkg-deb'), [
+      { path: 'usr/bin/demo', mode: 0o755, content: wrapperScript(spec()) },
+      { path: 'usr/share/doc/demo/copyright', mode: 0o644, content: copyright },
+      { path: 'DEBIAN/control', mode: 0o644, content: debControl(spec()) },
+    ]);
+  });
+
+  test('fpm: no DEBIAN/control, fpm writes its own', () => {
+    assert.deepEqual(
+      stagedFiles(spec(), 'fpm').map((file) => file.path),
+      ['usr/bin/demo', 'usr/share/doc/demo/copyright'],
+    );
+  });
+
+  test('the copyright says UNKNOWN without a license', () => {
+    const file = stagedFiles(spec({ license: undefined }), 'fpm').find((staged) => staged.path.endsWith('copyright'));
+    assert.match(file!.content, /^License: UNKNOWN$/m);
+  });
+});
+
+describe('wrapperScript', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'ndist-unit-packager-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('is exactly this script', () => {
+    assert.equal(
+      wrapperScript(spec()),
+      '#!/bin/sh\n' +
+        '# Generated by ndist: runs demo with the Node.js runtime bundled in its package.\n' +
+        'exec /opt/demo/node/bin/node /opt/demo/app/bin/demo.js "$@"\n',
+    );
+  });
+
+  test('quotes an entry with a space', () => {
+    assert.equal(
+      wrapperScript(spec({ entry: 'my bin/cli.js' })).split('\n')[2],
+      `exec /opt/demo/node/bin/node /opt/demo/app/'my bin/cli.js' "$@"`,
+    );
+  });
+
+  /** Install a fake prefix whose node prints its arguments, run the wrapper with sh, and return them. */
+  function runWrapper(entry: string, args: string[]): string[] {
+    const prefix = mkdtempSync(path.join(dir, 'opt-'));
+    mkdirSync(path.join(prefix, 'node/bin'), { recursive: true });
+    const node = path.join(prefix, 'node/bin/node');
+    writeFileSync(node, '#!/bin/sh\nfor arg do printf \'%s\\0\' "$arg"; done\n');
+    chmodSync(node, 0o755);
+    const wrapper = path.join(prefix, 'wrapper');
+    writeFileSync(wrapper, wrapperScript(spec({ prefix, entry })));
+    const out = execFileSync('/bin/sh', [wrapper, ...args], { cwd: dir, encoding: 'utf8' });
+    return out.slice(0, -1).split('\0');
+  }
+
+  test('run with sh, it calls the bundled node with the entry and passes every argument as it is', () => {
+    const args = ['plain', 'with space', "it's", '$(touch pwned)', '', '*'];
+    const [entry, ...passed] = runWrapper('my bin/cli.js', args);
+    assert.match(entry!, /\/opt-[^/]+\/app\/my bin\/cli\.js$/);
+    assert.deepEqual(passed, args);
+    assert.equal(existsSync(path.join(dir, 'pwned')), false);
+  });
+
+  test('an entry with shell syntax in it stays a file name', () => {
+    const [entry] = runWrapper("bin/$(touch pwned)`touch pwned`'x.js", []);
+    assert.ok(entry!.endsWith("/app/bin/$(touch pwned)`touch pwned`'x.js"), entry);
+    assert.equal(existsSync(path.join(dir, 'pwned')), false);
+  });
+});
+
+describe('a package built from the staged files with the host dpkg-deb', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'ndist-unit-dpkg-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const hasDpkgDeb = (() => {
+    try {
+      execFileSync('dpkg-deb', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+  test('has the control fields ndist wrote', { skip: hasDpkgDeb ? false : 'dpkg-deb is not installed' }, () => {
+    const packageSpec = spec();
+    const root = path.join(dir, 'root');
+    for (const file of stagedFiles(packageSpec, 'dpkg-deb')) {
+      const target = path.join(root, file.path);
+      mkdirSync(path.dirname(target), { recursive: true });
+      writeFileSync(target, file.content);
+      chmodSync(target, file.mode);
+    }
+    // The same command, with the container's directories moved to the temp dir.
+    const command = dpkgDebCommand(packageSpec).map((arg) => arg.replace(STAGING_DIR, root).replace(OUTPUT_DIR, dir));
+    execFileSync(command[0]!, command.slice(1), { stdio: 'pipe' });
+    const deb = path.join(dir, packageSpec.fileName);
+    const field = (name: string) => execFileSync('dpkg-deb', ['-f', deb, name], { encoding: 'utf8' }).trim();
+    assert.equal(field('Package'), 'demo');
+    assert.equal(field('Version'), '1.2.0~rc.1-2');
+    assert.equal(field('Depends'), 'libsqlite3-0 (>= 3.40), ca-certificates | openssl');
+    assert.equal(field('Homepage'), 'https://demo.example');
+    const contents = execFileSync('dpkg-deb', ['-c', deb], { encoding: 'utf8' });
+    assert.match(contents, /^-rwxr-xr-x root\/root .* \.\/usr\/bin\/demo$/m);
+    assert.match(contents, /^-rw-r--r-- root\/root .* \.\/usr\/share\/doc\/demo\/copyright$/m);
+  });
+});
