@@ -1,0 +1,154 @@
+/**
+ * One build, stage by stage: source → metadata → runtime → machine image → container with the
+ * inputs streamed in → rendered script run → artifact streamed out. The container and temporary
+ * files are removed whatever happens.
+ */
+import { execFile } from 'node:child_process';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import type Docker from 'dockerode';
+import { writeArtifact, type Artifact } from './artifact.ts';
+import { registerCleanup } from './cleanup.ts';
+import { ndistLabels, proxyEnvironment } from './docker/client.ts';
+import { BuildContainer } from './docker/container.ts';
+import { ensureMachineImage } from './docker/image.ts';
+import { BuildError } from './errors.ts';
+import { packInputs, type InputEntry } from './inputs.ts';
+import type { Machine } from './machines.ts';
+import { resolvePackage, type PackageSpec } from './metadata.ts';
+import { OUTPUT_DIR, STAGING_DIR, packageCommand, stagedFiles, type Packager } from './packager.ts';
+import { fetchNodeRuntime, fetchNpmCli, type RuntimeArchive, type RuntimeSource } from './runtime.ts';
+import { renderScript } from './script.ts';
+import { fetchSource } from './source.ts';
+import type { BuildOptions } from './types.ts';
+
+export const DEFAULT_NPM_VERSION = '10.9.9';
+const CA_IN_CONTAINER = '/ndist/ca.crt';
+const SCRIPT_IN_CONTAINER = '/ndist/build.sh';
+
+export interface PipelineContext {
+  docker: Docker;
+  machine: Machine;
+  outDir: string;
+  cacheDir: string;
+  caBundle?: string;
+  runtimeSources?: RuntimeSource[];
+  log: (line: string) => void;
+}
+
+export interface PipelineResult {
+  artifact: Artifact;
+  spec: PackageSpec;
+  packager: Packager;
+  image: { tag: string; id: string };
+  runtime: RuntimeArchive;
+  commit?: string;
+}
+
+/** The registry npm uses on the host for this project, so the build machine uses the same. */
+async function npmRegistry(cwd: string): Promise<string> {
+  const { stdout } = await promisify(execFile)('npm', ['config', 'get', 'registry'], { cwd });
+  return stdout.trim();
+}
+
+export interface ScriptInputs {
+  options: BuildOptions;
+  spec: PackageSpec;
+  packager: Packager;
+  runtime: RuntimeArchive;
+  npm: RuntimeArchive;
+  registry: string;
+  caBundle: boolean;
+}
+
+/** Every variable a build machine's template can use (the README lists them). */
+export function scriptVariables({ options, spec, packager, runtime, npm, registry, caBundle }: ScriptInputs): Record<string, unknown> {
+  return {
+    name: options.name,
+    app: spec.app,
+    version: spec.version,
+    iteration: spec.iteration,
+    arch: spec.arch,
+    nodeArch: spec.nodeArch,
+    prefix: spec.prefix,
+    entry: spec.entry,
+    maintainer: spec.maintainer,
+    description: spec.description,
+    license: spec.license ?? '',
+    homepage: spec.homepage ?? '',
+    buildMachine: options.buildMachine,
+    buildDeps: options.buildDeps ?? [],
+    runtimeDeps: spec.runtimeDeps,
+    fpmArgs: options.fpmArgs ?? [],
+    node: runtime.version,
+    npm: npm.version,
+    runtimeDir: `/ndist/runtime/${runtime.root}`,
+    npmCli: `/ndist/npm/${npm.root}/bin/npm-cli.js`,
+    npmRegistry: registry,
+    caBundle,
+    buildFromSource: options.buildFromSource ?? true,
+    stagingDir: STAGING_DIR,
+    outputDir: OUTPUT_DIR,
+    fileName: spec.fileName,
+    packager,
+    usesDpkgDeb: packager === 'dpkg-deb',
+    packageCommand: packageCommand(spec, packager, options.fpmArgs ?? []),
+  };
+}
+
+async function detectPackager(container: BuildContainer): Promise<Packager> {
+  const code = await container.exec(['sh', '-c', 'command -v fpm']);
+  return code === 0 ? 'fpm' : 'dpkg-deb';
+}
+
+export async function runPipeline(options: BuildOptions, context: PipelineContext): Promise<PipelineResult> {
+  const { docker, machine, log } = context;
+  const source = await fetchSource(options.source, log);
+  const removeSource = registerCleanup(source.cleanup);
+  let container: BuildContainer | undefined;
+  try {
+    const spec = resolvePackage(options, machine, source.dir);
+    log(`package: ${spec.fileName}`);
+    const fetchOptions = { cacheDir: context.cacheDir, sources: context.runtimeSources, log };
+    const runtime = await fetchNodeRuntime(options.node, spec.nodeArch, fetchOptions);
+    const npm = await fetchNpmCli(options.npm ?? DEFAULT_NPM_VERSION, fetchOptions);
+    const registry = await npmRegistry(source.dir);
+
+    const image = await ensureMachineImage(docker, machine, log);
+    container = await BuildContainer.start(docker, image.tag, { labels: ndistLabels(options.name), env: proxyEnvironment() });
+    log(`container: ${container.id.slice(0, 12)} from ${image.tag}`);
+    const packager = await detectPackager(container);
+    const caBundle = context.caBundle !== undefined && existsSync(context.caBundle);
+    const script = renderScript(
+      readFileSync(machine.script, 'utf8'),
+      scriptVariables({ options, spec, packager, runtime, npm, registry, caBundle }),
+      machine.script,
+    );
+
+    const inputs: InputEntry[] = [
+      { kind: 'directory', name: 'ndist' },
+      { kind: 'directory', name: 'ndist/runtime' },
+      { kind: 'directory', name: 'ndist/npm' },
+      { kind: 'content', name: SCRIPT_IN_CONTAINER.slice(1), content: script, mode: 0o755 },
+      { kind: 'tree', name: 'ndist/src', hostPath: source.dir, exclude: ['.git', 'node_modules'] },
+      ...stagedFiles(spec, packager).map((file): InputEntry => ({ kind: 'content', name: `${STAGING_DIR.slice(1)}/${file.path}`, content: file.content, mode: file.mode })),
+      ...(caBundle ? [{ kind: 'file', name: CA_IN_CONTAINER.slice(1), hostPath: context.caBundle!, mode: 0o644 } as InputEntry] : []),
+    ];
+    log('inputs: streaming source, runtime and npm into the container');
+    await container.putArchive(packInputs(inputs), '/');
+    // Docker unpacks the archives as they are (gzip or xz): nothing is extracted on the host.
+    await container.putArchive(createReadStream(runtime.file), '/ndist/runtime');
+    await container.putArchive(createReadStream(npm.file), '/ndist/npm');
+
+    log(`script: running ${machine.script} (packager: ${packager})`);
+    const code = await container.exec(['bash', SCRIPT_IN_CONTAINER], { onLine: log });
+    if (code !== 0) throw new BuildError(`the build script failed with exit code ${code}`, { build: options.name, stage: 'script' });
+
+    const artifact = await writeArtifact(await container.getArchive(`${OUTPUT_DIR}/${spec.fileName}`), context.outDir, spec.fileName);
+    log(`artifact: ${artifact.path} (${(artifact.size / 1e6).toFixed(1)} MB, sha256 ${artifact.sha256})`);
+    return { artifact, spec, packager, image, runtime, commit: source.commit };
+  } finally {
+    await container?.remove();
+    await removeSource();
+  }
+}

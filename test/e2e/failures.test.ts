@@ -1,0 +1,55 @@
+/**
+ * Builds that cannot succeed fail with a message that names the problem, and leave nothing in
+ * outDir or in Docker.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Builder, BuildsFailedError, ConfigError, directory, git } from '../../src/index.ts';
+import { ndistContainers } from '../helpers/docker.ts';
+
+const FIXTURE = path.resolve(import.meta.dirname, '..', 'fixtures', 'hello-app');
+
+describe('failing builds', { timeout: 10 * 60_000 }, () => {
+  let outDir: string;
+  const logs: string[] = [];
+
+  before(async () => {
+    outDir = await mkdtemp(path.join(os.tmpdir(), 'ndist-fail-'));
+  });
+  after(async () => {
+    await rm(outDir, { recursive: true, force: true });
+  });
+
+  async function assertNothingLeft(): Promise<void> {
+    assert.deepEqual(await readdir(outDir).catch(() => []), [], 'outDir is empty');
+    assert.deepEqual(await ndistContainers(), [], 'no ndist container is left');
+  }
+
+  it('an unknown machine id is refused before anything runs, listing the known ones', async () => {
+    const builder = new Builder({ outDir, log: (_build, line) => logs.push(line) });
+    builder.addBuild({ name: 'typo', app: 'hello-app', source: directory({ path: FIXTURE }), buildMachine: 'debian-bookwrom', node: '22.23.3' });
+    await assert.rejects(builder.build(), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /buildMachine: unknown build machine "debian-bookwrom"; known machines: .*debian-bookworm/);
+      return true;
+    });
+    await assertNothingLeft();
+  });
+
+  it('a source that cannot be cloned fails the build with git\'s reason', async () => {
+    const missing = path.join(outDir, 'no-such-repo');
+    const builder = new Builder({ outDir, log: (_build, line) => logs.push(line) });
+    builder.addBuild({ name: 'unclonable', app: 'hello-app', source: git({ uri: `file://${missing}`, branch: 'main' }), buildMachine: 'debian-bookworm', node: '22.23.3' });
+    await assert.rejects(builder.build(), (error: unknown) => {
+      assert.ok(error instanceof BuildsFailedError);
+      const [result] = error.results;
+      assert.equal(result?.ok, false);
+      assert.match(String(result?.error?.message), /cannot get the source \(git file:\/\/.*no-such-repo main\): .*(does not exist|not a git repository|Could not read)/s);
+      return true;
+    });
+    await assertNothingLeft();
+  });
+});

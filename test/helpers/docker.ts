@@ -1,0 +1,42 @@
+/** Test helpers that talk to the Docker engine: clean target hosts, and leak checks by label. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Docker from 'dockerode';
+import tar from 'tar-stream';
+import { BuildContainer } from '../../src/docker/container.ts';
+
+export const docker = new Docker();
+export const TEST_LABEL = 'io.ndist.test';
+
+/** Containers (running or not) that carry ndist's label: there must be none after a build. */
+export async function ndistContainers(): Promise<Docker.ContainerInfo[]> {
+  return docker.listContainers({ all: true, filters: { label: ['io.ndist'] } });
+}
+
+export interface CleanHost {
+  /** Run a shell command; returns exit code and the output, stdout and stderr together. */
+  sh(command: string): Promise<{ code: number; output: string }>;
+  remove(): Promise<void>;
+}
+
+/** A fresh container of a plain base image (no Node, no compiler) with `files` copied to /tmp. */
+export async function cleanHost(image: string, files: string[]): Promise<CleanHost> {
+  const host = await BuildContainer.start(docker, image, { labels: { [TEST_LABEL]: 'true' }, env: {} });
+  try {
+    const pack = tar.pack();
+    for (const file of files) pack.entry({ name: path.basename(file), mode: 0o644 }, readFileSync(file));
+    pack.finalize();
+    await host.putArchive(pack as never, '/tmp');
+  } catch (error) {
+    await host.remove();
+    throw error;
+  }
+  return {
+    async sh(command) {
+      const lines: string[] = [];
+      const code = await host.exec(['sh', '-c', command], { onLine: (line) => lines.push(line) });
+      return { code, output: lines.join('\n') };
+    },
+    remove: () => host.remove(),
+  };
+}
