@@ -4,10 +4,11 @@ import { BuildError, errorMessage } from '../errors.ts';
 
 /** Every container ndist creates carries these labels, so a leak can be found: `docker ps -a -f label=io.ndist`. */
 export const LABEL = 'io.ndist';
-export const SESSION = `${process.pid}-${Date.now().toString(36)}`;
+const PROCESS_SESSION = `${process.pid}-${Date.now().toString(36)}`;
 
+/** Labels of a build's container. NDIST_SESSION, when set, names the run, so one run's leftovers can be found. */
 export function ndistLabels(build: string): Record<string, string> {
-  return { [LABEL]: 'true', [`${LABEL}.build`]: build, [`${LABEL}.session`]: SESSION };
+  return { [LABEL]: 'true', [`${LABEL}.build`]: build, [`${LABEL}.session`]: process.env.NDIST_SESSION ?? PROCESS_SESSION };
 }
 
 /** Proxy settings of the host, passed on to build machines and image builds. */

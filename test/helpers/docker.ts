@@ -8,9 +8,16 @@ import { BuildContainer } from '../../src/docker/container.ts';
 export const docker = new Docker();
 export const TEST_LABEL = 'io.ndist.test';
 
-/** Containers (running or not) that carry ndist's label: there must be none after a build. */
+/**
+ * Every process these tests start labels its containers with this session (NDIST_SESSION), so the
+ * leak checks see this test run's containers only, not those of a build running beside it.
+ */
+export const TEST_SESSION = `test-${process.pid}`;
+process.env.NDIST_SESSION = TEST_SESSION;
+
+/** Containers (running or not) this test run's builds created: there must be none after a build. */
 export async function ndistContainers(): Promise<Docker.ContainerInfo[]> {
-  return docker.listContainers({ all: true, filters: { label: ['io.ndist'] } });
+  return docker.listContainers({ all: true, filters: { label: [`io.ndist.session=${TEST_SESSION}`] } });
 }
 
 export interface CleanHost {
