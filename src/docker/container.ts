@@ -20,7 +20,7 @@ function lineSplitter(onLine: (line: string) => void): PassThrough {
   let rest = '';
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => {
-    const lines = (rest + chunk).split(/\r?\n/);
+    const lines = (rest + chunk).split(/\r?\n|\r/);
     rest = lines.pop() ?? '';
     for (const line of lines) onLine(line);
   });

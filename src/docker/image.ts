@@ -68,7 +68,7 @@ async function buildImage(docker: Docker, machine: Machine, tag: string, log: (l
       (streamError: Error | null) => (streamError ? reject(streamError) : resolve(error)),
       (event: BuildEvent) => {
         if (event.error || event.errorDetail) error ??= event.errorDetail?.message ?? event.error;
-        for (const line of event.stream?.split('\n') ?? []) if (line.trim()) log(`image: ${line.trimEnd()}`);
+        for (const line of event.stream?.split(/\r?\n|\r/) ?? []) if (line.trim()) log(`image: ${line.trimEnd()}`);
       },
     );
   });
