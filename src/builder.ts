@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
+import { updateChecksums } from './checksums.ts';
 import { runAllCleanups } from './cleanup.ts';
 import { connectDocker } from './docker/client.ts';
 import { ConfigError, errorMessage } from './errors.ts';
@@ -88,6 +89,8 @@ export class Builder {
           }),
         ),
       );
+      const artifacts = results.flatMap((result) => (result.artifact && result.sha256 ? [{ path: result.artifact, sha256: result.sha256 }] : []));
+      if (artifacts.length > 0) await updateChecksums(outDir, artifacts);
       if (results.some((result) => !result.ok)) throw new BuildsFailedError(results);
       return results;
     } finally {
