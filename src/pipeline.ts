@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { writeArtifact, type Artifact } from './artifact.ts';
@@ -14,17 +15,20 @@ import { BuildContainer } from './docker/container.ts';
 import { ensureMachineImage } from './docker/image.ts';
 import { BuildError } from './errors.ts';
 import { packInputs, type InputEntry } from './inputs.ts';
-import type { Machine } from './machines.ts';
+import { PACKAGE_ROOT, type Machine } from './machines.ts';
 import { resolvePackage, type PackageSpec } from './metadata.ts';
 import { OUTPUT_DIR, STAGING_DIR, packageCommand, stagedFiles, type Packager } from './packager.ts';
 import { fetchNodeRuntime, fetchNpmCli, type RuntimeArchive, type RuntimeSource } from './runtime.ts';
 import { renderScript } from './script.ts';
-import { fetchSource } from './source.ts';
+import { SOURCE_EXCLUDES, fetchSource } from './source.ts';
 import type { BuildOptions } from './types.ts';
 
 export const DEFAULT_NPM_VERSION = '10.9.9';
 const CA_IN_CONTAINER = '/ndist/ca.crt';
 const SCRIPT_IN_CONTAINER = '/ndist/build.sh';
+const HEALTH_CHECK_IN_CONTAINER = '/ndist/health-check.mjs';
+/** The health check runs inside the machine with the bundled Node, from ndist's compiled output. */
+const HEALTH_CHECK_SCRIPT = path.join(PACKAGE_ROOT, 'lib', 'health-check.js');
 
 export interface PipelineContext {
   docker: Docker;
@@ -59,10 +63,12 @@ export interface ScriptInputs {
   npm: RuntimeArchive;
   registry: string;
   caBundle: boolean;
+  /** Seconds since the epoch that every file time in the package is clamped to. */
+  sourceDateEpoch: number;
 }
 
 /** Every variable a build machine's template can use (the README lists them). */
-export function scriptVariables({ options, spec, packager, runtime, npm, registry, caBundle }: ScriptInputs): Record<string, unknown> {
+export function scriptVariables({ options, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch }: ScriptInputs): Record<string, unknown> {
   return {
     name: options.name,
     app: spec.app,
@@ -86,6 +92,11 @@ export function scriptVariables({ options, spec, packager, runtime, npm, registr
     npmCli: `/ndist/npm/${npm.root}/bin/npm-cli.js`,
     npmRegistry: registry,
     caBundle,
+    sourceDateEpoch,
+    healthCheck: options.healthCheck ?? 'error',
+    healthCheckEnabled: (options.healthCheck ?? 'error') !== 'off',
+    healthCheckScript: HEALTH_CHECK_IN_CONTAINER,
+    healthCheckArgs: ['--root', STAGING_DIR, '--mode', options.healthCheck ?? 'error', '--machine', options.buildMachine, ...spec.runtimeDeps.flatMap((dep) => ['--dep', dep])],
     buildFromSource: options.buildFromSource ?? true,
     stagingDir: STAGING_DIR,
     outputDir: OUTPUT_DIR,
@@ -94,6 +105,14 @@ export function scriptVariables({ options, spec, packager, runtime, npm, registr
     usesDpkgDeb: packager === 'dpkg-deb',
     packageCommand: packageCommand(spec, packager, options.fpmArgs ?? []),
   };
+}
+
+/** The build option, else the SOURCE_DATE_EPOCH convention of the environment, else the source's own time. */
+export function sourceDateEpoch(options: BuildOptions, sourceEpoch: number, env: NodeJS.ProcessEnv = process.env): number {
+  if (options.sourceDateEpoch !== undefined) return options.sourceDateEpoch;
+  const fromEnv = env.SOURCE_DATE_EPOCH;
+  if (fromEnv !== undefined && /^\d+$/.test(fromEnv)) return Number(fromEnv);
+  return sourceEpoch;
 }
 
 async function detectPackager(container: BuildContainer): Promise<Packager> {
@@ -114,6 +133,7 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     const npm = await fetchNpmCli(options.npm ?? DEFAULT_NPM_VERSION, fetchOptions);
     const registry = await npmRegistry(source.dir);
 
+    if (!existsSync(HEALTH_CHECK_SCRIPT)) throw new BuildError(`${HEALTH_CHECK_SCRIPT} is missing: run \`npm run build\` in the ndist checkout`);
     const image = await ensureMachineImage(docker, machine, log);
     container = await BuildContainer.start(docker, image.tag, { labels: ndistLabels(options.name), env: proxyEnvironment() });
     log(`container: ${container.id.slice(0, 12)} from ${image.tag}`);
@@ -121,7 +141,7 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     const caBundle = context.caBundle !== undefined && existsSync(context.caBundle);
     const script = renderScript(
       readFileSync(machine.script, 'utf8'),
-      scriptVariables({ options, spec, packager, runtime, npm, registry, caBundle }),
+      scriptVariables({ options, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch: sourceDateEpoch(options, source.epoch) }),
       machine.script,
     );
 
@@ -130,9 +150,10 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
       { kind: 'directory', name: 'ndist/runtime' },
       { kind: 'directory', name: 'ndist/npm' },
       { kind: 'content', name: SCRIPT_IN_CONTAINER.slice(1), content: script, mode: 0o755 },
-      { kind: 'tree', name: 'ndist/src', hostPath: source.dir, exclude: ['.git', 'node_modules'] },
+      { kind: 'tree', name: 'ndist/src', hostPath: source.dir, exclude: SOURCE_EXCLUDES },
       ...stagedFiles(spec, packager).map((file): InputEntry => ({ kind: 'content', name: `${STAGING_DIR.slice(1)}/${file.path}`, content: file.content, mode: file.mode })),
       ...(caBundle ? [{ kind: 'file', name: CA_IN_CONTAINER.slice(1), hostPath: context.caBundle!, mode: 0o644 } as InputEntry] : []),
+      { kind: 'file', name: HEALTH_CHECK_IN_CONTAINER.slice(1), hostPath: HEALTH_CHECK_SCRIPT, mode: 0o644 },
     ];
     log('inputs: streaming source, runtime and npm into the container');
     await container.putArchive(packInputs(inputs), '/');
@@ -141,7 +162,15 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     await container.putArchive(createReadStream(npm.file), '/ndist/npm');
 
     log(`script: running ${machine.script} (packager: ${packager})`);
-    const code = await container.exec(['bash', SCRIPT_IN_CONTAINER], { onLine: log });
+    const healthProblems: string[] = [];
+    const onLine = (line: string) => {
+      if (line.startsWith('health check error: ')) healthProblems.push(line.slice('health check error: '.length));
+      log(line);
+    };
+    const code = await container.exec(['bash', SCRIPT_IN_CONTAINER], { onLine });
+    if (healthProblems.length > 0) {
+      throw new BuildError(`the health check failed (set healthCheck: 'warn' to package anyway):\n  ${healthProblems.join('\n  ')}`, { build: options.name, stage: 'health check' });
+    }
     if (code !== 0) throw new BuildError(`the build script failed with exit code ${code}`, { build: options.name, stage: 'script' });
 
     const artifact = await writeArtifact(await container.getArchive(`${OUTPUT_DIR}/${spec.fileName}`), context.outDir, spec.fileName);

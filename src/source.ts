@@ -2,7 +2,7 @@
  * Stage: get the app's source onto the host: a shallow clone of a git remote, a local repository at
  * a ref, or a plain directory used where it is.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
@@ -14,6 +14,8 @@ export interface FetchedSource {
   dir: string;
   /** Commit built, when the source is git. */
   commit?: string;
+  /** The source's time in seconds since the epoch: the commit's time, or a directory's newest file. */
+  epoch: number;
   /** Removes what fetching created; the directory of a `directory()` source is left alone. */
   cleanup: () => Promise<void>;
 }
@@ -70,19 +72,35 @@ async function checkoutLocal(spec: Extract<SourceSpec, { type: 'gitDirectory' }>
   await simpleGit(dir).checkout(['--detach', commit]);
 }
 
+/** Names never taken from a source tree: git's own data and installed dependencies. */
+export const SOURCE_EXCLUDES = ['.git', 'node_modules'];
+
+/** Modification time of the newest file in `dir`, in whole seconds. */
+async function newestMtime(dir: string, exclude = SOURCE_EXCLUDES): Promise<number> {
+  let newest = 0;
+  for (const name of await readdir(dir)) {
+    if (exclude.includes(name)) continue;
+    const child = path.join(dir, name);
+    const stat = await lstat(child);
+    newest = Math.max(newest, stat.isDirectory() ? await newestMtime(child, []) : Math.floor(stat.mtimeMs / 1000));
+  }
+  return newest;
+}
+
 export async function fetchSource(spec: SourceSpec, log: (line: string) => void): Promise<FetchedSource> {
   if (spec.type === 'directory') {
     log(`source: directory ${path.resolve(spec.path)}`);
-    return { dir: path.resolve(spec.path), cleanup: async () => {} };
+    const dir = path.resolve(spec.path);
+    return { dir, epoch: await newestMtime(dir), cleanup: async () => {} };
   }
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ndist-source-'));
   const cleanup = () => rm(dir, { recursive: true, force: true });
   try {
     if (spec.type === 'git') await cloneRemote(spec, dir);
     else await checkoutLocal(spec, dir);
-    const commit = (await simpleGit(dir).revparse(['HEAD'])).trim();
+    const [commit, epoch] = (await simpleGit(dir).raw(['log', '-1', '--format=%H %ct', 'HEAD'])).trim().split(' ');
     log(`source: ${describeSource(spec)} → commit ${commit}`);
-    return { dir, commit, cleanup };
+    return { dir, commit, epoch: Number(epoch), cleanup };
   } catch (error) {
     await cleanup();
     throw new BuildError(`cannot get the source (${describeSource(spec)}): ${errorMessage(error).trim()}`, { stage: 'source', cause: error });

@@ -44,6 +44,10 @@ export interface BuildOptions {
   entry?: string;
   /** Compression of the package payload. Default 'xz'. */
   compression?: Compression;
+  /** Time (seconds since 1970) every file time in the package is clamped to, for reproducible builds. Default: $SOURCE_DATE_EPOCH, else the source commit's time (a directory's newest file). */
+  sourceDateEpoch?: number;
+  /** Check every ELF file's libraries and glibc symbol versions before packaging: fail ('error', default), 'warn' or 'off'. */
+  healthCheck?: 'error' | 'warn' | 'off';
   /** Compile native addons from source instead of downloading prebuilt binaries. Default true. */
   buildFromSource?: boolean;
 }

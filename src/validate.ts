@@ -134,6 +134,12 @@ export function validateBuild(options: BuildOptions): void {
   optionalText('license', options.license, { max: 200 });
   optionalText('homepage', options.homepage, { max: 500 });
   if (options.entry !== undefined) checkEntry('entry', options.entry);
+  if (options.healthCheck !== undefined && !['error', 'warn', 'off'].includes(options.healthCheck)) {
+    fail('healthCheck', `is ${JSON.stringify(options.healthCheck)}; allowed: error, warn, off`);
+  }
+  if (options.sourceDateEpoch !== undefined && !(Number.isInteger(options.sourceDateEpoch) && options.sourceDateEpoch >= 0)) {
+    fail('sourceDateEpoch', `must be a whole number of seconds since 1970, e.g. 1700000000, got ${JSON.stringify(options.sourceDateEpoch)}`);
+  }
   if (options.compression !== undefined && !['xz', 'gzip', 'zstd', 'none'].includes(options.compression)) {
     fail('compression', `is ${JSON.stringify(options.compression)}; allowed: xz, gzip, zstd, none`);
   }

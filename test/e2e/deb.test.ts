@@ -4,11 +4,14 @@
  * clean Debian 12 container with no Node and no compiler, run, and removed.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Builder, directory } from '../../src/index.ts';
 import { cleanHost, ndistContainers } from '../helpers/docker.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -44,8 +47,9 @@ describe('the example builds a .deb that installs and runs on a clean host', { t
     const { code, output } = await runCli(['build', path.join(ROOT, 'examples', 'package.ts')], work);
     assert.equal(code, 0, `ndist build failed:\n${output.slice(-3000)}`);
     const files = await readdir(path.join(work, 'dist'));
-    assert.deepEqual(files, ['hello-app_1.0.0-1_amd64.deb']);
-    deb = path.join(work, 'dist', files[0]!);
+    assert.deepEqual(files.sort(), ['SHA256SUMS', 'hello-app_1.0.0-1_amd64.deb']);
+    deb = path.join(work, 'dist', 'hello-app_1.0.0-1_amd64.deb');
+    assert.match(execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: path.join(work, 'dist'), encoding: 'utf8' }), /^hello-app_1\.0\.0-1_amd64\.deb: OK$/m);
     assert.match(output, /runtime: node 22\.23\.3 .*from/);
     assert.deepEqual(await ndistContainers(), []);
   });
@@ -74,5 +78,22 @@ describe('the example builds a .deb that installs and runs on a clean host', { t
     const remove = await host.sh('dpkg -r hello-app && test ! -e /opt/hello-app && test ! -e /usr/bin/hello-app && echo gone');
     assert.equal(remove.code, 0, remove.output);
     assert.match(remove.output, /^gone$/m);
+  });
+
+  it('is reproducible: building the same source again gives a byte-identical .deb', async () => {
+    assert.ok(deb, 'the build step produced a package');
+    const again = path.join(work, 'again');
+    const builder = new Builder({ outDir: again, log: () => {} });
+    builder.addBuild({
+      name: 'hello-app :: bookworm (again)',
+      app: 'hello-app',
+      source: directory({ path: path.join(ROOT, 'test', 'fixtures', 'hello-app') }),
+      buildMachine: 'debian-bookworm',
+      node: NODE_VERSION,
+    });
+    const [result] = await builder.build();
+    const first = createHash('sha256').update(await readFile(deb)).digest('hex');
+    assert.equal(result?.sha256, first);
+    process.stderr.write(`reproducible: both builds ${first}\n`);
   });
 });

@@ -1,0 +1,207 @@
+/**
+ * Health check of a staged package, run inside the build machine with the bundled Node after the
+ * dependencies are installed and before packaging (like omnibus's): every ELF file (node, `.node`
+ * addons, other binaries) may only need libraries that are inside the package, part of the base
+ * system, or provided by a runtime dependency, and no glibc / libstdc++ symbol version newer than
+ * the machine's own.
+ *
+ * This file is copied into the container and run there as `node health-check.mjs`, so it imports
+ * nothing but Node's built-ins.
+ */
+import { execFileSync } from 'node:child_process';
+import { closeSync, lstatSync, openSync, readSync, readdirSync, realpathSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/** Libraries every glibc system has (omnibus's list): never a dependency to declare. */
+const BASE_LIBRARIES = [
+  /^libc\.so\./, /^libm\.so\./, /^libdl\.so\./, /^libpthread\.so\./, /^librt\.so\./, /^libutil\.so\./,
+  /^libresolv\.so\./, /^libstdc\+\+\.so\./, /^libgcc_s\.so\./, /^ld-linux.*\.so\./, /^linux-(vdso|gate)\.so\./,
+];
+
+export interface ElfFacts {
+  /** Path relative to the package root. */
+  file: string;
+  needed: string[];
+  /** Required symbol versions, e.g. GLIBC_2.34, GLIBCXX_3.4.30. */
+  versions: string[];
+}
+
+export interface LibraryOwner {
+  /** Where the library was found on the build machine, if anywhere. */
+  path?: string;
+  /** Distro package that owns it. */
+  package?: string;
+  /** That package is part of every installation (Debian: Essential or Priority required). */
+  base?: boolean;
+}
+
+export interface MachineFacts {
+  glibc: string;
+  /** Newest GLIBCXX_ version the machine's libstdc++ defines. */
+  glibcxx?: string;
+}
+
+export interface Problem {
+  file: string;
+  message: string;
+}
+
+/** NEEDED entries of `readelf -d` output. */
+export function parseNeeded(readelfDynamic: string): string[] {
+  return [...readelfDynamic.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((match) => match[1]!);
+}
+
+/** Symbol versions of `readelf -V` output: required ones (`Name: GLIBC_2.34`) or defined ones (`Name: GLIBCXX_3.4.30`). */
+export function parseVersions(readelfVersions: string, prefix = '(?:GLIBC|GLIBCXX|CXXABI)'): string[] {
+  return [...new Set([...readelfVersions.matchAll(new RegExp(`Name: (${prefix}_[0-9.]+)`, 'g'))].map((match) => match[1]!))];
+}
+
+/** Package names in Depends-style relations: 'libsqlite3-0 (>= 3.40) | libsqlite3' → both names. */
+export function dependencyNames(relations: string[]): Set<string> {
+  return new Set(relations.flatMap((relation) => relation.split('|').map((part) => part.trim().split(/[\s(:]/)[0]!)).filter(Boolean));
+}
+
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const diff = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (diff !== 0) return diff;
+  }
+  return 0;
+}
+
+function newest(versions: string[], prefix: string): string | undefined {
+  return versions
+    .filter((version) => version.startsWith(`${prefix}_`))
+    .map((version) => version.slice(prefix.length + 1))
+    .sort(compareVersions)
+    .at(-1);
+}
+
+export interface Analysis {
+  elves: ElfFacts[];
+  /** Base names of every file and link in the package. */
+  packaged: Set<string>;
+  owners: Map<string, LibraryOwner>;
+  runtimeDeps: string[];
+  machine: MachineFacts;
+  machineId: string;
+}
+
+/** What is wrong with the package, each problem with the file, the library or symbol, and the fix. */
+export function analyse({ elves, packaged, owners, runtimeDeps, machine, machineId }: Analysis): Problem[] {
+  const declared = dependencyNames(runtimeDeps);
+  const problems: Problem[] = [];
+  for (const elf of elves) {
+    for (const library of elf.needed) {
+      if (packaged.has(library) || BASE_LIBRARIES.some((pattern) => pattern.test(library))) continue;
+      const owner = owners.get(library) ?? {};
+      if (owner.base || (owner.package && declared.has(owner.package))) continue;
+      problems.push({
+        file: elf.file,
+        message: owner.package
+          ? `needs ${library} (${owner.path}, from package ${owner.package}), which is neither in the package nor in runtimeDeps: add '${owner.package}' to runtimeDeps`
+          : owner.path
+            ? `needs ${library} (${owner.path}), which no distro package owns: bundle it in the package, or install it from a package listed in runtimeDeps`
+            : `needs ${library}, which is not in the package and not installed on the build machine: add the package that provides it to runtimeDeps (and its -dev package to buildDeps)`,
+      });
+    }
+    const glibc = newest(elf.versions, 'GLIBC');
+    if (glibc && compareVersions(glibc, machine.glibc) > 0) {
+      problems.push({ file: elf.file, message: `needs GLIBC_${glibc}, newer than glibc ${machine.glibc} of ${machineId}: build it on that machine from source, or target a newer distro` });
+    }
+    const glibcxx = newest(elf.versions, 'GLIBCXX');
+    if (glibcxx && machine.glibcxx && compareVersions(glibcxx, machine.glibcxx) > 0) {
+      problems.push({ file: elf.file, message: `needs GLIBCXX_${glibcxx}, newer than GLIBCXX_${machine.glibcxx} of ${machineId}'s libstdc++: build it on that machine from source, or target a newer distro` });
+    }
+  }
+  return problems;
+}
+
+// ---- Fact gathering inside the build machine ----
+
+function isElf(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const magic = Buffer.alloc(4);
+    return readSync(fd, magic, 0, 4, 0) === 4 && magic.toString('latin1') === '\x7fELF';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function walk(root: string, relative = ''): { files: string[]; names: Set<string> } {
+  const files: string[] = [];
+  const names = new Set<string>();
+  for (const name of readdirSync(path.join(root, relative))) {
+    const child = path.join(relative, name);
+    const stat = lstatSync(path.join(root, child));
+    names.add(name);
+    if (stat.isDirectory()) {
+      const inner = walk(root, child);
+      files.push(...inner.files);
+      for (const innerName of inner.names) names.add(innerName);
+    } else if (stat.isFile() && stat.size > 4) {
+      files.push(child);
+    }
+  }
+  return { files, names };
+}
+
+function run(command: string, args: string[]): string {
+  try {
+    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return '';
+  }
+}
+
+function findOwner(library: string): LibraryOwner {
+  const line = run('ldconfig', ['-p']).split('\n').find((entry) => entry.trim().startsWith(`${library} `));
+  const libraryPath = line?.split('=> ')[1]?.trim();
+  if (!libraryPath) return {};
+  // With merged /usr, ldconfig may say /lib/… where dpkg recorded /usr/lib/…: ask for both.
+  const canonical = path.join(realpathSync(path.dirname(libraryPath)), path.basename(libraryPath));
+  const dpkg = run('dpkg', ['-S', libraryPath]) || run('dpkg', ['-S', canonical]);
+  if (dpkg) {
+    const name = dpkg.split(':')[0]!.trim();
+    const status = run('dpkg-query', ['-W', '-f=${Essential} ${Priority}', name]);
+    return { path: libraryPath, package: name, base: /^yes|required/.test(status) };
+  }
+  const rpm = run('rpm', ['-qf', '--qf', '%{NAME}', canonical]).trim();
+  return { path: libraryPath, package: rpm || undefined };
+}
+
+function machineFacts(): MachineFacts {
+  const glibc = run('getconf', ['GNU_LIBC_VERSION']).trim().split(' ')[1] ?? '0';
+  const libstdcxx = run('ldconfig', ['-p']).split('\n').find((entry) => entry.trim().startsWith('libstdc++.so.6 '))?.split('=> ')[1]?.trim();
+  const glibcxx = libstdcxx ? newest(parseVersions(run('readelf', ['-V', '--wide', libstdcxx]), 'GLIBCXX'), 'GLIBCXX') : undefined;
+  return { glibc, glibcxx };
+}
+
+function main(args: string[]): number {
+  const value = (flag: string) => args[args.indexOf(flag) + 1];
+  const root = value('--root')!;
+  const mode = value('--mode') ?? 'error';
+  const machineId = value('--machine') ?? 'the build machine';
+  const runtimeDeps = args.flatMap((arg, index) => (args[index - 1] === '--dep' ? [arg] : []));
+  const { files, names } = walk(root);
+  const elves = files
+    .filter((file) => isElf(path.join(root, file)))
+    .map((file) => {
+      const full = path.join(root, file);
+      return { file: `/${file}`, needed: parseNeeded(run('readelf', ['-d', '--wide', full])), versions: parseVersions(run('readelf', ['-V', '--wide', full])) };
+    });
+  const libraries = new Set(elves.flatMap((elf) => elf.needed));
+  const owners = new Map([...libraries].filter((library) => !names.has(library)).map((library) => [library, findOwner(library)] as const));
+  const problems = analyse({ elves, packaged: names, owners, runtimeDeps, machine: machineFacts(), machineId });
+  console.log(`health check: ${elves.length} ELF files, ${libraries.size} libraries needed`);
+  for (const problem of problems) console.log(`health check ${mode === 'warn' ? 'warning' : 'error'}: ${problem.file} ${problem.message}`);
+  return problems.length > 0 && mode !== 'warn' ? 3 : 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = main(process.argv.slice(2));
+}

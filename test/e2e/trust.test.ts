@@ -1,0 +1,96 @@
+/**
+ * End to end, with a small native addon that links the system's libsqlite3:
+ * - the health check refuses a package whose addon needs a library no runtimeDep provides, and
+ *   passes once the dependency is declared (the package then installs with apt, pulling it in);
+ * - hostile text in the fields that are packaged literally executes nothing in the build machine:
+ *   had any of it run, it would have created a file in the staging tree, hence in the package.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Builder, BuildsFailedError, directory, type BuildOptions } from '../../src/index.ts';
+import { cleanHost, ndistContainers } from '../helpers/docker.ts';
+
+const FIXTURE = path.resolve(import.meta.dirname, '..', 'fixtures', 'native-link');
+
+const HOSTILE = [
+  '$(touch /ndist/root/opt/pwned-dollar)',
+  '`touch /ndist/root/opt/pwned-backtick`',
+  "'; touch /ndist/root/opt/pwned-quote; '",
+  '"; touch /ndist/root/opt/pwned-dquote; "',
+  '; rm -rf /ndist/root/opt ; touch /ndist/root/opt/pwned-semicolon',
+  'ünïcødé — ✓ $HOME ${PATH} * ? [a] {b,c} \\ | & > /ndist/root/opt/pwned-redirect',
+];
+
+describe('health check and hostile inputs', { timeout: 20 * 60_000 }, () => {
+  let outDir: string;
+  const base: BuildOptions = {
+    name: 'native-link',
+    app: 'native-link',
+    source: directory({ path: FIXTURE }),
+    buildMachine: 'debian-bookworm',
+    node: '22.23.3',
+    buildDeps: ['libsqlite3-dev'],
+    compression: 'none',
+  };
+
+  before(async () => {
+    outDir = await mkdtemp(path.join(os.tmpdir(), 'ndist-trust-'));
+  });
+  after(async () => {
+    await rm(outDir, { recursive: true, force: true });
+  });
+
+  it('fails the health check when the addon needs a library that no runtimeDep provides', async () => {
+    const builder = new Builder({ outDir, log: () => {} });
+    builder.addBuild({ ...base, runtimeDeps: [] });
+    await assert.rejects(builder.build(), (error: unknown) => {
+      assert.ok(error instanceof BuildsFailedError);
+      const message = String(error.results[0]?.error?.message);
+      assert.match(message, /^the health check failed \(set healthCheck: 'warn' to package anyway\):$/m);
+      assert.match(
+        message,
+        /^ {2}\/opt\/native-link\/app\/build\/Release\/sqlite_version\.node needs libsqlite3\.so\.0 \(\/\S+, from package libsqlite3-0\), which is neither in the package nor in runtimeDeps: add 'libsqlite3-0' to runtimeDeps$/m,
+      );
+      return true;
+    });
+    assert.deepEqual(await readdir(outDir), [], 'no artifact');
+    assert.deepEqual(await ndistContainers(), []);
+  });
+
+  it('passes once declared, with hostile metadata packaged literally and nothing executed', async (t) => {
+    const builder = new Builder({ outDir, log: () => {} });
+    builder.addBuild({
+      ...base,
+      runtimeDeps: ['libsqlite3-0 (>= 3.40)'],
+      description: HOSTILE.join(' '),
+      maintainer: `${HOSTILE[0]} <x@example.invalid>`,
+      homepage: `https://example.invalid/${HOSTILE[1]}`,
+      license: HOSTILE[2],
+      fpmArgs: HOSTILE,
+    });
+    const [result] = await builder.build();
+    const deb = result!.artifact!;
+
+    const contents = execFileSync('dpkg-deb', ['--contents', deb], { encoding: 'utf8' });
+    assert.doesNotMatch(contents, /pwned/, 'no hostile command ran in the build machine');
+    assert.match(contents, /\.\/opt\/native-link\/node\/bin\/node/, 'the package is complete');
+    const field = (name: string) => execFileSync('dpkg-deb', ['--field', deb, name], { encoding: 'utf8' }).trimEnd();
+    assert.equal(field('Description'), HOSTILE.join(' '));
+    assert.equal(field('Maintainer'), `${HOSTILE[0]} <x@example.invalid>`);
+    assert.equal(field('Homepage'), `https://example.invalid/${HOSTILE[1]}`);
+    assert.equal(field('Depends'), 'libsqlite3-0 (>= 3.40)');
+
+    const host = await cleanHost('debian:bookworm', [deb]);
+    t.after(() => host.remove());
+    const install = await host.sh(`apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq /tmp/${path.basename(deb)}`);
+    assert.equal(install.code, 0, install.output);
+    const run = await host.sh('native-link');
+    assert.equal(run.code, 0, run.output);
+    assert.match(run.output, /^system sqlite 3\.\d+\.\d+$/m);
+    assert.deepEqual(await ndistContainers(), []);
+  });
+});

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { analyse, compareVersions, dependencyNames, parseNeeded, parseVersions, type Analysis } from '../../src/health-check.ts';
+
+const READELF_DYNAMIC = `
+Dynamic section at offset 0x2dd8 contains 27 entries:
+  Tag        Type                         Name/Value
+ 0x0000000000000001 (NEEDED)             Shared library: [libsqlite3.so.0]
+ 0x0000000000000001 (NEEDED)             Shared library: [libc.so.6]
+ 0x000000000000000e (SONAME)             Library soname: [sqlite_version.node]
+`;
+
+const READELF_VERSIONS = `
+Version needs section '.gnu.version_r' contains 2 entries:
+ Addr: 0x0000000000000568  Offset: 0x000568  Link: 4 (.dynstr)
+  000000: Version: 1  File: libstdc++.so.6  Cnt: 2
+  0x0010:   Name: GLIBCXX_3.4.30  Flags: none  Version: 5
+  0x0020:   Name: CXXABI_1.3  Flags: none  Version: 4
+  0x0030: Version: 1  File: libc.so.6  Cnt: 3
+  0x0040:   Name: GLIBC_2.34  Flags: none  Version: 3
+  0x0050:   Name: GLIBC_2.2.5  Flags: none  Version: 2
+  0x0060:   Name: GLIBC_2.34  Flags: none  Version: 6
+`;
+
+describe('health check parsing', () => {
+  test('NEEDED libraries from readelf -d', () => {
+    assert.deepEqual(parseNeeded(READELF_DYNAMIC), ['libsqlite3.so.0', 'libc.so.6']);
+  });
+  test('required symbol versions from readelf -V, each once', () => {
+    assert.deepEqual(parseVersions(READELF_VERSIONS), ['GLIBCXX_3.4.30', 'CXXABI_1.3', 'GLIBC_2.34', 'GLIBC_2.2.5']);
+  });
+  test('package names from Depends relations', () => {
+    assert.deepEqual([...dependencyNames(['libsqlite3-0 (>= 3.40) | libsqlite3', 'zlib1g:amd64', 'libssl3'])], ['libsqlite3-0', 'libsqlite3', 'zlib1g', 'libssl3']);
+  });
+  test('versions compare numerically', () => {
+    assert.ok(compareVersions('2.10', '2.9') > 0);
+    assert.ok(compareVersions('2.2.5', '2.34') < 0);
+    assert.equal(compareVersions('3.4', '3.4.0'), 0);
+  });
+});
+
+describe('health check analysis', () => {
+  const addon = '/opt/app/app/build/Release/addon.node';
+  const facts = (changes: Partial<Analysis> = {}): Analysis => ({
+    elves: [{ file: addon, needed: ['libsqlite3.so.0', 'libc.so.6', 'libstdc++.so.6', 'libbundled.so.1', 'libz.so.1'], versions: ['GLIBC_2.34', 'GLIBCXX_3.4.30'] }],
+    packaged: new Set(['libbundled.so.1', 'addon.node']),
+    owners: new Map([
+      ['libsqlite3.so.0', { path: '/usr/lib/x86_64-linux-gnu/libsqlite3.so.0', package: 'libsqlite3-0', base: false }],
+      ['libz.so.1', { path: '/lib/x86_64-linux-gnu/libz.so.1', package: 'zlib1g', base: true }],
+    ]),
+    runtimeDeps: [],
+    machine: { glibc: '2.36', glibcxx: '3.4.30' },
+    machineId: 'debian-bookworm',
+    ...changes,
+  });
+
+  test('a library from an undeclared package is named with the file and the fix', () => {
+    assert.deepEqual(analyse(facts()), [
+      { file: addon, message: "needs libsqlite3.so.0 (/usr/lib/x86_64-linux-gnu/libsqlite3.so.0, from package libsqlite3-0), which is neither in the package nor in runtimeDeps: add 'libsqlite3-0' to runtimeDeps" },
+    ]);
+  });
+  test('declared (even as an alternative), bundled, base-system and libc libraries pass', () => {
+    assert.deepEqual(analyse(facts({ runtimeDeps: ['libfoo | libsqlite3-0 (>= 3.40)'] })), []);
+  });
+  test('a library nowhere on the machine says to add buildDeps and runtimeDeps', () => {
+    const [problem] = analyse(facts({ runtimeDeps: ['libsqlite3-0'], elves: [{ file: addon, needed: ['libmissing.so.2'], versions: [] }] }));
+    assert.match(problem!.message, /needs libmissing\.so\.2, which is not in the package and not installed on the build machine: add the package that provides it to runtimeDeps \(and its -dev package to buildDeps\)/);
+  });
+  test('a library no package owns says to bundle it or depend on a package', () => {
+    const owners = new Map([['libvendor.so.1', { path: '/usr/local/lib/libvendor.so.1' }]]);
+    const [problem] = analyse(facts({ runtimeDeps: ['libsqlite3-0'], owners, elves: [{ file: addon, needed: ['libvendor.so.1'], versions: [] }] }));
+    assert.equal(problem!.message, 'needs libvendor.so.1 (/usr/local/lib/libvendor.so.1), which no distro package owns: bundle it in the package, or install it from a package listed in runtimeDeps');
+  });
+  test('glibc and libstdc++ symbol versions newer than the machine provides are refused', () => {
+    const problems = analyse(facts({ runtimeDeps: ['libsqlite3-0'], machine: { glibc: '2.31', glibcxx: '3.4.28' }, machineId: 'debian-bullseye' }));
+    assert.deepEqual(problems.map((problem) => problem.message), [
+      'needs GLIBC_2.34, newer than glibc 2.31 of debian-bullseye: build it on that machine from source, or target a newer distro',
+      "needs GLIBCXX_3.4.30, newer than GLIBCXX_3.4.28 of debian-bullseye's libstdc++: build it on that machine from source, or target a newer distro",
+    ]);
+  });
+});
