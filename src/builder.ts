@@ -72,7 +72,7 @@ export class Builder {
             const started = Date.now();
             const buildLog = (line: string) => log(build.name, line);
             try {
-              const { artifact } = await runPipeline(build, {
+              const { artifact, sbom } = await runPipeline(build, {
                 docker,
                 machine: targets.get(build)!,
                 outDir,
@@ -81,7 +81,15 @@ export class Builder {
                 runtimeSources: this.options.runtimeSources,
                 log: buildLog,
               });
-              return { name: build.name, ok: true, artifact: artifact.path, size: artifact.size, sha256: artifact.sha256, durationMs: Date.now() - started };
+              return {
+                name: build.name,
+                ok: true,
+                artifact: artifact.path,
+                size: artifact.size,
+                sha256: artifact.sha256,
+                sbom: { path: sbom.path, sha256: sbom.sha256 },
+                durationMs: Date.now() - started,
+              };
             } catch (error) {
               buildLog(`FAILED: ${errorMessage(error)}`);
               return { name: build.name, ok: false, error: error instanceof Error ? error : new Error(String(error)), durationMs: Date.now() - started };
@@ -89,7 +97,10 @@ export class Builder {
           }),
         ),
       );
-      const artifacts = results.flatMap((result) => (result.artifact && result.sha256 ? [{ path: result.artifact, sha256: result.sha256 }] : []));
+      const artifacts = results.flatMap((result) => [
+        ...(result.artifact && result.sha256 ? [{ path: result.artifact, sha256: result.sha256 }] : []),
+        ...(result.sbom ? [result.sbom] : []),
+      ]);
       if (artifacts.length > 0) await updateChecksums(outDir, artifacts);
       if (results.some((result) => !result.ok)) throw new BuildsFailedError(results);
       return results;

@@ -27,8 +27,11 @@ export const DEFAULT_NPM_VERSION = '10.9.9';
 const CA_IN_CONTAINER = '/ndist/ca.crt';
 const SCRIPT_IN_CONTAINER = '/ndist/build.sh';
 const HEALTH_CHECK_IN_CONTAINER = '/ndist/health-check.mjs';
-/** The health check runs inside the machine with the bundled Node, from ndist's compiled output. */
+const LICENSES_IN_CONTAINER = '/ndist/licenses.mjs';
+const NPMRC_IN_CONTAINER = '/ndist/npmrc';
+/** These run inside the machine with the bundled Node, from ndist's compiled output. */
 const HEALTH_CHECK_SCRIPT = path.join(PACKAGE_ROOT, 'lib', 'health-check.js');
+const LICENSES_SCRIPT = path.join(PACKAGE_ROOT, 'lib', 'licenses.js');
 
 export interface PipelineContext {
   docker: Docker;
@@ -42,11 +45,24 @@ export interface PipelineContext {
 
 export interface PipelineResult {
   artifact: Artifact;
+  /** CycloneDX SBOM of the bundled npm packages, from `npm sbom`. */
+  sbom: Artifact;
   spec: PackageSpec;
   packager: Packager;
   image: { tag: string; id: string };
   runtime: RuntimeArchive;
   commit?: string;
+}
+
+/**
+ * npm configuration for the build machine with an auth line for the registry when NPM_TOKEN is
+ * set. The line names the variable, not its value: npm expands it from the environment of the
+ * build step, the only place the token is given, so it is in no file, log, report or image.
+ */
+export function npmUserConfig(registry: string, withToken: boolean): string {
+  if (!withToken) return '';
+  const url = new URL(registry);
+  return `//${url.host}${url.pathname.replace(/\/?$/, '/')}:_authToken=\${NPM_TOKEN}\n`;
 }
 
 /** The registry npm uses on the host for this project, so the build machine uses the same. */
@@ -91,8 +107,18 @@ export function scriptVariables({ options, spec, packager, runtime, npm, registr
     runtimeDir: `/ndist/runtime/${runtime.root}`,
     npmCli: `/ndist/npm/${npm.root}/bin/npm-cli.js`,
     npmRegistry: registry,
+    npmUserConfig: NPMRC_IN_CONTAINER,
     caBundle,
     sourceDateEpoch,
+    licensesScript: LICENSES_IN_CONTAINER,
+    licensesArgs: [
+      '--modules', '/ndist/src/node_modules',
+      '--out', `${STAGING_DIR}${spec.prefix}/share/licenses`,
+      '--runtime', `/ndist/runtime/${runtime.root}`,
+      '--node-version', runtime.version,
+      ...(options.allowedLicenses ?? []).flatMap((id) => ['--allow', id]),
+    ],
+    sbomFileName: sbomFileName(spec),
     healthCheck: options.healthCheck ?? 'error',
     healthCheckEnabled: (options.healthCheck ?? 'error') !== 'off',
     healthCheckScript: HEALTH_CHECK_IN_CONTAINER,
@@ -105,6 +131,10 @@ export function scriptVariables({ options, spec, packager, runtime, npm, registr
     usesDpkgDeb: packager === 'dpkg-deb',
     packageCommand: packageCommand(spec, packager, options.fpmArgs ?? []),
   };
+}
+
+export function sbomFileName(spec: PackageSpec): string {
+  return `${spec.fileName}.cdx.json`;
 }
 
 /** The build option, else the SOURCE_DATE_EPOCH convention of the environment, else the source's own time. */
@@ -132,8 +162,12 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     const runtime = await fetchNodeRuntime(options.node, spec.nodeArch, fetchOptions);
     const npm = await fetchNpmCli(options.npm ?? DEFAULT_NPM_VERSION, fetchOptions);
     const registry = await npmRegistry(source.dir);
+    // Secrets go to the build step's environment only, never into a file, label or container config.
+    const secrets: Record<string, string> = process.env.NPM_TOKEN ? { NPM_TOKEN: process.env.NPM_TOKEN } : {};
 
-    if (!existsSync(HEALTH_CHECK_SCRIPT)) throw new BuildError(`${HEALTH_CHECK_SCRIPT} is missing: run \`npm run build\` in the ndist checkout`);
+    for (const script of [HEALTH_CHECK_SCRIPT, LICENSES_SCRIPT]) {
+      if (!existsSync(script)) throw new BuildError(`${script} is missing: run \`npm run build\` in the ndist checkout`);
+    }
     const image = await ensureMachineImage(docker, machine, log);
     container = await BuildContainer.start(docker, image.tag, { labels: ndistLabels(options.name), env: proxyEnvironment() });
     log(`container: ${container.id.slice(0, 12)} from ${image.tag}`);
@@ -154,6 +188,8 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
       ...stagedFiles(spec, packager).map((file): InputEntry => ({ kind: 'content', name: `${STAGING_DIR.slice(1)}/${file.path}`, content: file.content, mode: file.mode })),
       ...(caBundle ? [{ kind: 'file', name: CA_IN_CONTAINER.slice(1), hostPath: context.caBundle!, mode: 0o644 } as InputEntry] : []),
       { kind: 'file', name: HEALTH_CHECK_IN_CONTAINER.slice(1), hostPath: HEALTH_CHECK_SCRIPT, mode: 0o644 },
+      { kind: 'file', name: LICENSES_IN_CONTAINER.slice(1), hostPath: LICENSES_SCRIPT, mode: 0o644 },
+      { kind: 'content', name: NPMRC_IN_CONTAINER.slice(1), content: npmUserConfig(registry, secrets.NPM_TOKEN !== undefined), mode: 0o600 },
     ];
     log('inputs: streaming source, runtime and npm into the container');
     await container.putArchive(packInputs(inputs), '/');
@@ -162,20 +198,26 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     await container.putArchive(createReadStream(npm.file), '/ndist/npm');
 
     log(`script: running ${machine.script} (packager: ${packager})`);
-    const healthProblems: string[] = [];
+    const problems = { health: [] as string[], licence: [] as string[] };
     const onLine = (line: string) => {
-      if (line.startsWith('health check error: ')) healthProblems.push(line.slice('health check error: '.length));
+      if (line.startsWith('health check error: ')) problems.health.push(line.slice('health check error: '.length));
+      if (line.startsWith('licence error: ')) problems.licence.push(line.slice('licence error: '.length));
       log(line);
     };
-    const code = await container.exec(['bash', SCRIPT_IN_CONTAINER], { onLine });
-    if (healthProblems.length > 0) {
-      throw new BuildError(`the health check failed (set healthCheck: 'warn' to package anyway):\n  ${healthProblems.join('\n  ')}`, { build: options.name, stage: 'health check' });
+    const code = await container.exec(['bash', SCRIPT_IN_CONTAINER], { onLine, env: secrets });
+    if (problems.licence.length > 0) {
+      throw new BuildError(`bundled packages are under licences allowedLicenses does not list:\n  ${problems.licence.join('\n  ')}`, { build: options.name, stage: 'licences' });
+    }
+    if (problems.health.length > 0) {
+      throw new BuildError(`the health check failed (set healthCheck: 'warn' to package anyway):\n  ${problems.health.join('\n  ')}`, { build: options.name, stage: 'health check' });
     }
     if (code !== 0) throw new BuildError(`the build script failed with exit code ${code}`, { build: options.name, stage: 'script' });
 
     const artifact = await writeArtifact(await container.getArchive(`${OUTPUT_DIR}/${spec.fileName}`), context.outDir, spec.fileName);
     log(`artifact: ${artifact.path} (${(artifact.size / 1e6).toFixed(1)} MB, sha256 ${artifact.sha256})`);
-    return { artifact, spec, packager, image, runtime, commit: source.commit };
+    const sbom = await writeArtifact(await container.getArchive(`${OUTPUT_DIR}/${sbomFileName(spec)}`), context.outDir, sbomFileName(spec));
+    log(`sbom: ${sbom.path}`);
+    return { artifact, sbom, spec, packager, image, runtime, commit: source.commit };
   } finally {
     await container?.remove();
     await removeSource();

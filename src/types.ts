@@ -46,6 +46,8 @@ export interface BuildOptions {
   compression?: Compression;
   /** Time (seconds since 1970) every file time in the package is clamped to, for reproducible builds. Default: $SOURCE_DATE_EPOCH, else the source commit's time (a directory's newest file). */
   sourceDateEpoch?: number;
+  /** SPDX licence ids every bundled npm package must be under (an OR needs one of them); unset: any. */
+  allowedLicenses?: string[];
   /** Check every ELF file's libraries and glibc symbol versions before packaging: fail ('error', default), 'warn' or 'off'. */
   healthCheck?: 'error' | 'warn' | 'off';
   /** Compile native addons from source instead of downloading prebuilt binaries. Default true. */
@@ -75,6 +77,8 @@ export interface BuildResult {
   artifact?: string;
   size?: number;
   sha256?: string;
+  /** CycloneDX SBOM written beside the artifact. */
+  sbom?: { path: string; sha256: string };
   durationMs: number;
   error?: Error;
 }

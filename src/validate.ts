@@ -134,6 +134,12 @@ export function validateBuild(options: BuildOptions): void {
   optionalText('license', options.license, { max: 200 });
   optionalText('homepage', options.homepage, { max: 500 });
   if (options.entry !== undefined) checkEntry('entry', options.entry);
+  if (options.allowedLicenses !== undefined) {
+    if (!Array.isArray(options.allowedLicenses)) fail('allowedLicenses', 'must be a list of SPDX licence ids, e.g. ["MIT", "Apache-2.0"]');
+    options.allowedLicenses.forEach((id, index) => {
+      if (typeof id !== 'string' || !/^[A-Za-z0-9.+-]+$/.test(id)) fail(`allowedLicenses[${index}]`, `${JSON.stringify(id)} is not an SPDX licence id like "MIT"`);
+    });
+  }
   if (options.healthCheck !== undefined && !['error', 'warn', 'off'].includes(options.healthCheck)) {
     fail('healthCheck', `is ${JSON.stringify(options.healthCheck)}; allowed: error, warn, off`);
   }

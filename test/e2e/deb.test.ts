@@ -47,9 +47,11 @@ describe('the example builds a .deb that installs and runs on a clean host', { t
     const { code, output } = await runCli(['build', path.join(ROOT, 'examples', 'package.ts')], work);
     assert.equal(code, 0, `ndist build failed:\n${output.slice(-3000)}`);
     const files = await readdir(path.join(work, 'dist'));
-    assert.deepEqual(files.sort(), ['SHA256SUMS', 'hello-app_1.0.0-1_amd64.deb']);
+    assert.deepEqual(files.sort(), ['SHA256SUMS', 'hello-app_1.0.0-1_amd64.deb', 'hello-app_1.0.0-1_amd64.deb.cdx.json']);
     deb = path.join(work, 'dist', 'hello-app_1.0.0-1_amd64.deb');
-    assert.match(execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: path.join(work, 'dist'), encoding: 'utf8' }), /^hello-app_1\.0\.0-1_amd64\.deb: OK$/m);
+    assert.match(execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: path.join(work, 'dist'), encoding: 'utf8' }), /^hello-app_1\.0\.0-1_amd64\.deb: OK\nhello-app_1\.0\.0-1_amd64\.deb\.cdx\.json: OK$/m);
+    const sbom = JSON.parse(await readFile(`${deb}.cdx.json`, 'utf8')) as { components: { name: string }[] };
+    assert.ok(['better-sqlite3', 'ms'].every((name) => sbom.components.some((component) => component.name === name)), 'the SBOM lists the bundled dependencies');
     assert.match(output, /runtime: node 22\.23\.3 .*from/);
     assert.deepEqual(await ndistContainers(), []);
   });
@@ -72,8 +74,8 @@ describe('the example builds a .deb that installs and runs on a clean host', { t
     assert.match(run.output, /^ms: 3600000$/m);
     assert.match(run.output, /^args: \["one","two words"\]$/m);
 
-    const files = await host.sh('dpkg -L hello-app | grep -E "^/(usr/bin/hello-app|opt/hello-app/node/bin/node)$"');
-    assert.equal(files.output.split('\n').length, 2, files.output);
+    const files = await host.sh('dpkg -L hello-app | grep -E "^/(usr/bin/hello-app|opt/hello-app/node/bin/node|opt/hello-app/share/licenses/(better-sqlite3@[0-9.]+/LICENSE|node@22\\.23\\.3/LICENSE))$"');
+    assert.equal(files.output.split('\n').length, 4, files.output);
 
     const remove = await host.sh('dpkg -r hello-app && test ! -e /opt/hello-app && test ! -e /usr/bin/hello-app && echo gone');
     assert.equal(remove.code, 0, remove.output);

@@ -7,13 +7,16 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Builder, BuildsFailedError, directory, type BuildOptions } from '../../src/index.ts';
+import { machineImageTag } from '../../src/docker/image.ts';
+import { loadMachines } from '../../src/machines.ts';
 import { cleanHost, ndistContainers } from '../helpers/docker.ts';
 
+const TOKEN = 'ndist-test-token-5f1c9a77e0';
 const FIXTURE = path.resolve(import.meta.dirname, '..', 'fixtures', 'native-link');
 
 const HOSTILE = [
@@ -61,11 +64,26 @@ describe('health check and hostile inputs', { timeout: 20 * 60_000 }, () => {
     assert.deepEqual(await ndistContainers(), []);
   });
 
-  it('passes once declared, with hostile metadata packaged literally and nothing executed', async (t) => {
+  it('refuses a bundled package whose licence allowedLicenses does not list', async () => {
     const builder = new Builder({ outDir, log: () => {} });
+    builder.addBuild({ ...base, runtimeDeps: ['libsqlite3-0'], allowedLicenses: ['Apache-2.0', 'ISC'] });
+    await assert.rejects(builder.build(), (error: unknown) => {
+      assert.ok(error instanceof BuildsFailedError);
+      assert.match(String(error.results[0]?.error?.message), /^bundled packages are under licences allowedLicenses does not list:\n {2}ms@2\.1\.3 is under MIT, which allowedLicenses does not list$/);
+      return true;
+    });
+    assert.deepEqual(await readdir(outDir), [], 'no artifact');
+  });
+
+  it('passes once declared, with hostile metadata packaged literally, nothing executed and NPM_TOKEN nowhere', async (t) => {
+    const lines: string[] = [];
+    const builder = new Builder({ outDir, log: (_build, line) => lines.push(line) });
+    process.env.NPM_TOKEN = TOKEN;
+    t.after(() => delete process.env.NPM_TOKEN);
     builder.addBuild({
       ...base,
       runtimeDeps: ['libsqlite3-0 (>= 3.40)'],
+      allowedLicenses: ['MIT'],
       description: HOSTILE.join(' '),
       maintainer: `${HOSTILE[0]} <x@example.invalid>`,
       homepage: `https://example.invalid/${HOSTILE[1]}`,
@@ -75,9 +93,26 @@ describe('health check and hostile inputs', { timeout: 20 * 60_000 }, () => {
     const [result] = await builder.build();
     const deb = result!.artifact!;
 
+    // The token reached the build step (the fixture's preinstall says so) and nothing kept it.
+    assert.ok(lines.includes('npm token: present'), 'NPM_TOKEN reached npm ci');
+    assert.equal(lines.filter((line) => line.includes(TOKEN)).length, 0, 'not in the log');
+    for (const file of await readdir(outDir)) {
+      assert.ok(!(await readFile(path.join(outDir, file))).includes(TOKEN), `not in ${file}`);
+    }
+    const payload = execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" | cat', 'sh', deb], { maxBuffer: 1 << 30 });
+    assert.ok(!payload.includes(TOKEN), 'not in the package');
+    const image = await machineImageTag(loadMachines().get('debian-bookworm')!);
+    const history = execFileSync('docker', ['history', '--no-trunc', '--format', '{{.CreatedBy}}', image], { encoding: 'utf8' });
+    assert.ok(!history.includes(TOKEN), 'not in the machine image');
+
     const contents = execFileSync('dpkg-deb', ['--contents', deb], { encoding: 'utf8' });
     assert.doesNotMatch(contents, /pwned/, 'no hostile command ran in the build machine');
     assert.match(contents, /\.\/opt\/native-link\/node\/bin\/node/, 'the package is complete');
+    assert.match(contents, /\.\/opt\/native-link\/share\/licenses\/ms@2\.1\.3\/license\.md/, "each package's licence file is bundled");
+    assert.match(contents, /\.\/opt\/native-link\/share\/licenses\/node@22\.23\.3\/LICENSE/, "and the runtime's");
+    const sbom = JSON.parse(await readFile(result!.sbom!.path, 'utf8')) as { bomFormat: string; components: { name: string; version: string }[] };
+    assert.equal(sbom.bomFormat, 'CycloneDX');
+    assert.deepEqual(sbom.components.map((component) => `${component.name}@${component.version}`), ['ms@2.1.3']);
     const field = (name: string) => execFileSync('dpkg-deb', ['--field', deb, name], { encoding: 'utf8' }).trimEnd();
     assert.equal(field('Description'), HOSTILE.join(' '));
     assert.equal(field('Maintainer'), `${HOSTILE[0]} <x@example.invalid>`);
@@ -90,7 +125,7 @@ describe('health check and hostile inputs', { timeout: 20 * 60_000 }, () => {
     assert.equal(install.code, 0, install.output);
     const run = await host.sh('native-link');
     assert.equal(run.code, 0, run.output);
-    assert.match(run.output, /^system sqlite 3\.\d+\.\d+$/m);
+    assert.match(run.output, /^system sqlite 3\.\d+\.\d+, ms 2000$/m);
     assert.deepEqual(await ndistContainers(), []);
   });
 });
