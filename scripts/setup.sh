@@ -36,6 +36,13 @@ if ! engine_answers; then
 fi
 say "Docker engine: $(docker version --format '{{.Server.Version}}')"
 
+# Signing tools, used only by signed runs (and the tests).
+missing=()
+for tool in gpg:gnupg debsigs:debsigs rpmsign:rpm; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
+done
+[ ${#missing[@]} -eq 0 ] || { say "installing ${missing[*]}"; apt_install "${missing[@]}"; }
+
 images=("$@")
 [ ${#images[@]} -gt 0 ] || images=(debian:bookworm)
 for image in "${images[@]}"; do

@@ -3,16 +3,18 @@
  * own build machine, and reports what each produced.
  */
 import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { updateChecksums } from './checksums.ts';
+import { sha256File, updateChecksums } from './checksums.ts';
 import { runAllCleanups } from './cleanup.ts';
 import { connectDocker } from './docker/client.ts';
 import { ConfigError, errorMessage } from './errors.ts';
 import { findMachine, loadMachines, type Machine } from './machines.ts';
 import { runPipeline } from './pipeline.ts';
 import { defaultCacheDir } from './runtime.ts';
+import { openSigner, type Signer } from './signing.ts';
 import type { BuildOptions, BuilderOptions, BuildResult } from './types.ts';
 import { validateBuild } from './validate.ts';
 
@@ -64,6 +66,8 @@ export class Builder {
     const log = this.options.log ?? defaultLog;
     const limit = pLimit(this.options.concurrency ?? os.availableParallelism());
 
+    // The key is checked before any container starts.
+    const signer = this.options.sign ? await openSigner(this.options.sign === true ? {} : this.options.sign) : undefined;
     const stopOnSignal = installSignalHandlers();
     try {
       const results = await Promise.all(
@@ -97,15 +101,30 @@ export class Builder {
           }),
         ),
       );
+      if (signer) await this.signArtifacts(signer, results, outDir, log);
       const artifacts = results.flatMap((result) => [
         ...(result.artifact && result.sha256 ? [{ path: result.artifact, sha256: result.sha256 }] : []),
         ...(result.sbom ? [result.sbom] : []),
       ]);
-      if (artifacts.length > 0) await updateChecksums(outDir, artifacts);
+      if (artifacts.length > 0) {
+        const checksums = await updateChecksums(outDir, artifacts);
+        if (signer) log('ndist', `signed: ${await signer.signDetached(checksums)} with key ${signer.fingerprint}`);
+      }
       if (results.some((result) => !result.ok)) throw new BuildsFailedError(results);
       return results;
     } finally {
       stopOnSignal();
+      await signer?.close();
+    }
+  }
+
+  /** Sign each package in place (debsigs / rpmsign), updating its recorded sha256 and size. */
+  private async signArtifacts(signer: Signer, results: BuildResult[], outDir: string, log: (build: string, line: string) => void): Promise<void> {
+    for (const result of results.filter((candidate) => candidate.ok && candidate.artifact)) {
+      await signer.signPackage(result.artifact!);
+      result.sha256 = await sha256File(result.artifact!);
+      result.size = (await stat(result.artifact!)).size;
+      log(result.name, `signed: ${path.relative(outDir, result.artifact!)} with key ${signer.fingerprint}`);
     }
   }
 }

@@ -3,12 +3,20 @@
  * the lines of the artifacts it wrote and keeps those of other artifacts still present, so shards
  * of one release writing to one directory end with one complete file.
  */
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export const CHECKSUMS_FILE = 'SHA256SUMS';
 const LINE = /^([0-9a-f]{64}) [ *](.+)$/;
+
+/** sha256 of a file, read as a stream. */
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
 
 export async function updateChecksums(outDir: string, artifacts: { path: string; sha256: string }[]): Promise<string> {
   const file = path.join(outDir, CHECKSUMS_FILE);

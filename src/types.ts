@@ -1,3 +1,5 @@
+import type { SigningOptions } from './signing.ts';
+
 /** What a package.ts describes: builds, their sources, and the machines they run on. */
 
 export type SourceSpec =
@@ -67,6 +69,8 @@ export interface BuilderOptions {
   caBundle?: string | false;
   /** Order in which Node runtime sources are tried. Default ['npm', 'official']. */
   runtimeSources?: ('official' | 'npm')[];
+  /** Sign the artifacts (debsigs / rpmsign) and SHA256SUMS (SHA256SUMS.asc). `true`: key from $NDIST_SIGNING_KEY. */
+  sign?: SigningOptions | true;
   /** Where a line of progress goes. Default: stderr, prefixed with the build name. */
   log?: (build: string, line: string) => void;
 }
