@@ -31,9 +31,8 @@ export class BuildsFailedError extends Error {
   constructor(readonly results: BuildResult[]) {
     const failed = results.filter((result) => result.status === 'failed');
     const cancelled = results.filter((result) => result.status === 'cancelled').length;
-    super(
-      `${failed.length} of ${results.length} builds failed${cancelled ? ` (${cancelled} cancelled)` : ''}: ${failed.map((result) => `${result.name} (${errorMessage(result.error)})`).join('; ')}`,
-    );
+    const which = failed.map((result) => `${result.name} (${errorMessage(result.error)})`).join('; ');
+    super(`${failed.length} of ${results.length} builds failed${cancelled ? ` (${cancelled} cancelled)` : ''}${which ? `: ${which}` : ''}`);
   }
 }
 
@@ -108,8 +107,10 @@ export class Builder {
     const limit = pLimit(concurrency);
     const cancel = new AbortController();
     const running = new Set<string>();
+    let interrupted = false;
 
     const stopOnSignal = installSignalHandlers((signal) => {
+      interrupted = true;
       cancel.abort(new Cancelled(`interrupted by ${signal}`));
       reporter.abort();
       for (const build of running) logs.get(build)?.write(`>> interrupted by ${signal}: removing the container and temporary files`);
@@ -205,6 +206,8 @@ export class Builder {
       stopOnSignal();
       logs.closeAll();
     }
+    // Interrupted: the signal handler exits once everything is removed; nothing more is written.
+    if (interrupted) return new Promise<never>(() => {});
     const results = records.map((record) => record.result);
 
     const report = buildReport(records, { outDir, startedAt, concurrency, failFast, only: settings.only, version: ndistVersion() });
