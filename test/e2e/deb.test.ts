@@ -43,8 +43,9 @@ describe('the example builds a .deb that installs and runs on a clean host', { t
   it('`ndist build examples/package.ts` writes the .deb to dist/ and leaves no container', async () => {
     const { code, output } = await runCli(['build', path.join(ROOT, 'examples', 'package.ts')], work);
     assert.equal(code, 0, `ndist build failed:\n${output.slice(-3000)}`);
-    const files = await readdir(path.join(work, 'dist'));
-    assert.deepEqual(files, ['hello-app_1.0.0-1_amd64.deb']);
+    // Beside the package: the build's log and the run's report.
+    assert.deepEqual((await readdir(path.join(work, 'dist'))).sort(), ['hello-app_1.0.0-1_amd64.deb', 'logs', 'ndist-report.json']);
+    const files = ['hello-app_1.0.0-1_amd64.deb'];
     deb = path.join(work, 'dist', files[0]!);
     assert.match(output, /runtime: node 22\.23\.3 .*from/);
     assert.deepEqual(await ndistContainers(), []);
