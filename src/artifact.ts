@@ -9,6 +9,7 @@ import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
+import { registerCleanup } from './cleanup.ts';
 import { BuildError } from './errors.ts';
 
 export interface Artifact {
@@ -26,6 +27,8 @@ export async function writeArtifact(archive: Readable, outDir: string, fileName:
   const partial = path.join(outDir, `.${fileName}.${process.pid}.partial`);
   const extract = tar.extract();
   let artifact: Artifact | undefined;
+  // An interrupt exits before the `finally` below runs: the partial file is removed with the containers.
+  const removePartial = registerCleanup(() => rm(partial, { force: true }));
   try {
     const done = (async () => {
       for await (const entry of extract) {
@@ -48,8 +51,7 @@ export async function writeArtifact(archive: Readable, outDir: string, fileName:
     if (!artifact) throw new BuildError(`the build machine did not produce ${fileName}`, { stage: 'artifact' });
     await rename(partial, target);
     return artifact;
-  } catch (error) {
-    await rm(partial, { force: true });
-    throw error;
+  } finally {
+    await removePartial();
   }
 }

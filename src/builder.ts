@@ -1,8 +1,8 @@
 /**
  * The public entry point: a Builder collects builds and runs them in parallel (p-limit), each in its
- * own build machine, and reports what each produced.
+ * own build machine, shows their progress, writes each build's log, and reports what each produced.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,26 +11,50 @@ import { sha256File, updateChecksums } from './checksums.ts';
 import { runAllCleanups } from './cleanup.ts';
 import { connectDocker } from './docker/client.ts';
 import { ConfigError, errorMessage } from './errors.ts';
-import { findMachine, loadMachines, type Machine } from './machines.ts';
-import { runPipeline } from './pipeline.ts';
+import { PACKAGE_ROOT, findMachine, loadMachines, type Machine } from './machines.ts';
+import { runPipeline, type PipelineResult } from './pipeline.ts';
+import { BuildLogs } from './progress/log-file.ts';
+import { PlainReporter, SilentReporter, chooseProgress, type Reporter } from './progress/reporter.ts';
+import { scriptStage, type Stage } from './progress/stages.ts';
+import { TreeReporter } from './progress/tree.ts';
+import { appendStepSummary, buildReport, markdownSummary, summaryTable, writeReport, type BuildRecord } from './report.ts';
+import { runSettings, selectNames } from './run.ts';
 import { defaultCacheDir } from './runtime.ts';
 import { openSigner, type Signer } from './signing.ts';
 import type { BuildOptions, BuilderOptions, BuildResult } from './types.ts';
 import { validateBuild } from './validate.ts';
 
 const HOST_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+/** Lines of a failed build's log shown at the end of the run. */
+const TAIL_LINES = 25;
 
 /** Raised by build() when at least one build failed; `results` holds every build's outcome. */
 export class BuildsFailedError extends Error {
   override name = 'BuildsFailedError';
   constructor(readonly results: BuildResult[]) {
-    const failed = results.filter((result) => !result.ok);
-    super(`${failed.length} of ${results.length} builds failed: ${failed.map((result) => `${result.name} (${errorMessage(result.error)})`).join('; ')}`);
+    const failed = results.filter((result) => result.status === 'failed');
+    const cancelled = results.filter((result) => result.status === 'cancelled').length;
+    const which = failed.map((result) => `${result.name} (${errorMessage(result.error)})`).join('; ');
+    super(`${failed.length} of ${results.length} builds failed${cancelled ? ` (${cancelled} cancelled)` : ''}${which ? `: ${which}` : ''}`);
   }
 }
 
-function defaultLog(build: string, line: string): void {
-  process.stdout.write(`${build} | ${line}\n`);
+/** Why the builds still running are stopped. */
+class Cancelled extends Error {
+  override name = 'Cancelled';
+}
+
+function ndistVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function positiveInteger(value: number, field: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new ConfigError(field, `is ${value}; it must be a whole number of at least 1`);
+  return value;
 }
 
 export class Builder {
@@ -53,94 +77,210 @@ export class Builder {
     return this.builds;
   }
 
-  /** Run every build. Resolves with the results when all succeed; rejects with BuildsFailedError otherwise. */
+  /**
+   * Run every build (those `--only` selects, under the CLI). Resolves with the results when all
+   * succeed; rejects with BuildsFailedError otherwise. Under `ndist list`, records the names and
+   * builds nothing.
+   */
   async build(): Promise<BuildResult[]> {
     if (this.builds.length === 0) throw new ConfigError('builds', 'none were added; call addBuild() first');
+    const settings = runSettings();
+    const names = selectNames(
+      this.builds.map((build) => build.name),
+      settings.only,
+    );
+    const selected = this.builds.filter((build) => names.includes(build.name));
+    if (settings.mode === 'list') {
+      settings.listed = [...(settings.listed ?? []), ...names];
+      return [];
+    }
     const machines = loadMachines(this.options.machinesDir ?? process.cwd());
     // Every machine id is checked before any container starts.
-    const targets = new Map<BuildOptions, Machine>(this.builds.map((build) => [build, findMachine(machines, build.buildMachine, `build "${build.name}": buildMachine`)]));
+    const targets = new Map<BuildOptions, Machine>(selected.map((build) => [build, findMachine(machines, build.buildMachine, `build "${build.name}": buildMachine`)]));
+    const concurrency = positiveInteger(settings.concurrency ?? this.options.concurrency ?? os.availableParallelism(), settings.concurrency ? '--concurrency' : 'concurrency');
+    const failFast = settings.failFast ?? this.options.failFast ?? false;
     const docker = await connectDocker();
     const outDir = path.resolve(this.options.outDir ?? 'dist');
     const cacheDir = this.options.cacheDir ?? defaultCacheDir();
     const caBundle = this.options.caBundle === false ? undefined : (this.options.caBundle ?? (existsSync(HOST_CA_BUNDLE) ? HOST_CA_BUNDLE : undefined));
-    const log = this.options.log ?? defaultLog;
-    const limit = pLimit(this.options.concurrency ?? os.availableParallelism());
+    const progress = chooseProgress(this.options.progress ?? (this.options.log ? 'silent' : 'auto'));
+    const reporter: Reporter = progress === 'tree' ? new TreeReporter() : progress === 'plain' ? new PlainReporter() : new SilentReporter();
+    const logs = new BuildLogs(path.join(outDir, 'logs'));
+    const startedAt = new Date();
+    const limit = pLimit(concurrency);
+    const cancel = new AbortController();
+    const running = new Set<string>();
+    let interrupted = false;
 
     // The key is checked before any container starts.
     const signer = this.options.sign ? await openSigner(this.options.sign === true ? {} : this.options.sign) : undefined;
-    const stopOnSignal = installSignalHandlers();
+    const stopOnSignal = installSignalHandlers((signal) => {
+      interrupted = true;
+      cancel.abort(new Cancelled(`interrupted by ${signal}`));
+      reporter.abort();
+      for (const build of running) logs.get(build)?.write(`>> interrupted by ${signal}: removing the container and temporary files`);
+      logs.closeAll();
+    });
+
+    const runOne = async (build: BuildOptions): Promise<BuildRecord> => {
+      const started = Date.now();
+      const log = logs.open(build.name);
+      if (cancel.signal.aborted) {
+        const error = cancel.signal.reason as Error;
+        log.write(`>> not started: ${error.message}`);
+        log.close();
+        return { options: build, result: { name: build.name, ok: false, status: 'cancelled', error, durationMs: 0, log: log.file, stages: {} } };
+      }
+      running.add(build.name);
+      reporter.started(build.name);
+      const stages: Record<string, number> = {};
+      let current: Stage | undefined;
+      let stageStarted = started;
+      const enter = (stage: Stage) => {
+        const now = Date.now();
+        if (current) stages[current] = (stages[current] ?? 0) + now - stageStarted;
+        current = stage;
+        stageStarted = now;
+        log.write(`>> stage ${stage}`);
+        reporter.stage(build.name, stage);
+      };
+      const line = (text: string) => {
+        // The build script announces its sections: `==> dependencies`, `==> package`…
+        const announced = scriptStage(text);
+        if (announced && announced !== current) enter(announced);
+        log.write(text);
+        this.options.log?.(build.name, text);
+        reporter.line(build.name, text);
+      };
+      let pipeline: PipelineResult | undefined;
+      let failure: Error | undefined;
+      try {
+        pipeline = await runPipeline(build, {
+          docker,
+          machine: targets.get(build)!,
+          outDir,
+          cacheDir,
+          caBundle,
+          runtimeSources: this.options.runtimeSources,
+          log: line,
+          stage: (stage) => {
+            // Between stages, a cancelled build stops before starting anything new.
+            cancel.signal.throwIfAborted();
+            enter(stage);
+          },
+        });
+      } catch (error) {
+        failure = error instanceof Error ? error : new Error(String(error));
+      }
+      if (current) stages[current] = (stages[current] ?? 0) + Date.now() - stageStarted;
+      running.delete(build.name);
+      const durationMs = Date.now() - started;
+      let result: BuildResult;
+      if (pipeline && !failure) {
+        const { artifact, sbom } = pipeline;
+        result = {
+          name: build.name,
+          ok: true,
+          status: 'succeeded',
+          artifact: artifact.path,
+          size: artifact.size,
+          sha256: artifact.sha256,
+          sbom: { path: sbom.path, sha256: sbom.sha256 },
+          durationMs,
+          log: log.file,
+          stages,
+        };
+      } else if (cancel.signal.aborted) {
+        // Whatever it failed with, it was stopped: its container was removed under it.
+        result = { name: build.name, ok: false, status: 'cancelled', error: cancel.signal.reason as Error, stage: current, durationMs, log: log.file, stages };
+      } else {
+        result = { name: build.name, ok: false, status: 'failed', error: failure, stage: current, durationMs, log: log.file, stages };
+        if (failFast) {
+          cancel.abort(new Cancelled(`stopped by --fail-fast: build "${build.name}" failed`));
+          // Stops the other builds at once: their containers and temporary files go.
+          void runAllCleanups();
+        }
+      }
+      if (result.status !== 'succeeded') {
+        log.write(`>> ${result.status === 'failed' ? 'FAILED' : 'cancelled'}${current ? ` in stage ${current}` : ''}: ${errorMessage(result.error)}`);
+        const cause = (result.error as { cause?: unknown } | undefined)?.cause;
+        if (cause) log.write(`>> cause: ${errorMessage(cause)}`);
+      } else {
+        log.write(`>> succeeded: ${result.artifact} (sha256 ${result.sha256})`);
+      }
+      log.close();
+      reporter.finished(result);
+      return { options: build, result, pipeline };
+    };
+
+    reporter.begin(names);
+    let records: BuildRecord[];
     try {
-      const results = await Promise.all(
-        this.builds.map((build) =>
-          limit(async (): Promise<BuildResult> => {
-            const started = Date.now();
-            const buildLog = (line: string) => log(build.name, line);
-            try {
-              const { artifact, sbom } = await runPipeline(build, {
-                docker,
-                machine: targets.get(build)!,
-                outDir,
-                cacheDir,
-                caBundle,
-                runtimeSources: this.options.runtimeSources,
-                log: buildLog,
-              });
-              return {
-                name: build.name,
-                ok: true,
-                artifact: artifact.path,
-                size: artifact.size,
-                sha256: artifact.sha256,
-                sbom: { path: sbom.path, sha256: sbom.sha256 },
-                durationMs: Date.now() - started,
-              };
-            } catch (error) {
-              buildLog(`FAILED: ${errorMessage(error)}`);
-              return { name: build.name, ok: false, error: error instanceof Error ? error : new Error(String(error)), durationMs: Date.now() - started };
-            }
-          }),
-        ),
-      );
-      if (signer) await this.signArtifacts(signer, results, outDir, log);
+      records = await Promise.all(selected.map((build) => limit(() => runOne(build))));
+      await reporter.end();
+    } finally {
+      stopOnSignal();
+      logs.closeAll();
+      if (interrupted) await signer?.close();
+    }
+    // Interrupted: the signal handler exits once everything is removed; nothing more is written.
+    if (interrupted) return new Promise<never>(() => {});
+    const results = records.map((record) => record.result);
+    const note = (build: string, text: string) => {
+      this.options.log?.(build, text);
+      if (progress !== 'silent') process.stdout.write(`${text}\n`);
+    };
+    try {
+      if (signer) await signArtifacts(signer, results, outDir, note);
       const artifacts = results.flatMap((result) => [
         ...(result.artifact && result.sha256 ? [{ path: result.artifact, sha256: result.sha256 }] : []),
         ...(result.sbom ? [result.sbom] : []),
       ]);
       if (artifacts.length > 0) {
         const checksums = await updateChecksums(outDir, artifacts);
-        if (signer) log('ndist', `signed: ${await signer.signDetached(checksums)} with key ${signer.fingerprint}`);
+        if (signer) note('ndist', `signed: ${await signer.signDetached(checksums)} with key ${signer.fingerprint}`);
       }
-      if (results.some((result) => !result.ok)) throw new BuildsFailedError(results);
-      return results;
     } finally {
-      stopOnSignal();
       await signer?.close();
     }
-  }
 
-  /** Sign each package in place (debsigs / rpmsign), updating its recorded sha256 and size. */
-  private async signArtifacts(signer: Signer, results: BuildResult[], outDir: string, log: (build: string, line: string) => void): Promise<void> {
-    for (const result of results.filter((candidate) => candidate.ok && candidate.artifact)) {
-      await signer.signPackage(result.artifact!);
-      result.sha256 = await sha256File(result.artifact!);
-      result.size = (await stat(result.artifact!)).size;
-      log(result.name, `signed: ${path.relative(outDir, result.artifact!)} with key ${signer.fingerprint}`);
+    const report = buildReport(records, { outDir, startedAt, concurrency, failFast, only: settings.only, version: ndistVersion() });
+    const reportFile = await writeReport(outDir, report);
+    const tails = new Map(results.filter((result) => result.status === 'failed').map((result) => [result.name, logs.get(result.name)?.tail(TAIL_LINES) ?? []]));
+    if (progress !== 'silent') {
+      const out: string[] = ['', summaryTable(results, outDir), ''];
+      for (const result of results.filter((r) => r.status === 'failed')) {
+        out.push(`${result.name} failed in stage ${result.stage ?? '?'}: ${errorMessage(result.error)}`);
+        out.push(`  last lines of its log (full log: ${result.log}):`);
+        for (const tailLine of tails.get(result.name) ?? []) out.push(`  | ${tailLine}`);
+        out.push('');
+      }
+      out.push(`report: ${reportFile}`);
+      process.stdout.write(`${out.join('\n')}\n`);
     }
+    if (process.env.GITHUB_STEP_SUMMARY) appendStepSummary(process.env.GITHUB_STEP_SUMMARY, markdownSummary(results, outDir, tails));
+    if (results.some((result) => !result.ok)) throw new BuildsFailedError(results);
+    return results;
   }
 }
 
 /**
- * On Ctrl-C or SIGTERM, remove every container and temporary directory still there, then exit
- * 130 or 143. A second signal exits at once.
+ * On Ctrl-C or SIGTERM: `stop` (stop the display, close the logs), then remove every container,
+ * temporary directory and partial file still there, and exit 130 or 143. Nothing partial is
+ * written: no report, no artifact. A second signal exits at once.
  */
-function installSignalHandlers(): () => void {
+function installSignalHandlers(stop: (signal: NodeJS.Signals) => void): () => void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
     const code = signal === 'SIGINT' ? 130 : 143;
     if (stopping) process.exit(code);
     stopping = true;
-    process.stderr.write(`\nndist: ${signal} received, removing containers and temporary files…\n`);
-    void runAllCleanups().finally(() => process.exit(code));
+    try {
+      stop(signal);
+    } finally {
+      process.stderr.write(`\nndist: ${signal} received, removing containers and temporary files… (again to exit at once)\n`);
+      void runAllCleanups().finally(() => process.exit(code));
+    }
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
@@ -148,4 +288,14 @@ function installSignalHandlers(): () => void {
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);
   };
+}
+
+/** Sign each package in place (debsigs / rpmsign), updating its recorded sha256 and size. */
+async function signArtifacts(signer: Signer, results: BuildResult[], outDir: string, note: (build: string, line: string) => void): Promise<void> {
+  for (const result of results.filter((candidate) => candidate.ok && candidate.artifact)) {
+    await signer.signPackage(result.artifact!);
+    result.sha256 = await sha256File(result.artifact!);
+    result.size = (await stat(result.artifact!)).size;
+    note(result.name, `signed: ${path.relative(outDir, result.artifact!)} with key ${signer.fingerprint}`);
+  }
 }

@@ -16,6 +16,7 @@ import { ensureMachineImage } from './docker/image.ts';
 import { BuildError } from './errors.ts';
 import { packInputs, type InputEntry } from './inputs.ts';
 import { PACKAGE_ROOT, type Machine } from './machines.ts';
+import type { Stage } from './progress/stages.ts';
 import { resolvePackage, type PackageSpec } from './metadata.ts';
 import { OUTPUT_DIR, STAGING_DIR, packageCommand, stagedFiles, type Packager } from './packager.ts';
 import { fetchNodeRuntime, fetchNpmCli, type RuntimeArchive, type RuntimeSource } from './runtime.ts';
@@ -41,6 +42,8 @@ export interface PipelineContext {
   caBundle?: string;
   runtimeSources?: RuntimeSource[];
   log: (line: string) => void;
+  /** Called as each stage starts; it may throw to stop the build (an abort). */
+  stage?: (stage: Stage) => void;
 }
 
 export interface PipelineResult {
@@ -152,12 +155,15 @@ async function detectPackager(container: BuildContainer): Promise<Packager> {
 
 export async function runPipeline(options: BuildOptions, context: PipelineContext): Promise<PipelineResult> {
   const { docker, machine, log } = context;
+  const stage = context.stage ?? (() => {});
+  stage('source');
   const source = await fetchSource(options.source, log);
   const removeSource = registerCleanup(source.cleanup);
   let container: BuildContainer | undefined;
   try {
     const spec = resolvePackage(options, machine, source.dir);
     log(`package: ${spec.fileName}`);
+    stage('runtime');
     const fetchOptions = { cacheDir: context.cacheDir, sources: context.runtimeSources, log };
     const runtime = await fetchNodeRuntime(options.node, spec.nodeArch, fetchOptions);
     const npm = await fetchNpmCli(options.npm ?? DEFAULT_NPM_VERSION, fetchOptions);
@@ -168,7 +174,9 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     for (const script of [HEALTH_CHECK_SCRIPT, LICENSES_SCRIPT]) {
       if (!existsSync(script)) throw new BuildError(`${script} is missing: run \`npm run build\` in the ndist checkout`);
     }
+    stage('image');
     const image = await ensureMachineImage(docker, machine, log);
+    stage('dependencies');
     container = await BuildContainer.start(docker, image.tag, { labels: ndistLabels(options.name), env: proxyEnvironment() });
     log(`container: ${container.id.slice(0, 12)} from ${image.tag}`);
     const packager = await detectPackager(container);
@@ -213,6 +221,7 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     }
     if (code !== 0) throw new BuildError(`the build script failed with exit code ${code}`, { build: options.name, stage: 'script' });
 
+    stage('artifact');
     const artifact = await writeArtifact(await container.getArchive(`${OUTPUT_DIR}/${spec.fileName}`), context.outDir, spec.fileName);
     log(`artifact: ${artifact.path} (${(artifact.size / 1e6).toFixed(1)} MB, sha256 ${artifact.sha256})`);
     const sbom = await writeArtifact(await container.getArchive(`${OUTPUT_DIR}/${sbomFileName(spec)}`), context.outDir, sbomFileName(spec));

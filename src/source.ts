@@ -6,6 +6,7 @@ import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
+import { sessionId } from './docker/client.ts';
 import { BuildError, errorMessage } from './errors.ts';
 import type { SourceSpec } from './types.ts';
 
@@ -93,7 +94,8 @@ export async function fetchSource(spec: SourceSpec, log: (line: string) => void)
     const dir = path.resolve(spec.path);
     return { dir, epoch: await newestMtime(dir), cleanup: async () => {} };
   }
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'ndist-source-'));
+  // Named after the run (NDIST_SESSION), so a leftover can be traced to the run that made it.
+  const dir = await mkdtemp(path.join(os.tmpdir(), `ndist-source-${sessionId().replace(/[^A-Za-z0-9_.-]/g, '_')}-`));
   const cleanup = () => rm(dir, { recursive: true, force: true });
   try {
     if (spec.type === 'git') await cloneRemote(spec, dir);

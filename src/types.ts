@@ -71,9 +71,19 @@ export interface BuilderOptions {
   runtimeSources?: ('official' | 'npm')[];
   /** Sign the artifacts (debsigs / rpmsign) and SHA256SUMS (SHA256SUMS.asc). `true`: key from $NDIST_SIGNING_KEY. */
   sign?: SigningOptions | true;
-  /** Where a line of progress goes. Default: stderr, prefixed with the build name. */
+  /** Also receives every line of progress and build output. When set, `progress` defaults to 'silent'. */
   log?: (build: string, line: string) => void;
+  /**
+   * How progress is shown on stdout: 'tree' (a live task tree), 'plain' (lines prefixed with the
+   * build name, no control characters), 'silent', or 'auto' (default): 'tree' on a terminal, 'plain'
+   * when stdout is not a terminal or CI=true.
+   */
+  progress?: 'auto' | 'tree' | 'plain' | 'silent';
+  /** Stop the other builds, and start no more, when one fails. Default false. `--fail-fast` wins. */
+  failFast?: boolean;
 }
+
+export type BuildStatus = 'succeeded' | 'failed' | 'cancelled';
 
 export interface BuildResult {
   name: string;
@@ -85,4 +95,12 @@ export interface BuildResult {
   sbom?: { path: string; sha256: string };
   durationMs: number;
   error?: Error;
+  /** 'cancelled': stopped or never started because another build failed with failFast, or interrupted. */
+  status: BuildStatus;
+  /** The stage the build failed in. */
+  stage?: string;
+  /** Path of the build's full log, `outDir/logs/<build>.log`. */
+  log?: string;
+  /** Milliseconds spent in each stage. */
+  stages?: Record<string, number>;
 }

@@ -2,23 +2,41 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { bootstrapImage } from '../bootstrap.ts';
 import { BuildsFailedError } from '../builder.ts';
 import { BuildError, ConfigError } from '../errors.ts';
 import { PACKAGE_ROOT, loadMachines } from '../machines.ts';
+import { setRunSettings, type RunSettings } from '../run.ts';
 
 function version(): string {
   return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-/** Run a package.ts (or .js/.mjs) file: TypeScript is loaded with tsx, no compile step. */
-async function runBuildFile(file: string): Promise<void> {
+/**
+ * Run a package.ts (or .js/.mjs) file: TypeScript is loaded with tsx, no compile step. `settings`
+ * reach the Builder it constructs (see run.ts); they win over its own options.
+ */
+async function runBuildFile(file: string, settings: RunSettings): Promise<RunSettings> {
   const resolved = path.resolve(file);
   if (!existsSync(resolved)) throw new ConfigError('file', `${resolved} does not exist; write a package.ts (see examples/package.ts)`);
+  setRunSettings(settings);
   const { tsImport } = await import('tsx/esm/api');
   await tsImport(pathToFileURL(resolved).href, import.meta.url);
+  return settings;
 }
+
+function parseConcurrency(value: string): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number < 1) throw new InvalidArgumentError('a whole number of at least 1');
+  return number;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+const ONLY_HELP = 'only the builds whose name matches (`*`, `?`, `[abc]`, `{a,b}`); repeatable';
 
 function program(): Command {
   const cli = new Command('ndist')
@@ -31,7 +49,23 @@ function program(): Command {
     .command('build')
     .description('run the builds a package.ts describes')
     .argument('[file]', 'the file that adds builds and calls builder.build()', 'package.ts')
-    .action(async (file: string) => runBuildFile(file));
+    .option('-j, --concurrency <n>', 'builds run at once (default: CPU cores)', parseConcurrency)
+    .option('--fail-fast', 'when a build fails, stop the others and start no more')
+    .option('--only <glob>', ONLY_HELP, collect)
+    .action(async (file: string, options: { concurrency?: number; failFast?: boolean; only?: string[] }) => {
+      await runBuildFile(file, { mode: 'build', concurrency: options.concurrency, failFast: options.failFast, only: options.only });
+    });
+
+  cli
+    .command('list')
+    .description('print the names of the builds a package.ts describes, one a line, without building')
+    .argument('[file]', 'the file that adds builds and calls builder.build()', 'package.ts')
+    .option('--only <glob>', ONLY_HELP, collect)
+    .action(async (file: string, options: { only?: string[] }) => {
+      const { listed = [] } = await runBuildFile(file, { mode: 'list', only: options.only });
+      if (listed.length === 0) throw new ConfigError('file', `${file} ran no builder.build(); nothing to list`);
+      for (const name of listed) console.log(name);
+    });
 
   cli
     .command('bootstrap-image')

@@ -6,9 +6,14 @@ import { BuildError, errorMessage } from '../errors.ts';
 export const LABEL = 'io.ndist';
 const PROCESS_SESSION = `${process.pid}-${Date.now().toString(36)}`;
 
+/** The run's name: NDIST_SESSION when set, else this process's id and start time. */
+export function sessionId(): string {
+  return process.env.NDIST_SESSION ?? PROCESS_SESSION;
+}
+
 /** Labels of a build's container. NDIST_SESSION, when set, names the run, so one run's leftovers can be found. */
 export function ndistLabels(build: string): Record<string, string> {
-  return { [LABEL]: 'true', [`${LABEL}.build`]: build, [`${LABEL}.session`]: process.env.NDIST_SESSION ?? PROCESS_SESSION };
+  return { [LABEL]: 'true', [`${LABEL}.build`]: build, [`${LABEL}.session`]: sessionId() };
 }
 
 /** Proxy settings of the host, passed on to build machines and image builds. */

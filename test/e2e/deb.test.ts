@@ -46,8 +46,9 @@ describe('the example builds a .deb that installs and runs on a clean host', { t
   it('`ndist build examples/package.ts` writes the .deb to dist/ and leaves no container', async () => {
     const { code, output } = await runCli(['build', path.join(ROOT, 'examples', 'package.ts')], work);
     assert.equal(code, 0, `ndist build failed:\n${output.slice(-3000)}`);
+    // Beside the package: its SBOM, SHA256SUMS, the build's log and the run's report.
     const files = await readdir(path.join(work, 'dist'));
-    assert.deepEqual(files.sort(), ['SHA256SUMS', 'hello-app_1.0.0-1_amd64.deb', 'hello-app_1.0.0-1_amd64.deb.cdx.json']);
+    assert.deepEqual(files.sort(), ['SHA256SUMS', 'hello-app_1.0.0-1_amd64.deb', 'hello-app_1.0.0-1_amd64.deb.cdx.json', 'logs', 'ndist-report.json']);
     deb = path.join(work, 'dist', 'hello-app_1.0.0-1_amd64.deb');
     assert.match(execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: path.join(work, 'dist'), encoding: 'utf8' }), /^hello-app_1\.0\.0-1_amd64\.deb: OK\nhello-app_1\.0\.0-1_amd64\.deb\.cdx\.json: OK$/m);
     const sbom = JSON.parse(await readFile(`${deb}.cdx.json`, 'utf8')) as { components: { name: string }[] };

@@ -24,7 +24,9 @@ describe('failing builds', { timeout: 10 * 60_000 }, () => {
   });
 
   async function assertNothingLeft(): Promise<void> {
-    assert.deepEqual(await readdir(outDir).catch(() => []), [], 'outDir is empty');
+    // The logs and the report of a failed run stay; no package and no partial file.
+    const left = (await readdir(outDir).catch(() => [])).filter((name) => name !== 'logs' && name !== 'ndist-report.json');
+    assert.deepEqual(left, [], 'outDir holds no artifact and no partial file');
     assert.deepEqual(await ndistContainers(), [], 'no ndist container is left');
   }
 
@@ -37,6 +39,7 @@ describe('failing builds', { timeout: 10 * 60_000 }, () => {
       return true;
     });
     await assertNothingLeft();
+    assert.deepEqual(await readdir(outDir), [], 'a configuration error writes nothing at all');
   });
 
   it('a source that cannot be cloned fails the build with git\'s reason', async () => {

@@ -46,7 +46,9 @@ describe('signed artifacts', { timeout: 15 * 60_000 }, () => {
     const [result] = await builder.build();
     const deb = result!.artifact!;
 
-    assert.deepEqual((await readdir(outDir)).sort(), ['SHA256SUMS', 'SHA256SUMS.asc', path.basename(deb), `${path.basename(deb)}.cdx.json`]);
+    assert.deepEqual((await readdir(outDir)).sort(), ['SHA256SUMS', 'SHA256SUMS.asc', 'logs', 'ndist-report.json', path.basename(deb), `${path.basename(deb)}.cdx.json`].sort());
+    const report = JSON.parse(await readFile(path.join(outDir, 'ndist-report.json'), 'utf8')) as { builds: { artifact?: { sha256: string } }[] };
+    assert.equal(report.builds[0]?.artifact?.sha256, result!.sha256, 'the report has the signed package\'s sha256');
     assert.match(execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: outDir, encoding: 'utf8' }), new RegExp(`^${path.basename(deb)}: OK$`, 'm'), 'SHA256SUMS lists the signed package');
     const sums = gpg(verifier, ['--verify', path.join(outDir, 'SHA256SUMS.asc'), path.join(outDir, 'SHA256SUMS')]);
     assert.equal(sums.status, 0, sums.output);

@@ -338,7 +338,7 @@ describe('templates/debian.sh.hbs rendered with scriptVariables', () => {
       'staging=/ndist/root',
       'prefix=/opt/hello-app',
       'npm() { node /ndist/npm/package/bin/npm-cli.js "$@"; }',
-      'export npm_config_registry=https://registry.example.invalid/',
+      'export npm_config_registry=https://registry.example.invalid/ npm_config_userconfig=/ndist/npmrc',
       'export npm_config_build_from_source=true',
       'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libsqlite3-dev python3',
       'mkdir -p /ndist/out',
@@ -370,7 +370,7 @@ describe('templates/debian.sh.hbs rendered with scriptVariables', () => {
     const argv = bashArgs(lastLine(script));
     assert.deepEqual(argv, command);
     assert.equal(argv[argv.indexOf('--description') + 1], evil);
-    assert.ok(script.split('\n').includes(`export npm_config_registry=${shellQuote(`https://registry.example/ $(touch ${marker})`)}`));
+    assert.ok(script.split('\n').includes(`export npm_config_registry=${shellQuote(`https://registry.example/ $(touch ${marker})`)} npm_config_userconfig=/ndist/npmrc`));
     assert.equal(existsSync(marker), false);
     assert.equal(existsSync(victim), true);
   });

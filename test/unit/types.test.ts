@@ -50,7 +50,7 @@ describe('types', () => {
   });
 
   test('a BuildResult of a failed build carries the error', () => {
-    const result: BuildResult = { name: 'b', ok: false, error: new Error('x'), durationMs: 1 };
+    const result: BuildResult = { name: 'b', ok: false, status: 'failed', error: new Error('x'), durationMs: 1 };
     assert.equal(result.artifact, undefined);
   });
 });
