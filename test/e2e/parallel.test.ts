@@ -160,7 +160,7 @@ await builder.build();`,
     assert.match(output, /full log: .*dist\/logs\/broken-1\.0\.0\.log/);
     assert.match(output, /^ {2}\| error: TINY_APP_CONFIG is not set$/m, 'the failure tail holds the error');
     assert.match(output, /^tiny :: 1\.1\.0 +succeeded +tiny-ok_1\.1\.0-1_amd64\.deb/m, 'summary table');
-    assert.deepEqual((await readdir(path.join(dir, 'dist'))).sort(), ['logs', 'ndist-report.json', 'tiny-ok_1.0.0-1_amd64.deb', 'tiny-ok_1.1.0-1_amd64.deb']);
+    assert.deepEqual((await readdir(path.join(dir, 'dist'))).sort(), ['SHA256SUMS', 'logs', 'ndist-report.json', 'tiny-ok_1.0.0-1_amd64.deb', 'tiny-ok_1.0.0-1_amd64.deb.cdx.json', 'tiny-ok_1.1.0-1_amd64.deb', 'tiny-ok_1.1.0-1_amd64.deb.cdx.json']);
     const report = JSON.parse(await readFile(path.join(dir, 'dist', 'ndist-report.json'), 'utf8'));
     assert.equal(report.ok, false);
     const failed = report.builds.find((entry: { name: string }) => entry.name === 'broken :: 1.0.0');
@@ -171,6 +171,32 @@ await builder.build();`,
     const shard = startCli(['build', file, '--only', 'broken*'], dir, { CI: 'true' });
     assert.equal((await shard.done).code, 1);
     assert.doesNotMatch(shard.output(), /^tiny :: /m);
+  });
+
+  it('--fail-fast: a failure stops the running build and starts no more; nothing is packaged or left', async () => {
+    const dir = path.join(work, 'fail-fast');
+    await mkdir(dir);
+    await fixtureCopy(path.join(dir, 'broken'), { postinstall: 'sleep 2; echo "error: broken on purpose" >&2; exit 3' });
+    await fixtureCopy(path.join(dir, 'slow'), { postinstall: 'echo "slow: waiting"; sleep 300' });
+    const file = await writePackageFile(
+      dir,
+      `const builder = new Builder({ outDir: 'dist' });
+for (const [name, app] of [['broken', 'broken'], ['slow', 'slow'], ['later', 'slow']]) {
+  builder.addBuild({ name, app: 'tiny-' + app, source: directory({ path: app }), buildMachine: 'debian-bookworm', node: '${NODE}', compression: 'none' });
+}
+await builder.build();`,
+    );
+    const started = Date.now();
+    const run = startCli(['build', file, '--fail-fast', '--concurrency', '2'], dir, { CI: 'true' });
+    const { code } = await run.done;
+    assert.equal(code, 1, run.output());
+    assert.ok(Date.now() - started < 240_000, 'the slow build was stopped, not waited for');
+    const report = JSON.parse(await readFile(path.join(dir, 'dist', 'ndist-report.json'), 'utf8'));
+    const status = Object.fromEntries(report.builds.map((entry: { name: string; status: string }) => [entry.name, entry.status]));
+    assert.deepEqual(status, { broken: 'failed', slow: 'cancelled', later: 'cancelled' });
+    assert.match(run.output(), /^slow +\| slow: waiting$/m, 'the slow build had started');
+    assert.deepEqual((await readdir(path.join(dir, 'dist'))).filter((name) => name.endsWith('.deb') || name.includes('partial')), []);
+    assert.deepEqual(await ndistContainers(), []);
   });
 
   it('SIGINT in the middle of a build: exit 130, no container, no temp dir, no artifact, no partial file', async () => {
