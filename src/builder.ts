@@ -92,6 +92,7 @@ export class Builder {
     const selected = this.builds.filter((build) => names.includes(build.name));
     if (settings.mode === 'list') {
       settings.listed = [...(settings.listed ?? []), ...names];
+      settings.collected = [...(settings.collected ?? []), { options: this.options, builds: selected }];
       return [];
     }
     const machines = loadMachines(this.options.machinesDir ?? process.cwd());
@@ -103,7 +104,9 @@ export class Builder {
     const outDir = path.resolve(this.options.outDir ?? 'dist');
     const cacheDir = this.options.cacheDir ?? defaultCacheDir();
     const caBundle = this.options.caBundle === false ? undefined : (this.options.caBundle ?? (existsSync(HOST_CA_BUNDLE) ? HOST_CA_BUNDLE : undefined));
-    const progress = chooseProgress(this.options.progress ?? (this.options.log ? 'silent' : 'auto'));
+    const requested = this.options.progress ?? (this.options.log ? 'silent' : 'auto');
+    // --verbose: plain lines, which carry every line of container output, even on a terminal.
+    const progress = chooseProgress(settings.verbose && requested !== 'silent' ? 'plain' : requested);
     const reporter: Reporter = progress === 'tree' ? new TreeReporter() : progress === 'plain' ? new PlainReporter() : new SilentReporter();
     const logs = new BuildLogs(path.join(outDir, 'logs'));
     const startedAt = new Date();
