@@ -36,12 +36,12 @@ export function isConfigFile(file: string): boolean {
 
 let validator: ReturnType<Ajv['compile']> | undefined;
 
-function describeError(config: unknown, error: ErrorObject, file: string): string {
+function describeError(config: unknown, error: ErrorObject): string {
   const parts = error.instancePath.split('/').slice(1).map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
-  let where = file;
+  let where = '';
   if (parts[0] === 'builds' && parts[1] !== undefined) {
     const build = (config as { builds: Array<{ name?: unknown }> }).builds[Number(parts[1])];
-    where += `: build ${typeof build?.name === 'string' ? `"${build.name}"` : `#${Number(parts[1]) + 1}`}`;
+    where = `build ${typeof build?.name === 'string' ? `"${build.name}"` : `#${Number(parts[1]) + 1}`}`;
     parts.splice(0, 2);
   }
   const field = [...parts, ...(error.keyword === 'additionalProperties' ? [String(error.params.additionalProperty)] : [])];
@@ -49,7 +49,7 @@ function describeError(config: unknown, error: ErrorObject, file: string): strin
     error.keyword === 'additionalProperties' ? 'is not a known option'
     : error.keyword === 'enum' ? `must be one of ${(error.params.allowedValues as unknown[]).map((value) => JSON.stringify(value)).join(', ')}`
     : (error.message ?? 'is invalid');
-  return `${where}${field.length > 0 ? ` field "${field.join('.')}"` : ''} ${what}`;
+  return [where, field.length > 0 ? `field "${field.join('.')}"` : '', what].filter(Boolean).join(' ');
 }
 
 /** Parse and check a configuration; `file` names it in errors. */
@@ -58,7 +58,7 @@ export function parseConfig(raw: unknown, file: string): NdistConfig {
   if (!validator(raw)) {
     // oneOf/anyOf add a summary error after the specific ones; the specific ones say more.
     const errors = (validator.errors ?? []).filter((error) => !['oneOf', 'anyOf', 'if'].includes(error.keyword));
-    const lines = [...new Set((errors.length > 0 ? errors : validator.errors ?? []).map((error) => describeError(raw, error, file)))];
+    const lines = [...new Set((errors.length > 0 ? errors : validator.errors ?? []).map((error) => describeError(raw, error)))];
     throw new ConfigError(file, `does not match ndist.config.schema.json:\n  ${lines.join('\n  ')}`);
   }
   return raw as NdistConfig;

@@ -65,7 +65,7 @@ async function asModule(file: string): Promise<{ file: string; remove: () => Pro
 }
 
 /** The builds a file describes (as `ndist list` sees them), built by nothing. */
-async function collectBuilds(file: string | undefined, only?: string[]): Promise<CollectedBuilder[]> {
+export async function collectBuilds(file: string | undefined, only?: string[]): Promise<CollectedBuilder[]> {
   const { collected = [] } = await runBuildFile(file, { mode: 'list', only });
   if (collected.length === 0) throw new ConfigError('file', `${file ?? 'the build file'} ran no builder.build(); no builds found`);
   return collected;
