@@ -13,10 +13,10 @@ import { DEFAULT_NPM_VERSION, npmRegistry, scriptVariables, sourceDateEpoch } fr
 import type { CollectedBuilder } from './run.ts';
 import { defaultCacheDir, fetchNodeRuntime, fetchNpmCli, type RuntimeArchive } from './runtime.ts';
 import { renderScript } from './script.ts';
-import { describeSource, fetchSource } from './source.ts';
+import { describeSource, fetchSource, type FetchedSource } from './source.ts';
 import type { BuildOptions, BuilderOptions } from './types.ts';
 
-const HOST_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+export const HOST_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 
 export interface RenderedBuild {
   options: BuildOptions;
@@ -25,6 +25,8 @@ export interface RenderedBuild {
   packager: Packager;
   runtime: RuntimeArchive;
   npm: RuntimeArchive;
+  /** The npm registry the build machine uses (the host's, for the project). */
+  registry: string;
   /** Where the runtime is unpacked in the build machine, e.g. /ndist/runtime/package. */
   runtimeDir: string;
   /** The packager command, one argument per element. */
@@ -61,19 +63,23 @@ export async function renderBuild(build: BuildOptions, builder: BuilderOptions, 
   const source = await fetchSource(build.source, log);
   const removeSource = registerCleanup(source.cleanup);
   try {
-    const spec = resolvePackage(build, machine, source.dir);
-    const fetchOptions = { cacheDir: builder.cacheDir ?? defaultCacheDir(), sources: builder.runtimeSources, log };
-    const runtime = await fetchNodeRuntime(build.node, spec.nodeArch, fetchOptions);
-    const npm = await fetchNpmCli(build.npm ?? DEFAULT_NPM_VERSION, fetchOptions);
-    const registry = await npmRegistry(source.dir);
-    const chosen = packager ?? guessPackager(machine);
-    const caBundle = builder.caBundle === false ? false : existsSync(builder.caBundle ?? HOST_CA_BUNDLE);
-    const variables = scriptVariables({ options: build, spec, packager: chosen, runtime, npm, registry, caBundle, sourceDateEpoch: sourceDateEpoch(build, source.epoch) });
-    const script = renderScript(readFileSync(machine.script, 'utf8'), variables, machine.script);
-    return { options: build, machine, spec, packager: chosen, runtime, npm, runtimeDir: variables.runtimeDir as string, packageCommand: variables.packageCommand as string[], script };
+    return await renderFromSource(build, builder, machine, source, packager ?? guessPackager(machine), log);
   } finally {
     await removeSource();
   }
+}
+
+/** renderBuild with the source already fetched (by `ndist shell`, which streams it in). */
+export async function renderFromSource(build: BuildOptions, builder: BuilderOptions, machine: Machine, source: FetchedSource, packager: Packager, log: (line: string) => void): Promise<RenderedBuild> {
+  const spec = resolvePackage(build, machine, source.dir);
+  const fetchOptions = { cacheDir: builder.cacheDir ?? defaultCacheDir(), sources: builder.runtimeSources, log };
+  const runtime = await fetchNodeRuntime(build.node, spec.nodeArch, fetchOptions);
+  const npm = await fetchNpmCli(build.npm ?? DEFAULT_NPM_VERSION, fetchOptions);
+  const registry = await npmRegistry(source.dir);
+  const caBundle = builder.caBundle === false ? false : existsSync(builder.caBundle ?? HOST_CA_BUNDLE);
+  const variables = scriptVariables({ options: build, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch: sourceDateEpoch(build, source.epoch) });
+  const script = renderScript(readFileSync(machine.script, 'utf8'), variables, machine.script);
+  return { options: build, machine, spec, packager, runtime, npm, registry, runtimeDir: variables.runtimeDir as string, packageCommand: variables.packageCommand as string[], script };
 }
 
 /** What `ndist build --dry-run` prints for one build: source and metadata resolved, nothing run. */

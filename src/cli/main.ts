@@ -83,7 +83,7 @@ function collect(value: string, previous: string[] = []): string[] {
 
 const ONLY_HELP = 'only the builds whose name matches (`*`, `?`, `[abc]`, `{a,b}`); repeatable';
 
-function program(): Command {
+function program(state: { exitCode: number }): Command {
   const cli = new Command('ndist')
     .description('Build self-contained .deb packages of Node.js apps inside Docker build machines')
     .version(version())
@@ -147,6 +147,25 @@ function program(): Command {
     });
 
   cli
+    .command('shell')
+    .description("open a shell (or run a command) in a build's machine with its source, runtime and build script in place; the container is removed on exit")
+    .argument('<build>', 'the exact name of the build (see ndist list)')
+    .argument('[command...]', 'a command to run instead of bash, after --, e.g. -- sh -c "ls /ndist/src"')
+    .option('-f, --file <file>', FILE_HELP)
+    .action(async (name: string, command: string[], options: { file?: string }) => {
+      const { build, builder } = pickBuild(await collectBuilds(options.file), name);
+      const { openShell } = await import('../shell.ts');
+      const tty = command.length === 0 && process.stdin.isTTY === true && process.stdout.isTTY === true;
+      state.exitCode = await openShell(build, builder, command, {
+        stdin: tty || !process.stdin.isTTY ? process.stdin : undefined,
+        stdout: process.stdout,
+        stderr: process.stderr,
+        tty,
+        log: (line) => process.stderr.write(`ndist: ${line}\n`),
+      });
+    });
+
+  cli
     .command('init')
     .description("write a package.ts for the app in the current directory from its package.json (never overwrites)")
     .option('--node <version>', 'exact Node.js version to bundle (default: a tested LTS release)')
@@ -180,8 +199,9 @@ function program(): Command {
 /** Run the CLI; returns the exit code. Errors the user can fix are printed without a stack. */
 export async function main(argv: string[]): Promise<number> {
   try {
-    await program().parseAsync(argv);
-    return 0;
+    const state = { exitCode: 0 };
+    await program(state).parseAsync(argv);
+    return state.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
     // Matched by name, not instanceof: a package.ts may load another copy of ndist than this CLI.
