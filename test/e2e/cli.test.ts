@@ -40,7 +40,7 @@ describe('ndist CLI', () => {
   it('--version, and --help on every command', async () => {
     const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8'));
     assert.equal((await ndist(['--version'], tmp)).stdout.trim(), pkg.version);
-    for (const command of ['build', 'list', 'render', 'init', 'machines', 'bootstrap-image']) {
+    for (const command of ['build', 'list', 'render', 'init', 'shell', 'machines', 'bootstrap-image']) {
       const { code, stdout } = await ndist([command, '--help'], tmp);
       assert.equal(code, 0, command);
       assert.match(stdout, new RegExp(`^Usage: ndist ${command}`), command);
@@ -111,6 +111,15 @@ await builder.build();
     const bad = await ndist(['list'], dir);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /build "tiny :: bookworm" field "node" must be string/);
+  });
+
+  it('shell runs a command in the build machine with source, runtime and script in place, then removes it', { timeout: 300_000 }, async () => {
+    const dir = path.join(tmp, 'init');
+    const { code, stdout, stderr } = await ndist(['shell', 'tiny-app :: bookworm', '--', 'sh', '-c', 'ls /ndist/src; node --version; head -1 /ndist/build.sh; pwd; exit 7'], dir, 300_000);
+    assert.equal(code, 7, `the command's exit code\n${stderr}`);
+    assert.deepEqual(stdout.trim().split('\n'), ['bin', 'package-lock.json', 'package.json', 'package.ts', 'v22.23.3', '#!/bin/bash', '/ndist/src']);
+    assert.match(stderr, /source in \/ndist\/src, node 22\.23\.3 in \/ndist\/runtime\/package \(on PATH\)/);
+    assert.deepEqual(await ndistContainers(), [], 'the container was removed');
   });
 
   it('builds a package from an ndist.config.json (no package.ts), leaving no container', { timeout: 600_000 }, async () => {
