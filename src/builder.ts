@@ -18,7 +18,7 @@ import { PlainReporter, SilentReporter, chooseProgress, type Reporter } from './
 import { scriptStage, type Stage } from './progress/stages.ts';
 import { TreeReporter } from './progress/tree.ts';
 import { appendStepSummary, buildReport, markdownSummary, summaryTable, writeReport, type BuildRecord } from './report.ts';
-import { runSettings, selectNames } from './run.ts';
+import { runSettings, selectNames, type RunSettings } from './run.ts';
 import { defaultCacheDir } from './runtime.ts';
 import { openSigner, type Signer } from './signing.ts';
 import type { BuildOptions, BuilderOptions, BuildResult } from './types.ts';
@@ -92,6 +92,7 @@ export class Builder {
     const selected = this.builds.filter((build) => names.includes(build.name));
     if (settings.mode === 'list') {
       settings.listed = [...(settings.listed ?? []), ...names];
+      settings.collected = [...(settings.collected ?? []), { options: this.options, builds: selected }];
       return [];
     }
     const machines = loadMachines(this.options.machinesDir ?? process.cwd());
@@ -103,7 +104,7 @@ export class Builder {
     const outDir = path.resolve(this.options.outDir ?? 'dist');
     const cacheDir = this.options.cacheDir ?? defaultCacheDir();
     const caBundle = this.options.caBundle === false ? undefined : (this.options.caBundle ?? (existsSync(HOST_CA_BUNDLE) ? HOST_CA_BUNDLE : undefined));
-    const progress = chooseProgress(this.options.progress ?? (this.options.log ? 'silent' : 'auto'));
+    const progress = chooseProgress(progressWanted(this.options, settings));
     const reporter: Reporter = progress === 'tree' ? new TreeReporter() : progress === 'plain' ? new PlainReporter() : new SilentReporter();
     const logs = new BuildLogs(path.join(outDir, 'logs'));
     const startedAt = new Date();
@@ -262,6 +263,15 @@ export class Builder {
     if (results.some((result) => !result.ok)) throw new BuildsFailedError(results);
     return results;
   }
+}
+
+/**
+ * The progress display asked for: the Builder's option (silent when it has a `log` callback), but
+ * `--verbose` asks for plain lines, which carry every line of container output, even on a terminal.
+ */
+export function progressWanted(options: BuilderOptions, settings: RunSettings): NonNullable<BuilderOptions['progress']> {
+  const requested = options.progress ?? (options.log ? 'silent' : 'auto');
+  return settings.verbose && requested !== 'silent' ? 'plain' : requested;
 }
 
 /**

@@ -16,8 +16,8 @@ export type InputEntry =
   | { kind: 'directory'; name: string }
   /** A host file, copied as it is. */
   | { kind: 'file'; name: string; hostPath: string; mode?: number }
-  /** A host directory tree, minus the names in `exclude` at its root. */
-  | { kind: 'tree'; name: string; hostPath: string; exclude?: string[] };
+  /** A host directory tree, minus the names in `exclude` (a name, or a pattern names match) at its root. */
+  | { kind: 'tree'; name: string; hostPath: string; exclude?: readonly (string | RegExp)[] };
 
 interface Header {
   name: string;
@@ -38,16 +38,16 @@ async function addFile(pack: tar.Pack, name: string, hostPath: string, mode?: nu
   await pipeline(createReadStream(hostPath), entry);
 }
 
-async function addTree(pack: tar.Pack, name: string, hostPath: string, exclude: Set<string>): Promise<void> {
+async function addTree(pack: tar.Pack, name: string, hostPath: string, exclude: readonly (string | RegExp)[]): Promise<void> {
   pack.entry({ ...header(name, 0o755), type: 'directory' });
   // Sorted, so the archive (and what is built from it) does not depend on directory order.
   const children = (await readdir(hostPath)).sort();
   for (const child of children) {
-    if (exclude.has(child)) continue;
+    if (exclude.some((rule) => (typeof rule === 'string' ? rule === child : rule.test(child)))) continue;
     const childPath = path.join(hostPath, child);
     const childName = `${name}/${child}`;
     const stat = await lstat(childPath);
-    if (stat.isDirectory()) await addTree(pack, childName, childPath, new Set());
+    if (stat.isDirectory()) await addTree(pack, childName, childPath, []);
     else if (stat.isSymbolicLink()) pack.entry({ ...header(childName, 0o777, stat.mtime), type: 'symlink', linkname: await readlink(childPath) });
     else if (stat.isFile()) await addFile(pack, childName, childPath);
   }
@@ -69,7 +69,7 @@ export function packInputs(entries: InputEntry[]): Readable {
           await addFile(pack, entry.name, entry.hostPath, entry.mode);
           break;
         case 'tree':
-          await addTree(pack, entry.name, entry.hostPath, new Set(entry.exclude));
+          await addTree(pack, entry.name, entry.hostPath, entry.exclude ?? []);
           break;
       }
     }

@@ -69,7 +69,7 @@ export function npmUserConfig(registry: string, withToken: boolean): string {
 }
 
 /** The registry npm uses on the host for this project, so the build machine uses the same. */
-async function npmRegistry(cwd: string): Promise<string> {
+export async function npmRegistry(cwd: string): Promise<string> {
   const { stdout } = await promisify(execFile)('npm', ['config', 'get', 'registry'], { cwd });
   return stdout.trim();
 }

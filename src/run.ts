@@ -4,6 +4,14 @@
  * another copy of ndist than the CLI runs. CLI flags win over the Builder's own options.
  */
 import { ConfigError } from './errors.ts';
+import type { BuildOptions, BuilderOptions } from './types.ts';
+
+/** What a Builder holds, recorded under `ndist list` (and render, dry-run) instead of building. */
+export interface CollectedBuilder {
+  options: BuilderOptions;
+  /** The selected builds, as added. */
+  builds: BuildOptions[];
+}
 
 export interface RunSettings {
   /** `--concurrency N` */
@@ -12,9 +20,15 @@ export interface RunSettings {
   failFast?: boolean;
   /** `--only <glob>` (repeatable): only builds whose name matches one of them run. */
   only?: string[];
-  /** 'list': build() records the (selected) build names in `listed` and returns without building. */
+  /**
+   * 'list': build() records the (selected) build names in `listed`, and the builds with the
+   * Builder's options in `collected`, and returns without building.
+   */
   mode?: 'build' | 'list';
   listed?: string[];
+  collected?: CollectedBuilder[];
+  /** `--verbose`: every line of container output, even on a terminal. */
+  verbose?: boolean;
 }
 
 const KEY = Symbol.for('ndist.run');

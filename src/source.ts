@@ -73,14 +73,20 @@ async function checkoutLocal(spec: Extract<SourceSpec, { type: 'gitDirectory' }>
   await simpleGit(dir).checkout(['--detach', commit]);
 }
 
-/** Names never taken from a source tree: git's own data and installed dependencies. */
-export const SOURCE_EXCLUDES = ['.git', 'node_modules'];
+/**
+ * The hidden ES-module copy of a package.ts the CLI runs beside it in a CommonJS project
+ * (`.package.ndist-<pid>.mts`, see cli/main.ts): never part of a source.
+ */
+export const MODULE_COPY = /^\..+\.ndist-\d+\.mts$/;
+
+/** Names never taken from a source tree: git's own data, installed dependencies, the CLI's module copy. */
+export const SOURCE_EXCLUDES: readonly (string | RegExp)[] = ['.git', 'node_modules', MODULE_COPY];
 
 /** Modification time of the newest file in `dir`, in whole seconds. */
-async function newestMtime(dir: string, exclude = SOURCE_EXCLUDES): Promise<number> {
+async function newestMtime(dir: string, exclude: readonly (string | RegExp)[] = SOURCE_EXCLUDES): Promise<number> {
   let newest = 0;
   for (const name of await readdir(dir)) {
-    if (exclude.includes(name)) continue;
+    if (exclude.some((rule) => (typeof rule === 'string' ? rule === name : rule.test(name)))) continue;
     const child = path.join(dir, name);
     const stat = await lstat(child);
     newest = Math.max(newest, stat.isDirectory() ? await newestMtime(child, []) : Math.floor(stat.mtimeMs / 1000));

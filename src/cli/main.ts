@@ -1,29 +1,74 @@
 /** The `ndist` command line. Each command is a thin layer over the library. */
 import { existsSync, readFileSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { bootstrapImage } from '../bootstrap.ts';
 import { BuildsFailedError } from '../builder.ts';
+import { registerCleanup } from '../cleanup.ts';
 import { BuildError, ConfigError } from '../errors.ts';
+import { defaultBuildFile, isConfigFile, runConfigFile } from '../config.ts';
+import { init } from '../init.ts';
 import { PACKAGE_ROOT, loadMachines } from '../machines.ts';
-import { setRunSettings, type RunSettings } from '../run.ts';
+import { commandLine, describeBuild, pickBuild, renderBuild } from '../render.ts';
+import { setRunSettings, type CollectedBuilder, type RunSettings } from '../run.ts';
 
 function version(): string {
   return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 /**
- * Run a package.ts (or .js/.mjs) file: TypeScript is loaded with tsx, no compile step. `settings`
- * reach the Builder it constructs (see run.ts); they win over its own options.
+ * Run a package.ts (or .js/.mjs) file: TypeScript is loaded with tsx, no compile step. A .json
+ * file (ndist.config.json, or package.json with an "ndist" block) is read as a configuration
+ * instead. No file: package.ts, else ndist.config.json, else package.json's "ndist" block.
+ * `settings` reach the Builder it constructs (see run.ts); they win over its own options.
  */
-async function runBuildFile(file: string, settings: RunSettings): Promise<RunSettings> {
-  const resolved = path.resolve(file);
-  if (!existsSync(resolved)) throw new ConfigError('file', `${resolved} does not exist; write a package.ts (see examples/package.ts)`);
+async function runBuildFile(file: string | undefined, settings: RunSettings): Promise<RunSettings> {
+  const resolved = file === undefined ? defaultBuildFile(process.cwd()) : path.resolve(file);
+  if (!existsSync(resolved)) throw new ConfigError('file', `${resolved} does not exist; write a package.ts (see examples/package.ts) or run \`ndist init\``);
   setRunSettings(settings);
+  if (isConfigFile(resolved)) {
+    await runConfigFile(resolved);
+    return settings;
+  }
   const { tsImport } = await import('tsx/esm/api');
-  await tsImport(pathToFileURL(resolved).href, import.meta.url);
+  const { file: moduleFile, remove } = await asModule(resolved);
+  const removeCopy = registerCleanup(remove);
+  try {
+    await tsImport(pathToFileURL(moduleFile).href, import.meta.url);
+  } finally {
+    await removeCopy();
+  }
   return settings;
+}
+
+/** Whether the package.json nearest to `file` says "type": "module". */
+function inModulePackage(file: string): boolean {
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    const pkg = path.join(dir, 'package.json');
+    if (existsSync(pkg)) return (JSON.parse(readFileSync(pkg, 'utf8')) as { type?: string }).type === 'module';
+    if (path.dirname(dir) === dir) return false;
+  }
+}
+
+/**
+ * A package.ts in a CommonJS project (no "type": "module") would be compiled to CommonJS, where
+ * its top-level `await builder.build()` is an error. It is run from a hidden .mts copy beside it
+ * instead (same directory, so its relative imports hold), removed afterwards.
+ */
+async function asModule(file: string): Promise<{ file: string; remove: () => Promise<void> }> {
+  if (!file.endsWith('.ts') || inModulePackage(file)) return { file, remove: async () => {} };
+  const copy = path.join(path.dirname(file), `.${path.basename(file, '.ts')}.ndist-${process.pid}.mts`);
+  await writeFile(copy, await readFile(file));
+  return { file: copy, remove: () => rm(copy, { force: true }) };
+}
+
+/** The builds a file describes (as `ndist list` sees them), built by nothing. */
+export async function collectBuilds(file: string | undefined, only?: string[]): Promise<CollectedBuilder[]> {
+  const { collected = [] } = await runBuildFile(file, { mode: 'list', only });
+  if (collected.length === 0) throw new ConfigError('file', `${file ?? 'the build file'} ran no builder.build(); no builds found`);
+  return collected;
 }
 
 function parseConcurrency(value: string): number {
@@ -38,33 +83,95 @@ function collect(value: string, previous: string[] = []): string[] {
 
 const ONLY_HELP = 'only the builds whose name matches (`*`, `?`, `[abc]`, `{a,b}`); repeatable';
 
-function program(): Command {
+function program(state: { exitCode: number }): Command {
   const cli = new Command('ndist')
     .description('Build self-contained .deb packages of Node.js apps inside Docker build machines')
     .version(version())
     .exitOverride()
     .showHelpAfterError();
 
+  const FILE_HELP = 'package.ts, ndist.config.json or a package.json with an "ndist" block (default: the first of these in the current directory)';
+
   cli
     .command('build')
-    .description('run the builds a package.ts describes')
-    .argument('[file]', 'the file that adds builds and calls builder.build()', 'package.ts')
+    .description('run the builds a package.ts (or ndist.config.json) describes')
+    .argument('[file]', FILE_HELP)
     .option('-j, --concurrency <n>', 'builds run at once (default: CPU cores)', parseConcurrency)
     .option('--fail-fast', 'when a build fails, stop the others and start no more')
     .option('--only <glob>', ONLY_HELP, collect)
-    .action(async (file: string, options: { concurrency?: number; failFast?: boolean; only?: string[] }) => {
-      await runBuildFile(file, { mode: 'build', concurrency: options.concurrency, failFast: options.failFast, only: options.only });
+    .option('--dry-run', 'validate, resolve sources and metadata, print what would be built; start no container')
+    .option('-v, --verbose', 'show every line of container output, even on a terminal')
+    .action(async (file: string | undefined, options: { concurrency?: number; failFast?: boolean; only?: string[]; dryRun?: boolean; verbose?: boolean }) => {
+      if (options.dryRun) {
+        for (const { options: builder, builds } of await collectBuilds(file, options.only)) {
+          for (const build of builds) console.log((await describeBuild(build, builder, options.verbose ? (line) => console.error(line) : undefined)).join('\n'));
+        }
+        console.log('dry run: nothing was built');
+        return;
+      }
+      await runBuildFile(file, { mode: 'build', concurrency: options.concurrency, failFast: options.failFast, only: options.only, verbose: options.verbose });
     });
 
   cli
     .command('list')
-    .description('print the names of the builds a package.ts describes, one a line, without building')
-    .argument('[file]', 'the file that adds builds and calls builder.build()', 'package.ts')
+    .description('print the names of the builds a package.ts (or ndist.config.json) describes, one a line, without building')
+    .argument('[file]', FILE_HELP)
     .option('--only <glob>', ONLY_HELP, collect)
-    .action(async (file: string, options: { only?: string[] }) => {
+    .action(async (file: string | undefined, options: { only?: string[] }) => {
       const { listed = [] } = await runBuildFile(file, { mode: 'list', only: options.only });
-      if (listed.length === 0) throw new ConfigError('file', `${file} ran no builder.build(); nothing to list`);
+      if (listed.length === 0) throw new ConfigError('file', `${file ?? 'the build file'} ran no builder.build(); nothing to list`);
       for (const name of listed) console.log(name);
+    });
+
+  cli
+    .command('render')
+    .description('print the rendered build script and packager command of one build, without starting a container')
+    .argument('<build>', 'the exact name of the build (see ndist list)')
+    .option('-f, --file <file>', FILE_HELP)
+    .addOption(new Option('--packager <packager>', "the packager to render for (default: fpm when the machine's Dockerfile installs it, else dpkg-deb)").choices(['dpkg-deb', 'fpm']))
+    .option('--script-only', 'print only the script')
+    .action(async (name: string, options: { file?: string; packager?: 'dpkg-deb' | 'fpm'; scriptOnly?: boolean }) => {
+      const { build, builder } = pickBuild(await collectBuilds(options.file), name);
+      const rendered = await renderBuild(build, builder, { packager: options.packager });
+      if (!options.scriptOnly) {
+        const { spec } = rendered;
+        console.log(`# build:    ${build.name}`);
+        console.log(`# machine:  ${rendered.machine.id} (${rendered.machine.image})`);
+        console.log(`# package:  ${spec.app} ${spec.version}-${spec.iteration} ${spec.arch} → ${spec.fileName}`);
+        console.log(`# prefix:   ${spec.prefix}`);
+        console.log(`# runtime:  node ${rendered.runtime.version} (${rendered.runtime.source}) in ${rendered.runtimeDir}`);
+        console.log(`# packager: ${commandLine(rendered.packageCommand)}`);
+        console.log('');
+      }
+      process.stdout.write(rendered.script.endsWith('\n') ? rendered.script : `${rendered.script}\n`);
+    });
+
+  cli
+    .command('shell')
+    .description("open a shell (or run a command) in a build's machine with its source, runtime and build script in place; the container is removed on exit")
+    .argument('<build>', 'the exact name of the build (see ndist list)')
+    .argument('[command...]', 'a command to run instead of bash, after --, e.g. -- sh -c "ls /ndist/src"')
+    .option('-f, --file <file>', FILE_HELP)
+    .action(async (name: string, command: string[], options: { file?: string }) => {
+      const { build, builder } = pickBuild(await collectBuilds(options.file), name);
+      const { openShell } = await import('../shell.ts');
+      const tty = command.length === 0 && process.stdin.isTTY === true && process.stdout.isTTY === true;
+      state.exitCode = await openShell(build, builder, command, {
+        stdin: tty || !process.stdin.isTTY ? process.stdin : undefined,
+        stdout: process.stdout,
+        stderr: process.stderr,
+        tty,
+        log: (line) => process.stderr.write(`ndist: ${line}\n`),
+      });
+    });
+
+  cli
+    .command('init')
+    .description("write a package.ts for the app in the current directory from its package.json (never overwrites)")
+    .option('--node <version>', 'exact Node.js version to bundle (default: a tested LTS release)')
+    .action((options: { node?: string }) => {
+      const file = init(process.cwd(), { node: options.node });
+      console.log(`wrote ${file}; next: npx ndist list, npx ndist render <build>, npx ndist build`);
     });
 
   cli
@@ -92,8 +199,9 @@ function program(): Command {
 /** Run the CLI; returns the exit code. Errors the user can fix are printed without a stack. */
 export async function main(argv: string[]): Promise<number> {
   try {
-    await program().parseAsync(argv);
-    return 0;
+    const state = { exitCode: 0 };
+    await program(state).parseAsync(argv);
+    return state.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
     // Matched by name, not instanceof: a package.ts may load another copy of ndist than this CLI.

@@ -2,7 +2,7 @@
  * A build machine's container: created with ndist's labels, fed through the Engine API's archive
  * endpoint (no bind mounts), commands run with `exec`, removed on success and on failure.
  */
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import { registerCleanup } from '../cleanup.ts';
@@ -28,6 +28,16 @@ function lineSplitter(onLine: (line: string) => void): PassThrough {
     if (rest) onLine(rest);
   });
   return stream;
+}
+
+export interface AttachedIo {
+  /** Input of the command; none: it reads end of file. */
+  stdin?: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  tty: boolean;
+  env?: Record<string, string>;
+  workingDir?: string;
 }
 
 export class BuildContainer {
@@ -71,6 +81,54 @@ export class BuildContainer {
   /** A tar stream of `path` inside the container. */
   async getArchive(path: string): Promise<Readable> {
     return (await this.container.getArchive({ path })) as unknown as Readable;
+  }
+
+  /**
+   * Run `command` attached to `io` (a terminal when `tty`: raw input, resized with it) and return
+   * its exit code. For `ndist shell`.
+   */
+  async execAttached(command: string[], io: AttachedIo): Promise<number> {
+    const exec = await this.container.exec({
+      Cmd: command,
+      AttachStdin: io.stdin !== undefined,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: io.tty,
+      Env: Object.entries(io.env ?? {}).map(([name, value]) => `${name}=${value}`),
+      WorkingDir: io.workingDir,
+    });
+    const stream = await exec.start({ hijack: true, stdin: io.stdin !== undefined, Tty: io.tty });
+    if (io.tty) stream.pipe(io.stdout, { end: false });
+    else this.container.modem.demuxStream(stream, io.stdout, io.stderr);
+    const terminal = io.stdin as NodeJS.ReadStream | undefined;
+    const resize = () => {
+      if (terminal?.isTTY && 'columns' in io.stdout) {
+        const out = io.stdout as NodeJS.WriteStream;
+        void exec.resize({ h: out.rows, w: out.columns }).catch(() => undefined);
+      }
+    };
+    if (io.tty && terminal?.isTTY) {
+      terminal.setRawMode(true);
+      process.stdout.on('resize', resize);
+    }
+    io.stdin?.pipe(stream);
+    try {
+      await new Promise<void>((resolve) => {
+        stream.once('end', resolve);
+        stream.once('close', resolve);
+        stream.once('error', () => resolve());
+        setTimeout(resize, 50);
+      });
+    } finally {
+      io.stdin?.unpipe(stream);
+      if (io.tty && terminal?.isTTY) {
+        terminal.setRawMode(false);
+        process.stdout.off('resize', resize);
+      }
+      terminal?.pause();
+    }
+    const { ExitCode } = await exec.inspect();
+    return ExitCode ?? -1;
   }
 
   /** Run `command`, stream its output line by line, and return its exit code. */

@@ -37,3 +37,15 @@ describe('run settings and --only', () => {
     assert.deepEqual(runSettings(), {});
   });
 });
+
+describe('--verbose', () => {
+  test('asks for plain lines (every line of container output) unless the Builder is silent', async () => {
+    const { progressWanted } = await import('../../src/builder.ts');
+    assert.equal(progressWanted({}, {}), 'auto');
+    assert.equal(progressWanted({}, { verbose: true }), 'plain');
+    assert.equal(progressWanted({ progress: 'tree' }, { verbose: true }), 'plain');
+    assert.equal(progressWanted({ progress: 'silent' }, { verbose: true }), 'silent');
+    assert.equal(progressWanted({ log: () => {} }, { verbose: true }), 'silent');
+    assert.equal(progressWanted({ log: () => {} }, {}), 'silent');
+  });
+});

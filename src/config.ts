@@ -1,0 +1,121 @@
+/**
+ * Builds described without code: ndist.config.json, or the "ndist" block of package.json. The
+ * file is checked against ndist.config.schema.json (shipped in the package), then each build goes
+ * through Builder.addBuild like a package.ts's. Relative paths are relative to the file.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { Builder } from './builder.ts';
+import { ConfigError } from './errors.ts';
+import { PACKAGE_ROOT } from './machines.ts';
+import type { BuildOptions, BuilderOptions, SourceSpec } from './types.ts';
+
+export const CONFIG_FILE = 'ndist.config.json';
+export const SCHEMA_FILE = path.join(PACKAGE_ROOT, 'ndist.config.schema.json');
+
+export interface NdistConfig extends Omit<BuilderOptions, 'log' | 'sign'> {
+  sign?: true | { keyFile?: string };
+  builds: BuildOptions[];
+}
+
+/** What `ndist build` with no file runs: package.ts, else ndist.config.json, else package.json's "ndist" block. */
+export function defaultBuildFile(dir: string): string {
+  for (const name of ['package.ts', CONFIG_FILE]) {
+    if (existsSync(path.join(dir, name))) return path.join(dir, name);
+  }
+  const pkg = path.join(dir, 'package.json');
+  if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { ndist?: unknown }).ndist !== undefined) return pkg;
+  throw new ConfigError('file', `${dir} has no package.ts, no ${CONFIG_FILE} and no "ndist" block in package.json; run \`ndist init\` to write a package.ts`);
+}
+
+/** A JSON file holding builds: ndist.config.json (any *.json but package.json) or a package.json with an "ndist" block. */
+export function isConfigFile(file: string): boolean {
+  return file.endsWith('.json');
+}
+
+let validator: ReturnType<Ajv['compile']> | undefined;
+
+function describeError(config: unknown, error: ErrorObject): string {
+  const parts = error.instancePath.split('/').slice(1).map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let where = '';
+  if (parts[0] === 'builds' && parts[1] !== undefined) {
+    const build = (config as { builds: Array<{ name?: unknown }> }).builds[Number(parts[1])];
+    where = `build ${typeof build?.name === 'string' ? `"${build.name}"` : `#${Number(parts[1]) + 1}`}`;
+    parts.splice(0, 2);
+  }
+  const field = [...parts, ...(error.keyword === 'additionalProperties' ? [String(error.params.additionalProperty)] : [])];
+  const what =
+    error.keyword === 'additionalProperties' ? 'is not a known option'
+    : error.keyword === 'enum' ? `must be one of ${(error.params.allowedValues as unknown[]).map((value) => JSON.stringify(value)).join(', ')}`
+    : (error.message ?? 'is invalid');
+  return [where, field.length > 0 ? `field "${field.join('.')}"` : '', what].filter(Boolean).join(' ');
+}
+
+/** Parse and check a configuration; `file` names it in errors. */
+export function parseConfig(raw: unknown, file: string): NdistConfig {
+  validator ??= new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')));
+  if (!validator(raw)) {
+    // oneOf/anyOf add a summary error after the specific ones; the specific ones say more.
+    const errors = (validator.errors ?? []).filter((error) => !['oneOf', 'anyOf', 'if'].includes(error.keyword));
+    const lines = [...new Set((errors.length > 0 ? errors : validator.errors ?? []).map((error) => describeError(raw, error)))];
+    throw new ConfigError(file, `does not match ndist.config.schema.json:\n  ${lines.join('\n  ')}`);
+  }
+  return raw as NdistConfig;
+}
+
+/** Read the configuration in `file` (ndist.config.json, or package.json's "ndist" block). */
+export function readConfig(file: string): NdistConfig {
+  const resolved = path.resolve(file);
+  if (!existsSync(resolved)) throw new ConfigError('file', `${resolved} does not exist`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(resolved, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(resolved, `is not valid JSON: ${(error as Error).message}`);
+  }
+  if (path.basename(resolved) === 'package.json') {
+    const block = (parsed as { ndist?: unknown } | null)?.ndist;
+    if (block === undefined) throw new ConfigError(resolved, 'has no "ndist" block');
+    return parseConfig(block, `${resolved} "ndist"`);
+  }
+  return parseConfig(parsed, resolved);
+}
+
+function rebase(dir: string, value: string | undefined): string | undefined {
+  return value === undefined ? undefined : path.resolve(dir, value);
+}
+
+function rebaseSource(dir: string, source: SourceSpec): SourceSpec {
+  return source.type === 'git' ? source : { ...source, path: path.resolve(dir, source.path) };
+}
+
+/** The Builder and build options a configuration file describes, paths made absolute. */
+export function configBuilds(file: string): { builder: BuilderOptions; builds: BuildOptions[] } {
+  const { builds, ...options } = readConfig(file);
+  const dir = path.dirname(path.resolve(file));
+  const builder: BuilderOptions = {
+    ...options,
+    outDir: rebase(dir, options.outDir ?? 'dist'),
+    machinesDir: rebase(dir, options.machinesDir ?? '.'),
+    ...(options.cacheDir !== undefined ? { cacheDir: rebase(dir, options.cacheDir) } : {}),
+    ...(typeof options.caBundle === 'string' ? { caBundle: rebase(dir, options.caBundle) } : {}),
+    ...(typeof options.sign === 'object' && options.sign.keyFile ? { sign: { keyFile: rebase(dir, options.sign.keyFile) } } : {}),
+  };
+  return { builder, builds: builds.map((build) => ({ ...build, source: rebaseSource(dir, build.source) })) };
+}
+
+/** Run the builds of a configuration file, as a package.ts calling builder.build() would. */
+export async function runConfigFile(file: string): Promise<void> {
+  const { builder: options, builds } = configBuilds(file);
+  const builder = new Builder(options);
+  for (const build of builds) {
+    try {
+      builder.addBuild(build);
+    } catch (error) {
+      if (error instanceof ConfigError) throw new ConfigError(`${file}: build "${build.name}" field ${error.field}`, error.message.slice(error.field.length + 2));
+      throw error;
+    }
+  }
+  await builder.build();
+}

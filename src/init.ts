@@ -1,0 +1,69 @@
+/** `ndist init`: a package.ts for the project in a directory, from its package.json. */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from './errors.ts';
+
+/** The Node.js version `ndist init` pins when not told one: the one ndist's own tests bundle. */
+export const INIT_NODE_VERSION = '22.23.3';
+
+interface ProjectPackageJson {
+  name?: string;
+  version?: string;
+  bin?: string | Record<string, string>;
+  main?: string;
+}
+
+/** A Debian package name from an npm package name: `@scope/My_App` → `my-app`. */
+export function appName(npmName: string): string {
+  const base = npmName.replace(/^@[^/]+\//, '').toLowerCase().replace(/[^a-z0-9+.-]+/g, '-').replace(/^[^a-z0-9]+|-+$/g, '');
+  return base.length >= 2 ? base : `${base || 'app'}-app`;
+}
+
+function entryOf(pkg: ProjectPackageJson, npmName: string): string | undefined {
+  if (typeof pkg.bin === 'string') return pkg.bin;
+  if (pkg.bin && typeof pkg.bin === 'object') {
+    const names = Object.keys(pkg.bin);
+    const name = names.includes(npmName) ? npmName : names.length === 1 ? names[0]! : undefined;
+    return name ? pkg.bin[name] : undefined;
+  }
+  return pkg.main;
+}
+
+/** The text of the package.ts `ndist init` writes. */
+export function initPackageFile(pkg: ProjectPackageJson, node = INIT_NODE_VERSION): string {
+  if (!pkg.name) throw new ConfigError('package.json name', 'is missing; ndist init names the package after it');
+  const app = appName(pkg.name);
+  const entry = entryOf(pkg, pkg.name)?.replace(/^\.\//, '');
+  const lines = [
+    `// Written by \`ndist init\`. Build with \`npx ndist build\`; see what a build would run with \`npx ndist render "${app} :: bookworm"\`.`,
+    `import { Builder, directory } from 'ndist';`,
+    ``,
+    `const builder = new Builder({ outDir: 'dist' });`,
+    `builder.addBuild({`,
+    `  name: ${JSON.stringify(`${app} :: bookworm`)},`,
+    `  app: ${JSON.stringify(app)},`,
+    `  // version: package.json's (${pkg.version ?? 'not set: set version here'})`,
+    ...(pkg.version ? [] : [`  version: '0.0.0',`]),
+    `  source: directory({ path: import.meta.dirname }),`,
+    `  buildMachine: 'debian-bookworm',`,
+    `  node: ${JSON.stringify(node)},`,
+    ...(entry ? [`  entry: ${JSON.stringify(entry)},`] : [`  // entry: the script /usr/bin/${app} runs (package.json has no bin or main)`]),
+    `  buildDeps: [],`,
+    `  runtimeDeps: [],`,
+    `});`,
+    `await builder.build();`,
+    ``,
+  ];
+  return lines.join('\n');
+}
+
+/** Write `dir/package.ts`; refuses when one exists. Returns its path. */
+export function init(dir: string, { node }: { node?: string } = {}): string {
+  const target = path.join(dir, 'package.ts');
+  if (existsSync(target)) throw new ConfigError('package.ts', `${target} already exists; not overwriting it`);
+  const pkgFile = path.join(dir, 'package.json');
+  if (!existsSync(pkgFile)) throw new ConfigError('package.json', `${dir} has no package.json; run ndist init in the app's directory`);
+  if (node !== undefined && !/^\d+\.\d+\.\d+$/.test(node)) throw new ConfigError('--node', `must be an exact version like "${INIT_NODE_VERSION}", got "${node}"`);
+  writeFileSync(target, initPackageFile(JSON.parse(readFileSync(pkgFile, 'utf8')) as ProjectPackageJson, node), { flag: 'wx' });
+  return target;
+}

@@ -1,0 +1,110 @@
+/**
+ * `ndist render` and `ndist build --dry-run`: everything a build would do on the host (source,
+ * metadata, runtime from the cache) and the script it would run, with no container started.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { registerCleanup } from './cleanup.ts';
+import { ConfigError } from './errors.ts';
+import { findMachine, loadMachines, type Machine } from './machines.ts';
+import { resolvePackage, type PackageSpec } from './metadata.ts';
+import type { Packager } from './packager.ts';
+import { DEFAULT_NPM_VERSION, npmRegistry, scriptVariables, sourceDateEpoch } from './pipeline.ts';
+import type { CollectedBuilder } from './run.ts';
+import { defaultCacheDir, fetchNodeRuntime, fetchNpmCli, type RuntimeArchive } from './runtime.ts';
+import { renderScript } from './script.ts';
+import { describeSource, fetchSource, type FetchedSource } from './source.ts';
+import type { BuildOptions, BuilderOptions } from './types.ts';
+
+export const HOST_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+
+export interface RenderedBuild {
+  options: BuildOptions;
+  machine: Machine;
+  spec: PackageSpec;
+  packager: Packager;
+  runtime: RuntimeArchive;
+  npm: RuntimeArchive;
+  /** The npm registry the build machine uses (the host's, for the project). */
+  registry: string;
+  /** Where the runtime is unpacked in the build machine, e.g. /ndist/runtime/package. */
+  runtimeDir: string;
+  /** The packager command, one argument per element. */
+  packageCommand: string[];
+  /** The build script, fully rendered. */
+  script: string;
+}
+
+/**
+ * The packager a build runs without starting its machine: `fpm` when the machine's Dockerfile
+ * installs it, else `dpkg-deb` (a build detects it in the container; `--packager` overrides).
+ */
+export function guessPackager(machine: Machine): Packager {
+  if (!machine.dockerfile) return 'dpkg-deb';
+  const file = path.join(machine.dockerfile, 'Dockerfile');
+  if (!existsSync(file)) return 'dpkg-deb';
+  const lines = readFileSync(file, 'utf8').split('\n').filter((line) => !line.trim().startsWith('#'));
+  return lines.some((line) => /\bfpm\b/.test(line)) ? 'fpm' : 'dpkg-deb';
+}
+
+/** The build named exactly `name` among those collected, with its Builder's options. */
+export function pickBuild(collected: CollectedBuilder[], name: string): { build: BuildOptions; builder: BuilderOptions } {
+  for (const entry of collected) {
+    const build = entry.builds.find((candidate) => candidate.name === name);
+    if (build) return { build, builder: entry.options };
+  }
+  const names = collected.flatMap((entry) => entry.builds.map((build) => `"${build.name}"`));
+  throw new ConfigError('build', `no build is named "${name}"; builds: ${names.join(', ')}`);
+}
+
+/** Render one build's script on the host: source and runtime are fetched, no container starts. */
+export async function renderBuild(build: BuildOptions, builder: BuilderOptions, { packager, log = () => {} }: { packager?: Packager; log?: (line: string) => void } = {}): Promise<RenderedBuild> {
+  const machine = findMachine(loadMachines(builder.machinesDir ?? process.cwd()), build.buildMachine, `build "${build.name}": buildMachine`);
+  const source = await fetchSource(build.source, log);
+  const removeSource = registerCleanup(source.cleanup);
+  try {
+    return await renderFromSource(build, builder, machine, source, packager ?? guessPackager(machine), log);
+  } finally {
+    await removeSource();
+  }
+}
+
+/** renderBuild with the source already fetched (by `ndist shell`, which streams it in). */
+export async function renderFromSource(build: BuildOptions, builder: BuilderOptions, machine: Machine, source: FetchedSource, packager: Packager, log: (line: string) => void): Promise<RenderedBuild> {
+  const spec = resolvePackage(build, machine, source.dir);
+  const fetchOptions = { cacheDir: builder.cacheDir ?? defaultCacheDir(), sources: builder.runtimeSources, log };
+  const runtime = await fetchNodeRuntime(build.node, spec.nodeArch, fetchOptions);
+  const npm = await fetchNpmCli(build.npm ?? DEFAULT_NPM_VERSION, fetchOptions);
+  const registry = await npmRegistry(source.dir);
+  const caBundle = builder.caBundle === false ? false : existsSync(builder.caBundle ?? HOST_CA_BUNDLE);
+  const variables = scriptVariables({ options: build, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch: sourceDateEpoch(build, source.epoch) });
+  const script = renderScript(readFileSync(machine.script, 'utf8'), variables, machine.script);
+  return { options: build, machine, spec, packager, runtime, npm, registry, runtimeDir: variables.runtimeDir as string, packageCommand: variables.packageCommand as string[], script };
+}
+
+/** What `ndist build --dry-run` prints for one build: source and metadata resolved, nothing run. */
+export async function describeBuild(build: BuildOptions, builder: BuilderOptions, log: (line: string) => void = () => {}): Promise<string[]> {
+  const machine = findMachine(loadMachines(builder.machinesDir ?? process.cwd()), build.buildMachine, `build "${build.name}": buildMachine`);
+  const source = await fetchSource(build.source, log);
+  const removeSource = registerCleanup(source.cleanup);
+  try {
+    const spec = resolvePackage(build, machine, source.dir);
+    const outDir = path.resolve(builder.outDir ?? 'dist');
+    return [
+      `${build.name}`,
+      `  source:   ${describeSource(build.source)}${source.commit ? ` → commit ${source.commit}` : ''}`,
+      `  machine:  ${machine.id} (${machine.image})`,
+      `  package:  ${spec.app} ${spec.version}-${spec.iteration} ${spec.arch}, ${spec.compression} compression`,
+      `  runtime:  node ${build.node} ${spec.nodeArch}, npm ${build.npm ?? DEFAULT_NPM_VERSION}`,
+      `  entry:    ${spec.entry} → /usr/bin/${spec.app}`,
+      `  artifact: ${path.join(outDir, spec.fileName)}`,
+    ];
+  } finally {
+    await removeSource();
+  }
+}
+
+/** The shell command line of `argv`, each word quoted only when it needs to be. */
+export function commandLine(argv: string[]): string {
+  return argv.map((word) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`)).join(' ');
+}

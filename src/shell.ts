@@ -1,0 +1,69 @@
+/**
+ * `ndist shell <build>`: the build's machine with everything a build streams in (source at
+ * /ndist/src, runtime, npm, the rendered script at /ndist/build.sh), and a shell (or a command)
+ * attached to the terminal. The container is removed when it exits.
+ */
+import { createReadStream, existsSync } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
+import { registerCleanup } from './cleanup.ts';
+import { connectDocker, ndistLabels, proxyEnvironment } from './docker/client.ts';
+import { BuildContainer } from './docker/container.ts';
+import { ensureMachineImage } from './docker/image.ts';
+import { packInputs, type InputEntry } from './inputs.ts';
+import { findMachine, loadMachines } from './machines.ts';
+import { npmUserConfig } from './pipeline.ts';
+import { HOST_CA_BUNDLE, renderFromSource } from './render.ts';
+import { SOURCE_EXCLUDES, fetchSource } from './source.ts';
+import type { BuildOptions, BuilderOptions } from './types.ts';
+
+const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface ShellIo {
+  stdin?: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  /** Attach a terminal: when stdin is one and no command is given. */
+  tty: boolean;
+  /** Progress notes (source, runtime, image, container). */
+  log: (line: string) => void;
+}
+
+/** Open the shell (`command` empty) or run `command` in the build's machine; returns its exit code. */
+export async function openShell(build: BuildOptions, builder: BuilderOptions, command: string[], io: ShellIo): Promise<number> {
+  const machine = findMachine(loadMachines(builder.machinesDir ?? process.cwd()), build.buildMachine, `build "${build.name}": buildMachine`);
+  const source = await fetchSource(build.source, io.log);
+  const removeSource = registerCleanup(source.cleanup);
+  let container: BuildContainer | undefined;
+  try {
+    const docker = await connectDocker();
+    const image = await ensureMachineImage(docker, machine, io.log);
+    container = await BuildContainer.start(docker, image.tag, { labels: ndistLabels(build.name), env: proxyEnvironment() });
+    const packager = (await container.exec(['sh', '-c', 'command -v fpm'])) === 0 ? 'fpm' : 'dpkg-deb';
+    const rendered = await renderFromSource(build, builder, machine, source, packager, io.log);
+    const caFile = builder.caBundle === false ? undefined : (builder.caBundle ?? HOST_CA_BUNDLE);
+    const inputs: InputEntry[] = [
+      { kind: 'directory', name: 'ndist' },
+      { kind: 'directory', name: 'ndist/runtime' },
+      { kind: 'directory', name: 'ndist/npm' },
+      { kind: 'content', name: 'ndist/build.sh', content: rendered.script, mode: 0o755 },
+      { kind: 'tree', name: 'ndist/src', hostPath: source.dir, exclude: SOURCE_EXCLUDES },
+      { kind: 'content', name: 'ndist/npmrc', content: npmUserConfig(rendered.registry, false), mode: 0o600 },
+      ...(caFile && existsSync(caFile) ? [{ kind: 'file', name: 'ndist/ca.crt', hostPath: caFile, mode: 0o644 } as InputEntry] : []),
+    ];
+    await container.putArchive(packInputs(inputs), '/');
+    await container.putArchive(createReadStream(rendered.runtime.file), '/ndist/runtime');
+    await container.putArchive(createReadStream(rendered.npm.file), '/ndist/npm');
+    io.log(`container ${container.id.slice(0, 12)} from ${image.tag}: source in /ndist/src, node ${rendered.runtime.version} in ${rendered.runtimeDir} (on PATH), build script /ndist/build.sh; removed on exit`);
+    return await container.execAttached(command.length > 0 ? command : ['bash'], {
+      stdin: io.stdin,
+      stdout: io.stdout,
+      stderr: io.stderr,
+      tty: io.tty,
+      workingDir: '/ndist/src',
+      env: { PATH: `${rendered.runtimeDir}/bin:${SYSTEM_PATH}`, npm_config_registry: rendered.registry, npm_config_userconfig: '/ndist/npmrc', ...(io.tty ? { TERM: process.env.TERM ?? 'xterm' } : {}) },
+    });
+  } finally {
+    await container?.remove();
+    await removeSource();
+  }
+}

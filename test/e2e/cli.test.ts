@@ -1,0 +1,137 @@
+/**
+ * The CLI as a user runs it (bin/ndist.js over lib/: `npm run build` first): init, list, render,
+ * --dry-run and config files start no container; one quick real build from an ndist.config.json.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ndistContainers, TEST_SESSION } from '../helpers/docker.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'tiny-app');
+
+function ndist(args: string[], cwd: string, timeout = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(ROOT, 'bin', 'ndist.js'), ...args], { cwd, timeout, env: { ...process.env, NDIST_SESSION: TEST_SESSION, CI: 'true' } }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** A copy of tiny-app in which `import … from 'ndist'` finds this checkout. */
+async function project(parent: string, name: string): Promise<string> {
+  const dir = path.join(parent, name);
+  await cp(FIXTURE, dir, { recursive: true });
+  await mkdir(path.join(dir, 'node_modules'), { recursive: true });
+  await symlink(ROOT, path.join(dir, 'node_modules', 'ndist'));
+  return dir;
+}
+
+describe('ndist CLI', () => {
+  let tmp: string;
+  before(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'ndist-cli-e2e-'));
+  });
+  after(() => rm(tmp, { recursive: true, force: true }));
+
+  it('--version, and --help on every command', async () => {
+    const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8'));
+    assert.equal((await ndist(['--version'], tmp)).stdout.trim(), pkg.version);
+    for (const command of ['build', 'list', 'render', 'init', 'shell', 'machines', 'bootstrap-image']) {
+      const { code, stdout } = await ndist([command, '--help'], tmp);
+      assert.equal(code, 0, command);
+      assert.match(stdout, new RegExp(`^Usage: ndist ${command}`), command);
+    }
+    assert.match((await ndist(['build', '--help'], tmp)).stdout, /--dry-run[\s\S]*--verbose/);
+  });
+
+  it('init in a CommonJS project, then list, render and a dry run work on it', async () => {
+    const dir = await project(tmp, 'init');
+    const first = await ndist(['init', '--node', '22.23.3'], dir);
+    assert.equal(first.code, 0, first.stderr);
+    const again = await ndist(['init'], dir);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /already exists; not overwriting it/);
+
+    const list = await ndist(['list'], dir);
+    assert.equal(list.code, 0, list.stderr);
+    assert.equal(list.stdout, 'tiny-app :: bookworm\n');
+
+    const render = await ndist(['render', 'tiny-app :: bookworm'], dir);
+    assert.equal(render.code, 0, render.stderr);
+    assert.match(render.stdout, /^# package:  tiny-app 1\.0\.0-1 amd64 → tiny-app_1\.0\.0-1_amd64\.deb$/m);
+    assert.match(render.stdout, /^# prefix:   \/opt\/tiny-app$/m);
+    assert.match(render.stdout, /^# packager: dpkg-deb --root-owner-group -Zxz --build \/ndist\/root \/ndist\/out\/tiny-app_1\.0\.0-1_amd64\.deb$/m);
+    assert.match(render.stdout, /^#!\/bin\/bash$/m);
+
+    const dry = await ndist(['build', '--dry-run'], dir);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /artifact: .*\/dist\/tiny-app_1\.0\.0-1_amd64\.deb\ndry run: nothing was built/);
+    assert.deepEqual(await ndistContainers(), [], 'no container was started');
+    // The hidden ESM copy of package.ts is gone.
+    assert.deepEqual((await readdir(dir)).filter((name) => name.endsWith('.mts')), []);
+    assert.equal((await readdir(dir)).includes('dist'), false, 'nothing was written to dist');
+  });
+
+  it('render of an unknown build names the builds', async () => {
+    const { code, stderr } = await ndist(['render', 'nope', '--file', path.join(tmp, 'init', 'package.ts')], tmp);
+    assert.equal(code, 2);
+    assert.match(stderr, /no build is named "nope"; builds: "tiny-app :: bookworm"/);
+  });
+
+  it('ndist.config.json and package.json "ndist" list the same builds as a package.ts', async () => {
+    const dir = await project(tmp, 'config');
+    const builds = [
+      { name: 'tiny :: bookworm', app: 'tiny-app', source: { type: 'directory', path: '.' }, buildMachine: 'debian-bookworm', node: '22.23.3', compression: 'none' },
+      { name: 'tiny :: gzip', app: 'tiny-app', source: { type: 'directory', path: '.' }, buildMachine: 'debian-bookworm', node: '22.23.3', compression: 'gzip' },
+    ];
+    const code = `import { Builder, directory } from 'ndist';
+const builder = new Builder({ outDir: 'dist' });
+${builds.map((build) => `builder.addBuild({ ...${JSON.stringify({ ...build, source: undefined })}, source: directory({ path: import.meta.dirname }) });`).join('\n')}
+await builder.build();
+`;
+    await writeFile(path.join(dir, 'code.ts'), code);
+    await writeFile(path.join(dir, 'ndist.config.json'), JSON.stringify({ outDir: 'dist', builds }, null, 2));
+    const fromCode = await ndist(['list', 'code.ts'], dir);
+    const fromConfig = await ndist(['list'], dir);
+    assert.equal(fromConfig.code, 0, fromConfig.stderr);
+    assert.equal(fromConfig.stdout, 'tiny :: bookworm\ntiny :: gzip\n');
+    assert.equal(fromConfig.stdout, fromCode.stdout);
+
+    const pkgFile = path.join(dir, 'package.json');
+    await rm(path.join(dir, 'ndist.config.json'));
+    await writeFile(pkgFile, JSON.stringify({ ...JSON.parse(await readFile(pkgFile, 'utf8')), ndist: { builds } }, null, 2));
+    assert.equal((await ndist(['list'], dir)).stdout, fromCode.stdout);
+    assert.equal((await ndist(['list', '--only', '*gzip'], dir)).stdout, 'tiny :: gzip\n');
+
+    await writeFile(pkgFile, JSON.stringify({ ...JSON.parse(await readFile(pkgFile, 'utf8')), ndist: { builds: [{ ...builds[0], node: 22 }] } }, null, 2));
+    const bad = await ndist(['list'], dir);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /build "tiny :: bookworm" field "node" must be string/);
+  });
+
+  it('shell runs a command in the build machine with source, runtime and script in place, then removes it', { timeout: 300_000 }, async () => {
+    const dir = path.join(tmp, 'init');
+    const { code, stdout, stderr } = await ndist(['shell', 'tiny-app :: bookworm', '--', 'sh', '-c', 'ls /ndist/src; node --version; head -1 /ndist/build.sh; pwd; exit 7'], dir, 300_000);
+    assert.equal(code, 7, `the command's exit code\n${stderr}`);
+    assert.deepEqual(stdout.trim().split('\n'), ['bin', 'package-lock.json', 'package.json', 'package.ts', 'v22.23.3', '#!/bin/bash', '/ndist/src']);
+    assert.match(stderr, /source in \/ndist\/src, node 22\.23\.3 in \/ndist\/runtime\/package \(on PATH\)/);
+    assert.deepEqual(await ndistContainers(), [], 'the container was removed');
+  });
+
+  it('builds a package from an ndist.config.json (no package.ts), leaving no container', { timeout: 600_000 }, async () => {
+    const dir = await project(tmp, 'real');
+    await writeFile(
+      path.join(dir, 'ndist.config.json'),
+      JSON.stringify({ outDir: 'out', builds: [{ name: 'tiny :: bookworm', app: 'tiny-app', source: { type: 'directory', path: '.' }, buildMachine: 'debian-bookworm', node: '22.23.3', compression: 'none' }] }),
+    );
+    const { code, stdout, stderr } = await ndist(['build', '--verbose'], dir, 600_000);
+    assert.equal(code, 0, `${stdout}\n${stderr}`);
+    assert.match(stdout, /tiny :: bookworm \| ==> package/, '--verbose shows container output');
+    assert.ok((await readdir(path.join(dir, 'out'))).includes('tiny-app_1.0.0-1_amd64.deb'));
+    assert.deepEqual(await ndistContainers(), []);
+  });
+});

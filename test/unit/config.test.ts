@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import ts from 'typescript';
+import { collectBuilds } from '../../src/cli/main.ts';
+import { CONFIG_FILE, SCHEMA_FILE, configBuilds, defaultBuildFile, parseConfig, runConfigFile } from '../../src/config.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { setRunSettings } from '../../src/run.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'tiny-app');
+
+/** The property names of an interface in src/types.ts, read with the TypeScript compiler. */
+function interfaceKeys(name: string): string[] {
+  const file = path.join(ROOT, 'src', 'types.ts');
+  const source = ts.createSourceFile(file, ts.sys.readFile(file)!, ts.ScriptTarget.Latest);
+  const node = source.statements.find((statement): statement is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(statement) && statement.name.text === name);
+  assert.ok(node, `interface ${name} in src/types.ts`);
+  return node.members.map((member) => (member.name as ts.Identifier).text).sort();
+}
+
+const build = { name: 'tiny :: bookworm', app: 'tiny-app', source: { type: 'directory', path: '.' }, buildMachine: 'debian-bookworm', node: '22.23.3', compression: 'none' };
+
+function configError(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `a ConfigError, got ${error}`);
+    return error.message;
+  }
+  assert.fail('no error');
+}
+
+describe('ndist.config.schema.json', () => {
+  test('describes every BuildOptions key and nothing else', async () => {
+    const schema = JSON.parse(await readFile(SCHEMA_FILE, 'utf8'));
+    assert.deepEqual(Object.keys(schema.definitions.build.properties).sort(), interfaceKeys('BuildOptions'));
+    const required = interfaceKeys('BuildOptions').filter((key) => !ts.sys.readFile(path.join(ROOT, 'src', 'types.ts'))!.includes(`  ${key}?:`));
+    assert.deepEqual([...schema.definitions.build.required].sort(), required);
+  });
+
+  test('describes every BuilderOptions key but the log callback, plus builds', async () => {
+    const schema = JSON.parse(await readFile(SCHEMA_FILE, 'utf8'));
+    const keys = Object.keys(schema.properties).filter((key) => key !== 'builds' && key !== '$schema').sort();
+    assert.deepEqual(keys, interfaceKeys('BuilderOptions').filter((key) => key !== 'log'));
+  });
+
+  test('is shipped in the package', async () => {
+    const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8'));
+    assert.ok(pkg.files.includes('ndist.config.schema.json'));
+  });
+});
+
+describe('config files', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'ndist-config-test-'));
+    await cp(FIXTURE, dir, { recursive: true });
+  });
+  after(async () => {
+    setRunSettings(undefined);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('schema errors name the file, the build and the field', () => {
+    const message = configError(() => parseConfig({ builds: [{ ...build, compression: 'lzma', colour: 'red' }] }, 'ndist.config.json'));
+    assert.match(message, /build "tiny :: bookworm" field "compression" must be one of "xz", "gzip", "zstd", "none"/);
+    assert.match(message, /build "tiny :: bookworm" field "colour" is not a known option/);
+    assert.match(configError(() => parseConfig({ builds: [{ app: 'x' }] }, 'f.json')), /f\.json: does not match ndist\.config\.schema\.json:\n  build #1 must have required property 'name'/);
+    assert.match(configError(() => parseConfig({ outDir: 3, builds: [build] }, 'f.json')), /:\n  field "outDir" must be string/);
+    assert.match(configError(() => parseConfig({ builds: [{ ...build, source: { type: 'directory' } }] }, 'f.json')), /field "source" must have required property 'path'/);
+  });
+
+  test("addBuild's own checks name the build too", async () => {
+    const file = path.join(dir, 'bad.json');
+    await writeFile(file, JSON.stringify({ builds: [{ ...build, iteration: 'a b' }] }));
+    setRunSettings({ mode: 'list' });
+    await assert.rejects(runConfigFile(file), /bad\.json: build "tiny :: bookworm" field iteration: "a b" is not a package revision/);
+  });
+
+  test('relative paths are relative to the file', async () => {
+    const file = path.join(dir, CONFIG_FILE);
+    await writeFile(file, JSON.stringify({ outDir: 'out', builds: [build] }));
+    const { builder, builds } = configBuilds(file);
+    assert.equal(builder.outDir, path.join(dir, 'out'));
+    assert.equal(builder.machinesDir, dir);
+    assert.deepEqual(builds[0]!.source, { type: 'directory', path: dir });
+  });
+
+  test('package.json "ndist" block', async () => {
+    const pkgFile = path.join(dir, 'package.json');
+    const pkg = JSON.parse(await readFile(pkgFile, 'utf8'));
+    await writeFile(pkgFile, JSON.stringify({ ...pkg, ndist: { builds: [build] } }));
+    assert.deepEqual(configBuilds(pkgFile).builds.map((b) => b.name), ['tiny :: bookworm']);
+    await writeFile(pkgFile, JSON.stringify({ ...pkg, ndist: { builds: [] } }));
+    assert.match(configError(() => configBuilds(pkgFile)), /package\.json "ndist": does not match ndist\.config\.schema\.json:\n  field "builds" must NOT have fewer than 1 items/);
+    await writeFile(pkgFile, JSON.stringify(pkg));
+  });
+
+  test('no file: package.ts, else ndist.config.json, else package.json with an "ndist" block', async () => {
+    const empty = await mkdtemp(path.join(os.tmpdir(), 'ndist-config-default-'));
+    try {
+      assert.match(configError(() => defaultBuildFile(empty)), /no package\.ts, no ndist\.config\.json.*ndist init/);
+      await writeFile(path.join(empty, 'package.json'), JSON.stringify({ name: 'x', ndist: { builds: [] } }));
+      assert.equal(defaultBuildFile(empty), path.join(empty, 'package.json'));
+      await writeFile(path.join(empty, CONFIG_FILE), '{}');
+      assert.equal(defaultBuildFile(empty), path.join(empty, CONFIG_FILE));
+      await writeFile(path.join(empty, 'package.ts'), '');
+      assert.equal(defaultBuildFile(empty), path.join(empty, 'package.ts'));
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
+  });
+
+  test('a config file gives the Builder the same options as the equivalent package.ts', async () => {
+    const second = { ...build, name: 'tiny :: gzip', compression: 'gzip', runtimeDeps: ['libc6'], fpmArgs: ['--deb-priority', 'optional'] };
+    await writeFile(path.join(dir, CONFIG_FILE), JSON.stringify({ outDir: 'dist', concurrency: 2, builds: [build, second] }));
+    const packageTs = path.join(dir, 'equivalent.mts');
+    await writeFile(
+      packageTs,
+      `import { Builder, directory } from ${JSON.stringify(path.join(ROOT, 'src', 'index.ts'))};
+const builder = new Builder({ outDir: ${JSON.stringify(path.join(dir, 'dist'))}, concurrency: 2, machinesDir: ${JSON.stringify(dir)} });
+builder.addBuild({ name: 'tiny :: bookworm', app: 'tiny-app', source: directory({ path: ${JSON.stringify(dir)} }), buildMachine: 'debian-bookworm', node: '22.23.3', compression: 'none' });
+builder.addBuild({ name: 'tiny :: gzip', app: 'tiny-app', source: directory({ path: ${JSON.stringify(dir)} }), buildMachine: 'debian-bookworm', node: '22.23.3', compression: 'gzip', runtimeDeps: ['libc6'], fpmArgs: ['--deb-priority', 'optional'] });
+await builder.build();
+`,
+    );
+    const fromConfig = await collectBuilds(path.join(dir, CONFIG_FILE));
+    const fromCode = await collectBuilds(packageTs);
+    assert.deepEqual(fromConfig, fromCode);
+    assert.deepEqual(fromConfig[0]!.builds.map((b) => b.name), ['tiny :: bookworm', 'tiny :: gzip']);
+    // --only selects among a config file's builds as among a package.ts's.
+    assert.deepEqual((await collectBuilds(path.join(dir, CONFIG_FILE), ['*gzip']))[0]!.builds.map((b) => b.name), ['tiny :: gzip']);
+  });
+});

@@ -1,0 +1,131 @@
+/**
+ * `ndist render`: the script and packager command of a build, from the tiny-app fixture, with no
+ * container. The runtime comes from the cache (fetched once if absent, on the host only).
+ */
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ConfigError } from '../../src/errors.ts';
+import { appName, init, initPackageFile } from '../../src/init.ts';
+import { findMachine, loadMachines } from '../../src/machines.ts';
+import { commandLine, describeBuild, guessPackager, pickBuild, renderBuild } from '../../src/render.ts';
+import type { BuildOptions } from '../../src/types.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'tiny-app');
+const REGISTRY = 'https://registry.example.invalid/';
+
+const build: BuildOptions = { name: 'tiny :: bookworm', app: 'tiny-app', source: { type: 'directory', path: FIXTURE }, buildMachine: 'debian-bookworm', node: '22.23.3', compression: 'none' };
+
+describe('render', () => {
+  const saved = process.env.npm_config_registry;
+  before(() => {
+    // The build machine uses the registry npm uses on the host for the project.
+    process.env.npm_config_registry = REGISTRY;
+  });
+  after(() => {
+    if (saved === undefined) delete process.env.npm_config_registry;
+    else process.env.npm_config_registry = saved;
+  });
+
+  test('the values that matter, for tiny-app on debian-bookworm', async () => {
+    const rendered = await renderBuild(build, { machinesDir: ROOT, caBundle: false });
+    assert.equal(rendered.spec.app, 'tiny-app');
+    assert.equal(rendered.spec.version, '1.0.0');
+    assert.equal(rendered.spec.prefix, '/opt/tiny-app');
+    assert.equal(rendered.spec.fileName, 'tiny-app_1.0.0-1_amd64.deb');
+    assert.equal(rendered.packager, 'dpkg-deb');
+    assert.equal(rendered.runtime.version, '22.23.3');
+    // npm-sourced archives unpack to package/.
+    assert.equal(rendered.runtimeDir, rendered.runtime.source === 'npm' ? '/ndist/runtime/package' : `/ndist/runtime/node-v22.23.3-linux-x64`);
+    assert.deepEqual(rendered.packageCommand, ['dpkg-deb', '--root-owner-group', '-Znone', '--build', '/ndist/root', '/ndist/out/tiny-app_1.0.0-1_amd64.deb']);
+    assert.match(rendered.script, /^#!\/bin\/bash/);
+    assert.match(rendered.script, /^prefix=\/opt\/tiny-app$/m);
+    assert.match(rendered.script, new RegExp(`^runtime=${rendered.runtimeDir}$`, 'm'));
+    assert.ok(rendered.script.includes(`npm_config_registry=${REGISTRY}`));
+    assert.ok(rendered.script.includes(commandLine(rendered.packageCommand)), 'the script runs the packager command');
+    assert.doesNotMatch(rendered.script, /\{\{|\}\}/, 'no placeholder left');
+  });
+
+  test('--packager fpm renders the fpm command', async () => {
+    const rendered = await renderBuild({ ...build, fpmArgs: ['--deb-priority', 'optional'] }, { machinesDir: ROOT, caBundle: false }, { packager: 'fpm' });
+    assert.deepEqual(rendered.packageCommand.slice(0, 5), ['fpm', '-s', 'dir', '-t', 'deb']);
+    assert.ok(rendered.packageCommand.includes('--deb-priority'));
+  });
+
+  test('the packager is guessed from the Dockerfile: bookworm has no fpm', () => {
+    assert.equal(guessPackager(findMachine(loadMachines(ROOT), 'debian-bookworm')), 'dpkg-deb');
+  });
+
+  test('a build is picked by its exact name; an unknown one lists the builds', () => {
+    const collected = [{ options: {}, builds: [build] }];
+    assert.equal(pickBuild(collected, 'tiny :: bookworm').build, build);
+    assert.throws(() => pickBuild(collected, 'tiny*'), /no build is named "tiny\*"; builds: "tiny :: bookworm"/);
+  });
+
+  test('dry run: what would be built', async () => {
+    const lines = await describeBuild(build, { machinesDir: ROOT, outDir: '/out' });
+    assert.deepEqual(lines, [
+      'tiny :: bookworm',
+      `  source:   directory ${FIXTURE}`,
+      '  machine:  debian-bookworm (ndist/debian-bookworm)',
+      '  package:  tiny-app 1.0.0-1 amd64, none compression',
+      '  runtime:  node 22.23.3 x64, npm 10.9.9',
+      '  entry:    bin/tiny.js → /usr/bin/tiny-app',
+      '  artifact: /out/tiny-app_1.0.0-1_amd64.deb',
+    ]);
+  });
+
+  test('commandLine quotes only the words that need it', () => {
+    assert.equal(commandLine(['fpm', '-m', 'A B <a@b.c>', "it's"]), `fpm -m 'A B <a@b.c>' 'it'\\''s'`);
+  });
+});
+
+describe('init', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'ndist-init-test-'));
+    await cp(FIXTURE, dir, { recursive: true });
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  test('package names become Debian package names', () => {
+    assert.equal(appName('@acme/My_Server'), 'my-server');
+    assert.equal(appName('tiny-app'), 'tiny-app');
+    assert.equal(appName('x'), 'x-app');
+  });
+
+  test('writes a package.ts from package.json: app, bin, a bookworm build, a pinned node', async () => {
+    const file = init(dir, { node: '22.23.3' });
+    const text = await readFile(file, 'utf8');
+    assert.match(text, /app: "tiny-app",/);
+    assert.match(text, /name: "tiny-app :: bookworm",/);
+    assert.match(text, /entry: "bin\/tiny\.js",/);
+    assert.match(text, /buildMachine: 'debian-bookworm',/);
+    assert.match(text, /node: "22\.23\.3",/);
+    assert.match(text, /package\.json's \(1\.0\.0\)/);
+    assert.match(text, /^await builder\.build\(\);$/m);
+  });
+
+  test('refuses to overwrite, and checks --node', async () => {
+    const before = await readFile(path.join(dir, 'package.ts'), 'utf8');
+    assert.throws(() => init(dir), (error: unknown) => error instanceof ConfigError && /already exists; not overwriting it/.test(error.message));
+    assert.equal(await readFile(path.join(dir, 'package.ts'), 'utf8'), before);
+    const other = await mkdtemp(path.join(os.tmpdir(), 'ndist-init-test-'));
+    try {
+      await writeFile(path.join(other, 'package.json'), '{"name":"a-b"}');
+      assert.throws(() => init(other, { node: '22' }), /--node: must be an exact version/);
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
+  });
+
+  test('main instead of bin; no version asks for one', () => {
+    const text = initPackageFile({ name: 'svc', main: './server.js' });
+    assert.match(text, /entry: "server\.js",/);
+    assert.match(text, /version: '0\.0\.0',/);
+    assert.throws(() => initPackageFile({}), /package\.json name: is missing/);
+  });
+});
