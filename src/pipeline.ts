@@ -16,9 +16,12 @@ import { BuildError } from './errors.ts';
 import { packInputs, type InputEntry } from './inputs.ts';
 import type { Machine } from './machines.ts';
 import { resolvePackage, type PackageSpec } from './metadata.ts';
-import { OUTPUT_DIR, STAGING_DIR, packageCommand, stagedFiles, type Packager } from './packager.ts';
+import { checkEmulation } from './emulation.ts';
+import {
+  OUTPUT_DIR, RPM_FILE_LIST, RPM_FILE_LIST_SCRIPT, RPM_PAYLOAD, STAGING_DIR, packageCommand, rpmFileListScript, rpmSpecPath, stagedFiles, type Packager,
+} from './packager.ts';
 import { fetchNodeRuntime, fetchNpmCli, type RuntimeArchive, type RuntimeSource } from './runtime.ts';
-import { renderScript } from './script.ts';
+import { renderScript, specValue } from './script.ts';
 import { fetchSource } from './source.ts';
 import type { BuildOptions } from './types.ts';
 
@@ -53,6 +56,7 @@ async function npmRegistry(cwd: string): Promise<string> {
 
 export interface ScriptInputs {
   options: BuildOptions;
+  machine: Machine;
   spec: PackageSpec;
   packager: Packager;
   runtime: RuntimeArchive;
@@ -62,7 +66,7 @@ export interface ScriptInputs {
 }
 
 /** Every variable a build machine's template can use (the README lists them). */
-export function scriptVariables({ options, spec, packager, runtime, npm, registry, caBundle }: ScriptInputs): Record<string, unknown> {
+export function scriptVariables({ options, machine, spec, packager, runtime, npm, registry, caBundle }: ScriptInputs): Record<string, unknown> {
   return {
     name: options.name,
     app: spec.app,
@@ -70,6 +74,10 @@ export function scriptVariables({ options, spec, packager, runtime, npm, registr
     iteration: spec.iteration,
     arch: spec.arch,
     nodeArch: spec.nodeArch,
+    rpmArch: spec.rpmArch,
+    format: spec.format,
+    os: machine.os ?? {},
+    packages: machine.packages,
     prefix: spec.prefix,
     entry: spec.entry,
     maintainer: spec.maintainer,
@@ -77,7 +85,7 @@ export function scriptVariables({ options, spec, packager, runtime, npm, registr
     license: spec.license ?? '',
     homepage: spec.homepage ?? '',
     buildMachine: options.buildMachine,
-    buildDeps: options.buildDeps ?? [],
+    buildDeps: spec.buildDeps,
     runtimeDeps: spec.runtimeDeps,
     fpmArgs: options.fpmArgs ?? [],
     node: runtime.version,
@@ -92,13 +100,34 @@ export function scriptVariables({ options, spec, packager, runtime, npm, registr
     fileName: spec.fileName,
     packager,
     usesDpkgDeb: packager === 'dpkg-deb',
+    usesRpmbuild: packager === 'rpmbuild',
+    specFile: rpmSpecPath(spec),
+    fileList: RPM_FILE_LIST,
+    fileListScript: RPM_FILE_LIST_SCRIPT,
+    payload: RPM_PAYLOAD[spec.compression],
     packageCommand: packageCommand(spec, packager, options.fpmArgs ?? []),
   };
 }
 
-async function detectPackager(container: BuildContainer): Promise<Packager> {
-  const code = await container.exec(['sh', '-c', 'command -v fpm']);
-  return code === 0 ? 'fpm' : 'dpkg-deb';
+/** fpm where the machine has it; else dpkg-deb for .deb, rpmbuild for .rpm. */
+async function detectPackager(container: BuildContainer, machine: Machine): Promise<Packager> {
+  if ((await container.exec(['sh', '-c', 'command -v fpm'])) === 0) return 'fpm';
+  if (machine.format === 'deb') return 'dpkg-deb';
+  if ((await container.exec(['sh', '-c', 'command -v rpmbuild'])) === 0) return 'rpmbuild';
+  throw new BuildError(
+    `machine ${machine.id} makes .rpm packages but has neither fpm nor rpmbuild: install rpm-build (dnf/yum) or rpm (Debian, Ubuntu) in its Dockerfile`,
+    { stage: 'package' },
+  );
+}
+
+/** The architecture the container really runs, as uname reports it (through QEMU for a foreign one). */
+async function checkContainerArch(container: BuildContainer, spec: PackageSpec, image: string): Promise<void> {
+  const lines: string[] = [];
+  await container.exec(['uname', '-m'], { onLine: (line) => lines.push(line) });
+  const machine = lines.join('').trim();
+  if (machine !== spec.rpmArch) {
+    throw new BuildError(`image ${image} runs ${machine || 'an unknown architecture'}, not ${spec.arch} (${spec.rpmArch}): its base image is for another architecture`, { stage: 'container' });
+  }
 }
 
 export async function runPipeline(options: BuildOptions, context: PipelineContext): Promise<PipelineResult> {
@@ -114,16 +143,24 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     const npm = await fetchNpmCli(options.npm ?? DEFAULT_NPM_VERSION, fetchOptions);
     const registry = await npmRegistry(source.dir);
 
-    const image = await ensureMachineImage(docker, machine, log);
+    await checkEmulation(docker, spec.arch, log);
+    const image = await ensureMachineImage(docker, machine, spec.arch, log);
     container = await BuildContainer.start(docker, image.tag, { labels: ndistLabels(options.name), env: proxyEnvironment() });
     log(`container: ${container.id.slice(0, 12)} from ${image.tag}`);
-    const packager = await detectPackager(container);
+    await checkContainerArch(container, spec, image.tag);
+    const packager = await detectPackager(container, machine);
     const caBundle = context.caBundle !== undefined && existsSync(context.caBundle);
-    const script = renderScript(
-      readFileSync(machine.script, 'utf8'),
-      scriptVariables({ options, spec, packager, runtime, npm, registry, caBundle }),
-      machine.script,
-    );
+    const variables = scriptVariables({ options, machine, spec, packager, runtime, npm, registry, caBundle });
+    const script = renderScript(readFileSync(machine.script, 'utf8'), variables, machine.script);
+    const rpmInputs: InputEntry[] = [];
+    if (packager === 'rpmbuild') {
+      const specText = renderScript(readFileSync(machine.specTemplate!, 'utf8'), variables, machine.specTemplate!, specValue);
+      rpmInputs.push(
+        { kind: 'directory', name: 'ndist/rpm' },
+        { kind: 'content', name: rpmSpecPath(spec).slice(1), content: specText, mode: 0o644 },
+        { kind: 'content', name: RPM_FILE_LIST_SCRIPT.slice(1), content: rpmFileListScript(spec), mode: 0o755 },
+      );
+    }
 
     const inputs: InputEntry[] = [
       { kind: 'directory', name: 'ndist' },
@@ -133,6 +170,7 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
       { kind: 'tree', name: 'ndist/src', hostPath: source.dir, exclude: ['.git', 'node_modules'] },
       ...stagedFiles(spec, packager).map((file): InputEntry => ({ kind: 'content', name: `${STAGING_DIR.slice(1)}/${file.path}`, content: file.content, mode: file.mode })),
       ...(caBundle ? [{ kind: 'file', name: CA_IN_CONTAINER.slice(1), hostPath: context.caBundle!, mode: 0o644 } as InputEntry] : []),
+      ...rpmInputs,
     ];
     log('inputs: streaming source, runtime and npm into the container');
     await container.putArchive(packInputs(inputs), '/');
