@@ -82,7 +82,7 @@ describe('the rpm spec template', () => {
     assert.match(rpmSpec, /^%define _source_filedigest_algorithm 8$/m);
     assert.match(rpmSpec, /^%define _binary_payload w6\.xzdio$/m);
     assert.match(rpmSpec, /^AutoReqProv: no$/m);
-    assert.match(rpmSpec, /^Name: hello-app\nVersion: 1\.0\.0\nRelease: 1\nSummary: 100%% useful\nLicense: MIT\nURL: https:\/\/ndist\.invalid\/hello-app\nPackager: ndist tests <tests@ndist\.invalid>\nRequires: sqlite-libs\nRequires: glibc >= 2\.34$/m);
+    assert.match(rpmSpec, /^Name: hello-app\nVersion: 1\.0\.0\nRelease: 1\nSummary: 100%% useful\nGroup: Applications\/System\nLicense: MIT\nURL: https:\/\/ndist\.invalid\/hello-app\nPackager: ndist tests <tests@ndist\.invalid>\nRequires: sqlite-libs\nRequires: glibc >= 2\.34$/m);
     assert.match(rpmSpec, /^%install\ncp -a \/ndist\/root\/\. %\{buildroot\}\/\nsh \/ndist\/rpm\/files\.sh %\{buildroot\} > \/ndist\/rpm\/files\.list$/m);
     assert.match(rpmSpec, /^%files -f \/ndist\/rpm\/files\.list$/m);
   });
