@@ -22,6 +22,9 @@ const RPM = 'hello-app-1.0.0-1.x86_64.rpm';
  * - unstripped-binary-or-object, position-independent-executable-suggested,
  *   shared-library-without-dependency-information, static-library-without-debuginfo: the node
  *   binary as Node.js ships it and better-sqlite3's build output as node-gyp leaves it, unchanged.
+ * - cross-directory-hard-link: node-gyp links build/Release/<addon>.node to obj.target/ as a hard link.
+ * - binary-or-shlib-calls-gethostbyname: the node binary, as Node.js ships it.
+ * - devel-file-in-non-devel-package: C headers inside node_modules (better-sqlite3's sqlite3.h).
  * - zero-length, hidden-file-or-dir, files-duplicate, files-duplicated-waste, script-without-shebang,
  *   env-script-interpreter: node_modules as npm installs it (#!/usr/bin/env node is how npm bins run).
  * - no-manual-page-for-binary, summary-not-capitalized: the fixture has no man page and a lowercase
@@ -36,6 +39,7 @@ const ACCEPTED = new Set([
   'shared-library-without-dependency-information', 'static-library-without-debuginfo', 'zero-length', 'hidden-file-or-dir',
   'files-duplicate', 'files-duplicated-waste', 'script-without-shebang', 'env-script-interpreter', 'no-manual-page-for-binary',
   'summary-not-capitalized', 'invalid-license', 'no-changelogname-tag', 'no-dependency-on',
+  'cross-directory-hard-link', 'binary-or-shlib-calls-gethostbyname', 'devel-file-in-non-devel-package',
 ]);
 
 describe('an .rpm from the Debian-based rpm machine', { timeout: 30 * 60_000 }, () => {
