@@ -2,8 +2,12 @@
 # Makes this machine ready for ndist builds, installing only what is missing:
 #   - a Docker engine (Debian's docker.io, started in the background when none answers),
 #   - debootstrap, and the base images the default build machines start FROM, created with
-#     `ndist bootstrap-image` where no image registry is reachable.
-# Usage (as root): bash scripts/setup.sh [image ...]   default images: debian:bookworm
+#     `ndist bootstrap-image` where no image registry is reachable,
+#   - QEMU user emulation (qemu-user-static, registered with binfmt_misc) when an image is for
+#     another architecture than the host's (arm64v8/... on amd64), so arm64 builds can run.
+# Usage (as root): bash scripts/setup.sh [image ...]
+#   default images: debian:bookworm arm64v8/debian:bookworm (the Docker Hub names; an arm64 image
+#   needs its own name because a local image store holds one architecture per tag)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,9 +47,37 @@ for tool in gpg:gnupg debsigs:debsigs rpmsign:rpm; do
 done
 [ ${#missing[@]} -eq 0 ] || { say "installing ${missing[*]}"; apt_install "${missing[@]}"; }
 
+host_arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
+# The architecture of an image, from the Docker Hub convention: arm64v8/<name> is arm64.
+image_arch() { case "$1" in arm64v8/*) echo arm64 ;; amd64/*) echo amd64 ;; *) echo "$host_arch" ;; esac; }
+qemu_name() { case "$1" in arm64) echo aarch64 ;; amd64) echo x86_64 ;; esac; }
+
+# Foreign binaries run through QEMU: qemu-user-static ships the interpreters and binfmt entries
+# with the "F" flag (the kernel opens the interpreter once, so it works inside containers too).
+ensure_emulation() {
+  local arch=$1 qemu
+  qemu=$(qemu_name "$arch")
+  [ -f "/proc/sys/fs/binfmt_misc/qemu-$qemu" ] && grep -qx enabled "/proc/sys/fs/binfmt_misc/qemu-$qemu" && return 0
+  say "$arch binaries need QEMU emulation: setting up qemu-user-static (builds under emulation are several times slower)"
+  command -v "qemu-$qemu-static" >/dev/null 2>&1 || apt_install qemu-user-static
+  command -v update-binfmts >/dev/null 2>&1 || apt_install binfmt-support
+  if [ ! -f /proc/sys/fs/binfmt_misc/register ]; then
+    as_root mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  fi
+  as_root update-binfmts --import "qemu-$qemu" >/dev/null 2>&1 || true
+  as_root update-binfmts --enable "qemu-$qemu" >/dev/null 2>&1 || true
+  if ! grep -qx enabled "/proc/sys/fs/binfmt_misc/qemu-$qemu" 2>/dev/null; then
+    say "could not register qemu-$qemu with binfmt_misc; $arch builds will not run (see README, Troubleshooting)"
+    return 1
+  fi
+  say "QEMU emulation for $arch: registered ($(cat "/proc/sys/fs/binfmt_misc/qemu-$qemu" | grep -m1 flags))"
+}
+
 images=("$@")
-[ ${#images[@]} -gt 0 ] || images=(debian:bookworm)
+[ ${#images[@]} -gt 0 ] || images=(debian:bookworm arm64v8/debian:bookworm)
 for image in "${images[@]}"; do
+  arch=$(image_arch "$image")
+  [ "$arch" = "$host_arch" ] || ensure_emulation "$arch"
   if docker image inspect "$image" >/dev/null 2>&1; then
     say "base image $image: present"
     continue
@@ -58,5 +90,5 @@ for image in "${images[@]}"; do
   command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
   say "base image $image: no registry reachable, creating it with debootstrap"
   [ -f lib/cli/main.js ] || npm run --silent build
-  node bin/ndist.js bootstrap-image "$image"
+  node bin/ndist.js bootstrap-image "$image" --arch "$arch"
 done

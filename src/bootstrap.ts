@@ -2,7 +2,9 @@
  * `ndist bootstrap-image debian:<suite>`: create a base image with no image registry, for air-gapped
  * build farms (and this project's CI). debootstrap builds a minimal root file system from the
  * distro's package archive (its own default mirror unless one is given), which is imported into
- * the engine under the name the build machine's Dockerfile starts FROM.
+ * the engine under the name the build machine's Dockerfile starts FROM. An arm64 image gets its own
+ * name (arm64v8/debian:<suite>, Docker Hub's convention): a local image store holds one
+ * architecture per tag.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -21,7 +23,22 @@ export interface BootstrapOptions {
   log?: (line: string) => void;
 }
 
-const IMAGE_NAME = /^(debian):([a-z]+)$/;
+/** `debian:<suite>`, or `<arch-namespace>/debian:<suite>` as Docker Hub names per-arch images (arm64v8/debian:bookworm). */
+const IMAGE_NAME = /^(?:(amd64|arm64v8)\/)?(debian):([a-z]+)$/;
+const NAMESPACE_ARCH = { amd64: 'amd64', arm64v8: 'arm64' } as const;
+
+/** The suite and architecture an image name asks for; `--arch` must agree with an arch namespace. */
+export function parseBootstrapImage(image: string, arch?: 'amd64' | 'arm64'): { suite: string; arch?: 'amd64' | 'arm64' } {
+  const match = IMAGE_NAME.exec(image);
+  if (!match) {
+    throw new ConfigError('image', `"${image}" is not supported; use debian:<suite> or arm64v8/debian:<suite>, e.g. debian:bookworm`);
+  }
+  const implied = match[1] ? NAMESPACE_ARCH[match[1] as keyof typeof NAMESPACE_ARCH] : undefined;
+  if (implied && arch && implied !== arch) {
+    throw new ConfigError('--arch', `is ${arch}, but ${image} names an ${implied} image`);
+  }
+  return { suite: match[3]!, arch: arch ?? implied };
+}
 
 /** Run a command, sending each line of its output to `log`. */
 function run(command: string, args: string[], log: (line: string) => void): Promise<void> {
@@ -47,15 +64,14 @@ function run(command: string, args: string[], log: (line: string) => void): Prom
 
 /** Create `image` (e.g. debian:bookworm) in the Docker engine. Returns the new image's id. */
 export async function bootstrapImage(image: string, options: BootstrapOptions = {}): Promise<string> {
-  const match = IMAGE_NAME.exec(image);
-  if (!match) throw new ConfigError('image', `"${image}" is not supported; use debian:<suite>, e.g. debian:bookworm`);
-  const suite = match[2]!;
+  const { suite, arch } = parseBootstrapImage(image, options.arch);
   const log = options.log ?? ((line: string) => process.stderr.write(`bootstrap | ${line}\n`));
   const docker = await connectDocker();
   const root = await mkdtemp(path.join(os.tmpdir(), 'ndist-rootfs-'));
   const removeRoot = registerCleanup(() => rm(root, { recursive: true, force: true }));
   try {
-    const args = ['--variant=minbase', ...(options.arch ? [`--arch=${options.arch}`] : []), suite, root, ...(options.mirror ? [options.mirror] : [])];
+    // A foreign architecture's second stage runs its binaries through QEMU (binfmt_misc).
+    const args = ['--variant=minbase', ...(arch ? [`--arch=${arch}`] : []), suite, root, ...(options.mirror ? [options.mirror] : [])];
     log(`debootstrap ${args.join(' ')}`);
     await run('debootstrap', args, log);
     // Package lists and downloaded .debs are stale in an image: builds run apt-get update.
@@ -63,12 +79,13 @@ export async function bootstrapImage(image: string, options: BootstrapOptions = 
 
     log(`importing ${root} as ${image}`);
     const tar = spawn('tar', ['--numeric-owner', '-C', root, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const [repo, tag] = image.split(':') as [string, string];
+    const colon = image.lastIndexOf(':');
+    const [repo, tag] = [image.slice(0, colon), image.slice(colon + 1)];
     const response = (await docker.importImage(tar.stdout, {
       repo,
       tag,
       changes: [`LABEL ${LABEL}.bootstrap=${suite}`, 'CMD ["bash"]'],
-      ...(options.arch ? { platform: `linux/${options.arch}` } : {}),
+      ...(arch ? { platform: `linux/${arch}` } : {}),
     } as object)) as NodeJS.ReadableStream;
     let error: string | undefined;
     response.on('data', (chunk: Buffer) => {

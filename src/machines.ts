@@ -1,40 +1,103 @@
 /**
  * Stage: find the build machine a build names. Machines come from ndist's own
- * templates/build_machines.json, with a project's file of the same name merged over it.
+ * templates/build_machines.json, with a project's file of the same name merged over it. Both are
+ * checked against templates/build_machines.schema.json (which editors can use for completion);
+ * an error names the file, the machine and the field.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject } from 'ajv';
 import { ConfigError } from './errors.ts';
 import type { Arch, Compression } from './types.ts';
 
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_TEMPLATES_DIR = path.join(PACKAGE_ROOT, 'templates');
 export const DEFAULT_BUILDERS_DIR = path.join(PACKAGE_ROOT, 'builders');
+export const SCHEMA_FILE = path.join(DEFAULT_TEMPLATES_DIR, 'build_machines.schema.json');
+const DEFAULT_SPEC_TEMPLATE = 'rpm.spec.hbs';
+
+export type PackageFormat = 'deb' | 'rpm';
+
+/** What the machine's /etc/os-release says. */
+export interface OsRelease {
+  id: string;
+  versionId: string;
+  codename?: string;
+  like?: string[];
+}
 
 export interface Machine {
   id: string;
   description: string;
-  /** Image repository; the tag is a hash of the Dockerfile's directory when `dockerfile` is set. */
+  /** Image repository; the tag is a hash of the Dockerfile's context (and base image, build args) and the arch when `dockerfile` is set. */
   image: string;
   /** Directory holding the Dockerfile, absolute. Absent: `image` is used as it is. */
   dockerfile?: string;
-  /** The image the Dockerfile starts FROM, which `ndist bootstrap-image` can create offline. */
-  baseImage?: string;
+  /** The image the Dockerfile starts FROM (build argument BASE_IMAGE), per architecture. */
+  baseImage?: Partial<Record<Arch, string>>;
+  /** Further build arguments of the Dockerfile. */
+  buildArgs: Record<string, string>;
   /** Absolute path of the Handlebars shell template. */
   script: string;
-  format: 'deb';
+  /** rpm: absolute path of the Handlebars spec template used with rpmbuild. */
+  specTemplate?: string;
+  format: PackageFormat;
   arch: Arch[];
   compression: Compression;
+  os?: OsRelease;
+  /** Distro package names for names that differ per distro (`@sqlite` in buildDeps/runtimeDeps). */
+  packages: Record<string, string>;
   /** Where the entry came from, for `ndist machines`. */
   origin: string;
 }
 
-type RawEntry = Record<string, unknown>;
+type RawEntry = {
+  description?: string;
+  image: string;
+  dockerfile?: string;
+  baseImage?: string | Partial<Record<Arch, string>>;
+  buildArgs?: Record<string, string>;
+  script: string;
+  specTemplate?: string;
+  format?: PackageFormat;
+  arch?: Arch[];
+  compression?: Compression;
+  os?: OsRelease;
+  packages?: Record<string, string>;
+};
 
-const FORMATS = ['deb'];
-const ARCHES = ['amd64', 'arm64'];
-const COMPRESSIONS = ['xz', 'gzip', 'zstd', 'none'];
+let validator: ReturnType<Ajv['compile']> | undefined;
+function schemaValidator(): ReturnType<Ajv['compile']> {
+  validator ??= new Ajv({ allErrors: true, strict: true }).compile(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object);
+  return validator;
+}
+
+/** One ajv error as `machine "<id>" field "<field>": <what is wrong>`. */
+export function describeSchemaError(error: ErrorObject): { where: string; message: string } {
+  const [id, ...fieldPath] = error.instancePath.split('/').slice(1).map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'));
+  const params = error.params as Record<string, unknown>;
+  let field = fieldPath.join('.');
+  let message = error.message ?? 'is not valid';
+  switch (error.keyword) {
+    case 'required':
+      field = [field, String(params.missingProperty)].filter(Boolean).join('.');
+      message = 'is required';
+      break;
+    case 'additionalProperties':
+      field = [field, String(params.additionalProperty)].filter(Boolean).join('.');
+      message = 'is not a known field';
+      break;
+    case 'enum':
+      message = `must be one of: ${(params.allowedValues as unknown[]).join(', ')}`;
+      break;
+    case 'propertyNames':
+      message = `has an invalid name "${String(params.propertyName)}"`;
+      break;
+  }
+  if (id === undefined) return { where: '', message };
+  return { where: field ? `machine "${id}" field "${field}"` : `machine "${id}"`, message };
+}
 
 function readCatalogue(file: string): Record<string, RawEntry> {
   let parsed: unknown;
@@ -46,69 +109,88 @@ function readCatalogue(file: string): Record<string, RawEntry> {
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ConfigError(file, 'must be an object mapping machine ids to entries');
   }
+  const validate = schemaValidator();
+  if (!validate(parsed)) {
+    // Errors about an invalid name hide the ones ajv reports for the same key; oneOf adds noise: keep the useful ones.
+    const errors = (validate.errors ?? []).filter((error) => error.keyword !== 'oneOf' && error.keyword !== 'if');
+    const first = describeSchemaError(errors[0] ?? validate.errors![0]!);
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more: ${errors.slice(1, 4).map((error) => { const { where, message } = describeSchemaError(error); return `${where} ${message}`; }).join('; ')})` : '';
+    throw new ConfigError(`${file}: ${first.where}`.replace(/: $/, ''), `${first.message}${more}`);
+  }
   return parsed as Record<string, RawEntry>;
 }
 
-function toMachine(id: string, entry: RawEntry, templatesDir: string, buildersDir: string, origin: string): Machine {
+/** A file a project may bring, else ndist's own of the same relative path. */
+function locate(relative: string, dirs: string[], exists: (candidate: string) => boolean): string | undefined {
+  for (const dir of dirs) {
+    const candidate = path.resolve(dir, relative);
+    if (exists(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+function toMachine(id: string, entry: RawEntry, templatesDirs: string[], buildersDirs: string[], origin: string): Machine {
   const field = (name: string) => `${origin}: machine "${id}" field "${name}"`;
-  if (!entry || typeof entry !== 'object' || Array.isArray(entry)) {
-    throw new ConfigError(`${origin}: machine "${id}"`, 'must be an object with image, script, format…');
-  }
-  const text = (name: string, required: boolean): string | undefined => {
-    const value = entry[name];
-    if (value === undefined && !required) return undefined;
-    if (typeof value !== 'string' || value.trim() === '') throw new ConfigError(field(name), 'must be a non-empty string');
-    return value;
-  };
-  const oneOf = <T extends string>(name: string, allowed: string[], fallback: T): T => {
-    const value = entry[name] ?? fallback;
-    if (typeof value !== 'string' || !allowed.includes(value)) {
-      throw new ConfigError(field(name), `is ${JSON.stringify(value)}; allowed: ${allowed.join(', ')}`);
-    }
-    return value as T;
-  };
   const arch = entry.arch ?? ['amd64'];
-  if (!Array.isArray(arch) || arch.length === 0 || !arch.every((a) => ARCHES.includes(a))) {
-    throw new ConfigError(field('arch'), `is ${JSON.stringify(arch)}; a non-empty list of: ${ARCHES.join(', ')}`);
+  const script = locate(entry.script, templatesDirs, existsSync);
+  if (!script) throw new ConfigError(field('script'), `names ${entry.script}, which is in none of ${templatesDirs.join(', ')}`);
+  let dockerfile: string | undefined;
+  if (entry.dockerfile) {
+    dockerfile = locate(entry.dockerfile, buildersDirs, (dir) => existsSync(path.join(dir, 'Dockerfile')));
+    if (!dockerfile) throw new ConfigError(field('dockerfile'), `names ${entry.dockerfile}, which holds no Dockerfile in any of ${buildersDirs.join(', ')}`);
   }
-  const script = path.resolve(templatesDir, text('script', true)!);
-  if (!existsSync(script)) throw new ConfigError(field('script'), `names ${script}, which does not exist`);
-  const dockerfileDir = text('dockerfile', false);
-  const dockerfile = dockerfileDir ? path.resolve(buildersDir, dockerfileDir) : undefined;
-  if (dockerfile && !existsSync(path.join(dockerfile, 'Dockerfile'))) {
-    throw new ConfigError(field('dockerfile'), `names ${dockerfile}, which holds no Dockerfile`);
+  let baseImage: Partial<Record<Arch, string>> | undefined;
+  if (entry.baseImage !== undefined) {
+    if (!entry.dockerfile) throw new ConfigError(field('baseImage'), 'only applies with dockerfile (it is the Dockerfile\'s BASE_IMAGE)');
+    baseImage = typeof entry.baseImage === 'string' ? Object.fromEntries(arch.map((a) => [a, entry.baseImage as string])) : entry.baseImage;
+    const missing = arch.filter((a) => !baseImage![a]);
+    if (missing.length > 0) throw new ConfigError(field('baseImage'), `names no image for ${missing.join(', ')}, which the machine builds (field "arch")`);
+  }
+  let specTemplate: string | undefined;
+  const format = entry.format ?? 'deb';
+  if (format === 'rpm') {
+    specTemplate = locate(entry.specTemplate ?? DEFAULT_SPEC_TEMPLATE, templatesDirs, existsSync);
+    if (!specTemplate) throw new ConfigError(field('specTemplate'), `names ${entry.specTemplate}, which is in none of ${templatesDirs.join(', ')}`);
+  } else if (entry.specTemplate !== undefined) {
+    throw new ConfigError(field('specTemplate'), 'only applies to machines of format rpm');
   }
   return {
     id,
-    description: text('description', false) ?? id,
-    image: text('image', true)!,
+    description: entry.description ?? id,
+    image: entry.image,
     dockerfile,
-    baseImage: text('baseImage', false),
+    baseImage,
+    buildArgs: entry.buildArgs ?? {},
     script,
-    format: oneOf('format', FORMATS, 'deb'),
-    arch: arch as Arch[],
-    compression: oneOf('compression', COMPRESSIONS, 'xz'),
+    specTemplate,
+    format,
+    arch,
+    compression: entry.compression ?? 'xz',
+    os: entry.os,
+    packages: entry.packages ?? {},
     origin,
   };
 }
 
 /**
  * Load the default machines, then those of a project (`projectDir/templates/build_machines.json`,
- * templates beside it, Dockerfiles under `projectDir/builders/`), which replace defaults of the same id.
+ * templates beside it, Dockerfiles under `projectDir/builders/`), which replace defaults of the
+ * same id. A project entry may name its own script and Dockerfile or reuse ndist's: its own
+ * directories are searched first.
  */
 export function loadMachines(projectDir?: string): Map<string, Machine> {
   const machines = new Map<string, Machine>();
-  const add = (templatesDir: string, buildersDir: string, origin: string) => {
-    const file = path.join(templatesDir, 'build_machines.json');
+  const add = (templatesDirs: string[], buildersDirs: string[], origin: string) => {
+    const file = path.join(templatesDirs[0]!, 'build_machines.json');
     for (const [id, entry] of Object.entries(readCatalogue(file))) {
       if (id.startsWith('$')) continue;
-      machines.set(id, toMachine(id, entry, templatesDir, buildersDir, origin === 'ndist' ? 'ndist' : file));
+      machines.set(id, toMachine(id, entry, templatesDirs, buildersDirs, origin === 'ndist' ? 'ndist' : file));
     }
   };
-  add(DEFAULT_TEMPLATES_DIR, DEFAULT_BUILDERS_DIR, 'ndist');
+  add([DEFAULT_TEMPLATES_DIR], [DEFAULT_BUILDERS_DIR], 'ndist');
   const projectTemplates = projectDir && path.join(projectDir, 'templates');
-  if (projectTemplates && existsSync(path.join(projectTemplates, 'build_machines.json'))) {
-    add(projectTemplates, path.join(projectDir, 'builders'), 'project');
+  if (projectTemplates && path.resolve(projectTemplates) !== DEFAULT_TEMPLATES_DIR && existsSync(path.join(projectTemplates, 'build_machines.json'))) {
+    add([projectTemplates, DEFAULT_TEMPLATES_DIR], [path.join(projectDir, 'builders'), DEFAULT_BUILDERS_DIR], 'project');
   }
   return machines;
 }
@@ -119,4 +201,15 @@ export function findMachine(machines: Map<string, Machine>, id: string, field = 
     throw new ConfigError(field, `unknown build machine "${id}"; known machines: ${[...machines.keys()].sort().join(', ')}`);
   }
   return machine;
+}
+
+/** A buildDeps/runtimeDeps entry: `@name` is the machine's distro package for `name`. */
+export function resolvePackageName(machine: Machine, dep: string, field: string): string {
+  if (!dep.startsWith('@')) return dep;
+  const name = machine.packages[dep.slice(1)];
+  if (!name) {
+    const known = Object.keys(machine.packages);
+    throw new ConfigError(field, `"${dep}" is not defined by machine ${machine.id} (its "packages": ${known.length > 0 ? known.map((k) => `@${k}`).join(', ') : 'none'})`);
+  }
+  return name;
 }

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from './errors.ts';
-import type { Machine } from './machines.ts';
+import { resolvePackageName, type Machine } from './machines.ts';
 import type { Arch, BuildOptions, Compression } from './types.ts';
 import { checkEntry, checkPackageVersion, requireText } from './validate.ts';
 
@@ -17,13 +17,18 @@ export interface PackageSpec {
   arch: Arch;
   /** Node's name for the architecture: x64 or arm64. */
   nodeArch: 'x64' | 'arm64';
+  /** RPM's name for the architecture: x86_64 or aarch64. */
+  rpmArch: 'x86_64' | 'aarch64';
   maintainer: string;
   description: string;
   license?: string;
   homepage?: string;
   /** Path of the script /usr/bin/<app> runs, relative to the app root. */
   entry: string;
+  /** Dependencies in the format's own syntax, `@names` replaced by the machine's distro packages. */
   runtimeDeps: string[];
+  /** Build dependencies, `@names` replaced by the machine's distro packages. */
+  buildDeps: string[];
   compression: Compression;
   format: Machine['format'];
   /** Where the app is installed: /opt/<app>. */
@@ -72,6 +77,17 @@ function entryFrom(pkg: PackageJson, app: string): string | undefined {
   return pkg.main ?? (pkg.bin ? undefined : 'index.js');
 }
 
+/**
+ * A Debian relation (`name (>= 1.2) | other`) in RPM's syntax (`(name >= 1.2 or other)`): `<<`/`>>`
+ * become `<`/`>`, alternatives a rich dependency (rpm >= 4.13).
+ */
+export function rpmRelation(relation: string): string {
+  const alternatives = relation.split(' | ').map((alternative) =>
+    alternative.replace(/^(\S+) \((<<|<=|=|>=|>>) (\S+)\)$/, (_, name: string, op: string, version: string) => `${name} ${op === '<<' ? '<' : op === '>>' ? '>' : op} ${version}`),
+  );
+  return alternatives.length > 1 ? `(${alternatives.join(' or ')})` : alternatives[0]!;
+}
+
 export function resolvePackage(options: BuildOptions, machine: Machine, sourceDir: string): PackageSpec {
   const pkg = readPackageJson(sourceDir);
   const rawVersion = options.version ?? pkg.version;
@@ -94,6 +110,7 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
     throw new ConfigError('arch', `machine ${machine.id} builds ${machine.arch.join(', ')}, not ${arch}`);
   }
   const iteration = options.iteration ?? '1';
+  const rpmArch = arch === 'amd64' ? 'x86_64' : 'aarch64';
   // Values from package.json end up in control fields and command lines: one line each, like the options.
   const fromPackageJson = (field: string, value: string | undefined) => (value === undefined ? undefined : requireText(`package.json ${field}`, value, { max: 500 }));
   const description = (options.description ?? pkg.description ?? options.app).split('\n')[0]!.trim() || options.app;
@@ -108,10 +125,14 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
     license: options.license ?? fromPackageJson('license', pkg.license),
     homepage: options.homepage ?? fromPackageJson('homepage', pkg.homepage),
     entry,
-    runtimeDeps: options.runtimeDeps ?? [],
+    rpmArch,
+    runtimeDeps: (options.runtimeDeps ?? [])
+      .map((dep, index) => dep.split(' | ').map((alternative) => resolvePackageName(machine, alternative, `runtimeDeps[${index}]`)).join(' | '))
+      .map((dep) => (machine.format === 'rpm' ? rpmRelation(dep) : dep)),
+    buildDeps: (options.buildDeps ?? []).map((dep, index) => resolvePackageName(machine, dep, `buildDeps[${index}]`)),
     compression: options.compression ?? machine.compression,
     format: machine.format,
     prefix: `/opt/${options.app}`,
-    fileName: `${options.app}_${version}-${iteration}_${arch}.deb`,
+    fileName: machine.format === 'rpm' ? `${options.app}-${version}-${iteration}.${rpmArch}.rpm` : `${options.app}_${version}-${iteration}_${arch}.deb`,
   };
 }

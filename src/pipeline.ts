@@ -18,9 +18,12 @@ import { packInputs, type InputEntry } from './inputs.ts';
 import { PACKAGE_ROOT, type Machine } from './machines.ts';
 import type { Stage } from './progress/stages.ts';
 import { resolvePackage, type PackageSpec } from './metadata.ts';
-import { OUTPUT_DIR, STAGING_DIR, packageCommand, stagedFiles, type Packager } from './packager.ts';
+import { checkEmulation } from './emulation.ts';
+import {
+  OUTPUT_DIR, RPM_FILE_LIST, RPM_FILE_LIST_SCRIPT, RPM_PAYLOAD, STAGING_DIR, packageCommand, rpmFileListScript, rpmSpecPath, stagedFiles, type Packager,
+} from './packager.ts';
 import { fetchNodeRuntime, fetchNpmCli, type RuntimeArchive, type RuntimeSource } from './runtime.ts';
-import { renderScript } from './script.ts';
+import { renderScript, specValue } from './script.ts';
 import { SOURCE_EXCLUDES, fetchSource } from './source.ts';
 import type { BuildOptions } from './types.ts';
 
@@ -76,6 +79,7 @@ export async function npmRegistry(cwd: string): Promise<string> {
 
 export interface ScriptInputs {
   options: BuildOptions;
+  machine: Machine;
   spec: PackageSpec;
   packager: Packager;
   runtime: RuntimeArchive;
@@ -87,7 +91,7 @@ export interface ScriptInputs {
 }
 
 /** Every variable a build machine's template can use (the README lists them). */
-export function scriptVariables({ options, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch }: ScriptInputs): Record<string, unknown> {
+export function scriptVariables({ options, machine, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch }: ScriptInputs): Record<string, unknown> {
   return {
     name: options.name,
     app: spec.app,
@@ -95,6 +99,10 @@ export function scriptVariables({ options, spec, packager, runtime, npm, registr
     iteration: spec.iteration,
     arch: spec.arch,
     nodeArch: spec.nodeArch,
+    rpmArch: spec.rpmArch,
+    format: spec.format,
+    os: machine.os ?? {},
+    packages: machine.packages,
     prefix: spec.prefix,
     entry: spec.entry,
     maintainer: spec.maintainer,
@@ -102,7 +110,7 @@ export function scriptVariables({ options, spec, packager, runtime, npm, registr
     license: spec.license ?? '',
     homepage: spec.homepage ?? '',
     buildMachine: options.buildMachine,
-    buildDeps: options.buildDeps ?? [],
+    buildDeps: spec.buildDeps,
     runtimeDeps: spec.runtimeDeps,
     fpmArgs: options.fpmArgs ?? [],
     node: runtime.version,
@@ -132,6 +140,11 @@ export function scriptVariables({ options, spec, packager, runtime, npm, registr
     fileName: spec.fileName,
     packager,
     usesDpkgDeb: packager === 'dpkg-deb',
+    usesRpmbuild: packager === 'rpmbuild',
+    specFile: rpmSpecPath(spec),
+    fileList: RPM_FILE_LIST,
+    fileListScript: RPM_FILE_LIST_SCRIPT,
+    payload: RPM_PAYLOAD[spec.compression],
     packageCommand: packageCommand(spec, packager, options.fpmArgs ?? []),
   };
 }
@@ -148,9 +161,25 @@ export function sourceDateEpoch(options: BuildOptions, sourceEpoch: number, env:
   return sourceEpoch;
 }
 
-async function detectPackager(container: BuildContainer): Promise<Packager> {
-  const code = await container.exec(['sh', '-c', 'command -v fpm']);
-  return code === 0 ? 'fpm' : 'dpkg-deb';
+/** fpm where the machine has it; else dpkg-deb for .deb, rpmbuild for .rpm. */
+export async function detectPackager(container: BuildContainer, machine: Machine): Promise<Packager> {
+  if ((await container.exec(['sh', '-c', 'command -v fpm'])) === 0) return 'fpm';
+  if (machine.format === 'deb') return 'dpkg-deb';
+  if ((await container.exec(['sh', '-c', 'command -v rpmbuild'])) === 0) return 'rpmbuild';
+  throw new BuildError(
+    `machine ${machine.id} makes .rpm packages but has neither fpm nor rpmbuild: install rpm-build (dnf/yum) or rpm (Debian, Ubuntu) in its Dockerfile`,
+    { stage: 'package' },
+  );
+}
+
+/** The architecture the container really runs, as uname reports it (through QEMU for a foreign one). */
+async function checkContainerArch(container: BuildContainer, spec: PackageSpec, image: string): Promise<void> {
+  const lines: string[] = [];
+  await container.exec(['uname', '-m'], { onLine: (line) => lines.push(line) });
+  const machine = lines.join('').trim();
+  if (machine !== spec.rpmArch) {
+    throw new BuildError(`image ${image} runs ${machine || 'an unknown architecture'}, not ${spec.arch} (${spec.rpmArch}): its base image is for another architecture`, { stage: 'container' });
+  }
 }
 
 export async function runPipeline(options: BuildOptions, context: PipelineContext): Promise<PipelineResult> {
@@ -175,17 +204,25 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
       if (!existsSync(script)) throw new BuildError(`${script} is missing: run \`npm run build\` in the ndist checkout`);
     }
     stage('image');
-    const image = await ensureMachineImage(docker, machine, log);
+    await checkEmulation(docker, spec.arch, log);
+    const image = await ensureMachineImage(docker, machine, spec.arch, log);
     stage('dependencies');
     container = await BuildContainer.start(docker, image.tag, { labels: ndistLabels(options.name), env: proxyEnvironment() });
     log(`container: ${container.id.slice(0, 12)} from ${image.tag}`);
-    const packager = await detectPackager(container);
+    await checkContainerArch(container, spec, image.tag);
+    const packager = await detectPackager(container, machine);
     const caBundle = context.caBundle !== undefined && existsSync(context.caBundle);
-    const script = renderScript(
-      readFileSync(machine.script, 'utf8'),
-      scriptVariables({ options, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch: sourceDateEpoch(options, source.epoch) }),
-      machine.script,
-    );
+    const variables = scriptVariables({ options, machine, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch: sourceDateEpoch(options, source.epoch) });
+    const script = renderScript(readFileSync(machine.script, 'utf8'), variables, machine.script);
+    const rpmInputs: InputEntry[] = [];
+    if (packager === 'rpmbuild') {
+      const specText = renderScript(readFileSync(machine.specTemplate!, 'utf8'), variables, machine.specTemplate!, specValue);
+      rpmInputs.push(
+        { kind: 'directory', name: 'ndist/rpm' },
+        { kind: 'content', name: rpmSpecPath(spec).slice(1), content: specText, mode: 0o644 },
+        { kind: 'content', name: RPM_FILE_LIST_SCRIPT.slice(1), content: rpmFileListScript(spec), mode: 0o755 },
+      );
+    }
 
     const inputs: InputEntry[] = [
       { kind: 'directory', name: 'ndist' },
@@ -198,6 +235,7 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
       { kind: 'file', name: HEALTH_CHECK_IN_CONTAINER.slice(1), hostPath: HEALTH_CHECK_SCRIPT, mode: 0o644 },
       { kind: 'file', name: LICENSES_IN_CONTAINER.slice(1), hostPath: LICENSES_SCRIPT, mode: 0o644 },
       { kind: 'content', name: NPMRC_IN_CONTAINER.slice(1), content: npmUserConfig(registry, secrets.NPM_TOKEN !== undefined), mode: 0o600 },
+      ...rpmInputs,
     ];
     log('inputs: streaming source, runtime and npm into the container');
     await container.putArchive(packInputs(inputs), '/');

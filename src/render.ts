@@ -36,15 +36,13 @@ export interface RenderedBuild {
 }
 
 /**
- * The packager a build runs without starting its machine: `fpm` when the machine's Dockerfile
- * installs it, else `dpkg-deb` (a build detects it in the container; `--packager` overrides).
+ * The packager a build runs, guessed without starting its machine: the distro's own (dpkg-deb or
+ * rpmbuild). A build detects fpm in the container; `--packager` overrides the guess.
  */
 export function guessPackager(machine: Machine): Packager {
-  if (!machine.dockerfile) return 'dpkg-deb';
-  const file = path.join(machine.dockerfile, 'Dockerfile');
-  if (!existsSync(file)) return 'dpkg-deb';
-  const lines = readFileSync(file, 'utf8').split('\n').filter((line) => !line.trim().startsWith('#'));
-  return lines.some((line) => /\bfpm\b/.test(line)) ? 'fpm' : 'dpkg-deb';
+  // The default Dockerfiles install fpm only when built with FPM_VERSION, so the distro's own tool
+  // is the likely one; a real build looks for fpm in the container.
+  return machine.format === 'rpm' ? 'rpmbuild' : 'dpkg-deb';
 }
 
 /** The build named exactly `name` among those collected, with its Builder's options. */
@@ -77,7 +75,7 @@ export async function renderFromSource(build: BuildOptions, builder: BuilderOpti
   const npm = await fetchNpmCli(build.npm ?? DEFAULT_NPM_VERSION, fetchOptions);
   const registry = await npmRegistry(source.dir);
   const caBundle = builder.caBundle === false ? false : existsSync(builder.caBundle ?? HOST_CA_BUNDLE);
-  const variables = scriptVariables({ options: build, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch: sourceDateEpoch(build, source.epoch) });
+  const variables = scriptVariables({ options: build, machine, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch: sourceDateEpoch(build, source.epoch) });
   const script = renderScript(readFileSync(machine.script, 'utf8'), variables, machine.script);
   return { options: build, machine, spec, packager, runtime, npm, registry, runtimeDir: variables.runtimeDir as string, packageCommand: variables.packageCommand as string[], script };
 }

@@ -24,12 +24,35 @@ export function shellWords(value: unknown): string {
   return shellQuote(String(value));
 }
 
+/**
+ * Escape a value for an RPM spec: `%` starts a macro, so it is doubled; a spec value is one line.
+ * A list becomes comma-separated values (as in Requires:).
+ */
+export function specValue(value: unknown): string {
+  if (Array.isArray(value)) return value.map((item) => specValue(item)).join(', ');
+  const text = value === null || value === undefined ? '' : String(value);
+  if (/[\r\n]/.test(text)) throw new Error(`${JSON.stringify(text)} has a line break, which a spec value cannot hold`);
+  return text.replaceAll('%', '%%');
+}
+
+export type Escape = (value: unknown) => string;
+
 const QUOTE_HELPER = 'ndistShellQuote';
-const handlebars = Handlebars.create();
-handlebars.registerHelper(QUOTE_HELPER, (value: unknown, expression: unknown) => {
-  if (value === undefined) throw new Error(`{{${String(expression)}}} is not defined`);
-  return new handlebars.SafeString(shellWords(value));
-});
+const environments = new Map<Escape, typeof Handlebars>();
+/** A Handlebars environment whose `{{value}}` goes through `escape`. */
+function environment(escape: Escape): typeof Handlebars {
+  let handlebars = environments.get(escape);
+  if (!handlebars) {
+    const env = Handlebars.create();
+    env.registerHelper(QUOTE_HELPER, (value: unknown, expression: unknown) => {
+      if (value === undefined) throw new Error(`{{${String(expression)}}} is not defined`);
+      return new env.SafeString(escape(value));
+    });
+    environments.set(escape, env);
+    handlebars = env;
+  }
+  return handlebars;
+}
 
 type Node = hbs.AST.Node;
 
@@ -100,8 +123,12 @@ function findUndefinedNames(node: Node, variables: Record<string, unknown>, scop
   return found;
 }
 
-/** Render `template` (named `templateName` in errors) with `variables`. */
-export function renderScript(template: string, variables: Record<string, unknown>, templateName: string): string {
+/**
+ * Render `template` (named `templateName` in errors) with `variables`; every `{{value}}` goes
+ * through `escape`: shell quoting by default, `specValue` for an RPM spec.
+ */
+export function renderScript(template: string, variables: Record<string, unknown>, templateName: string, escape: Escape = shellWords): string {
+  const handlebars = environment(escape);
   let ast: hbs.AST.Program;
   try {
     ast = handlebars.parse(template);

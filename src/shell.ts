@@ -11,7 +11,7 @@ import { BuildContainer } from './docker/container.ts';
 import { ensureMachineImage } from './docker/image.ts';
 import { packInputs, type InputEntry } from './inputs.ts';
 import { findMachine, loadMachines } from './machines.ts';
-import { npmUserConfig } from './pipeline.ts';
+import { detectPackager, npmUserConfig } from './pipeline.ts';
 import { HOST_CA_BUNDLE, renderFromSource } from './render.ts';
 import { SOURCE_EXCLUDES, fetchSource } from './source.ts';
 import type { BuildOptions, BuilderOptions } from './types.ts';
@@ -36,9 +36,9 @@ export async function openShell(build: BuildOptions, builder: BuilderOptions, co
   let container: BuildContainer | undefined;
   try {
     const docker = await connectDocker();
-    const image = await ensureMachineImage(docker, machine, io.log);
+    const image = await ensureMachineImage(docker, machine, build.arch ?? machine.arch[0]!, io.log);
     container = await BuildContainer.start(docker, image.tag, { labels: ndistLabels(build.name), env: proxyEnvironment() });
-    const packager = (await container.exec(['sh', '-c', 'command -v fpm'])) === 0 ? 'fpm' : 'dpkg-deb';
+    const packager = await detectPackager(container, machine);
     const rendered = await renderFromSource(build, builder, machine, source, packager, io.log);
     const caFile = builder.caBundle === false ? undefined : (builder.caBundle ?? HOST_CA_BUNDLE);
     const inputs: InputEntry[] = [

@@ -15,10 +15,12 @@ const PACKAGE_VERSION = /^[0-9][A-Za-z0-9.+~]*$/;
 const ITERATION = /^[A-Za-z0-9.+~]+$/;
 const DEB_ARCH_QUALIFIER = '(?::[a-z0-9-]+)?';
 const PKG = `[a-z0-9][a-z0-9+.-]+${DEB_ARCH_QUALIFIER}`;
-/** One apt-get install argument: `name`, `name:arch` or `name=version`. */
-const BUILD_DEP = new RegExp(`^${PKG}(?:=[A-Za-z0-9.+~:-]+)?$`);
-/** A Depends entry: alternatives of `name` or `name (op version)`. */
-const RELATION = `${PKG}(?: \\((?:<<|<=|=|>=|>>) [A-Za-z0-9.+~:-]+\\))?`;
+/** `@name`: the build machine's package for `name` (its "packages" in build_machines.json). */
+const ALIAS = '@[a-z0-9][a-z0-9-]*';
+/** One apt-get/dnf install argument: `name`, `name:arch` or `name=version`, or an `@alias`. */
+const BUILD_DEP = new RegExp(`^(?:${PKG}(?:=[A-Za-z0-9.+~:-]+)?|${ALIAS})$`);
+/** A Depends entry: alternatives of `name` or `name (op version)`, or an `@alias`. */
+const RELATION = `(?:${PKG}(?: \\((?:<<|<=|=|>=|>>) [A-Za-z0-9.+~:-]+\\))?|${ALIAS})`;
 const RUNTIME_DEP = new RegExp(`^${RELATION}(?: \\| ${RELATION})*$`);
 const EXAMPLES = {
   app: 'my-service',

@@ -1,6 +1,8 @@
 /**
  * Stage: the build machine's image. An image built from a Dockerfile is tagged with a hash of the
- * Dockerfile's directory, so a changed Dockerfile is rebuilt and an unchanged one never is.
+ * Dockerfile's directory, the base image and the build arguments, and the architecture
+ * (`ndist/debian-bookworm:3f2c1a9b0d4e-arm64`), so a changed Dockerfile is rebuilt and an unchanged
+ * one never is. The Dockerfile starts `FROM ${BASE_IMAGE}`, given per architecture.
  */
 import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
@@ -9,6 +11,7 @@ import type Docker from 'dockerode';
 import { BuildError } from '../errors.ts';
 import { packInputs } from '../inputs.ts';
 import type { Machine } from '../machines.ts';
+import type { Arch } from '../types.ts';
 import { LABEL, proxyEnvironment } from './client.ts';
 
 async function listFiles(dir: string, prefix = ''): Promise<string[]> {
@@ -41,8 +44,18 @@ export async function imageExists(docker: Docker, name: string): Promise<boolean
   }
 }
 
-export async function machineImageTag(machine: Machine): Promise<string> {
-  return machine.dockerfile ? `${machine.image}:${(await contextHash(machine.dockerfile)).slice(0, 12)}` : machine.image;
+/** Build arguments of the machine's Dockerfile for `arch`: BASE_IMAGE and the entry's buildArgs. */
+export function machineBuildArgs(machine: Machine, arch: Arch): Record<string, string> {
+  const base = machine.baseImage?.[arch];
+  return { ...machine.buildArgs, ...(base ? { BASE_IMAGE: base } : {}) };
+}
+
+export async function machineImageTag(machine: Machine, arch: Arch): Promise<string> {
+  if (!machine.dockerfile) return machine.image;
+  const hash = createHash('sha256').update(await contextHash(machine.dockerfile));
+  const args = machineBuildArgs(machine, arch);
+  for (const name of Object.keys(args).sort()) hash.update(`\0${name}=${args[name]}`);
+  return `${machine.image}:${hash.digest('hex').slice(0, 12)}-${arch}`;
 }
 
 interface BuildEvent {
@@ -51,12 +64,19 @@ interface BuildEvent {
   errorDetail?: { message?: string };
 }
 
-async function buildImage(docker: Docker, machine: Machine, tag: string, log: (line: string) => void): Promise<void> {
+async function buildImage(docker: Docker, machine: Machine, arch: Arch, tag: string, log: (line: string) => void): Promise<void> {
   const context = packInputs([{ kind: 'tree', name: '.', hostPath: machine.dockerfile! }]);
+  const base = machine.baseImage?.[arch];
+  // A base image already on the engine is used as it is. Asking for a platform would make Docker
+  // 20.10 refuse it when its metadata names another architecture (`docker import` always records
+  // the host's) and try a pull; the build container checks the architecture it really runs.
+  const pull = !base || !(await imageExists(docker, base));
   const stream = await docker.buildImage(context, {
     t: tag,
-    labels: { [LABEL]: 'true', [`${LABEL}.machine`]: machine.id },
-    buildargs: proxyEnvironment(),
+    labels: { [LABEL]: 'true', [`${LABEL}.machine`]: machine.id, [`${LABEL}.arch`]: arch },
+    buildargs: { ...proxyEnvironment(), ...machineBuildArgs(machine, arch) },
+    // Pulls the base image for this architecture where a registry is reachable.
+    ...(pull ? { platform: `linux/${arch}` } : {}),
     rm: true,
     forcerm: true,
   });
@@ -74,8 +94,9 @@ async function buildImage(docker: Docker, machine: Machine, tag: string, log: (l
   });
   if (failure) {
     let hint = '';
-    if (machine.baseImage && !(await imageExists(docker, machine.baseImage))) {
-      hint = `; its base image ${machine.baseImage} is not on this engine and could not be pulled: create it offline with \`ndist bootstrap-image ${machine.baseImage}\``;
+    if (base && !(await imageExists(docker, base))) {
+      const bootstrappable = /^(arm64v8\/)?debian:[a-z]+$/.test(base);
+      hint = `; its base image ${base} is not on this engine and could not be pulled${bootstrappable ? `: create it offline with \`ndist bootstrap-image ${base}\`` : ' (pull it where a registry is reachable, or docker load it)'}`;
     }
     throw new BuildError(`building the image of machine ${machine.id} failed: ${failure}${hint}`, { stage: 'image' });
   }
@@ -85,8 +106,8 @@ async function buildImage(docker: Docker, machine: Machine, tag: string, log: (l
 const imageBuilds = new Map<string, Promise<void>>();
 
 /** The image of `machine`, built from its Dockerfile when missing. Returns the tag and image id. */
-export async function ensureMachineImage(docker: Docker, machine: Machine, log: (line: string) => void): Promise<{ tag: string; id: string }> {
-  const tag = await machineImageTag(machine);
+export async function ensureMachineImage(docker: Docker, machine: Machine, arch: Arch, log: (line: string) => void): Promise<{ tag: string; id: string }> {
+  const tag = await machineImageTag(machine, arch);
   const underway = imageBuilds.get(tag);
   if (underway) {
     log(`image: waiting for ${tag}, which another build is making`);
@@ -96,7 +117,7 @@ export async function ensureMachineImage(docker: Docker, machine: Machine, log: 
       throw new BuildError(`image ${tag} of machine ${machine.id} is not on this engine; pull or build it first`, { stage: 'image' });
     }
     log(`image: building ${tag} from ${machine.dockerfile}`);
-    const build = buildImage(docker, machine, tag, log).finally(() => imageBuilds.delete(tag));
+    const build = buildImage(docker, machine, arch, tag, log).finally(() => imageBuilds.delete(tag));
     imageBuilds.set(tag, build);
     await build;
   }

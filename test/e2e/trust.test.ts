@@ -102,7 +102,7 @@ describe('health check and hostile inputs', { timeout: 20 * 60_000 }, () => {
     }
     const payload = execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" | cat', 'sh', deb], { maxBuffer: 1 << 30 });
     assert.ok(!payload.includes(TOKEN), 'not in the package');
-    const image = await machineImageTag(loadMachines().get('debian-bookworm')!);
+    const image = await machineImageTag(loadMachines().get('debian-bookworm')!, 'amd64');
     const history = execFileSync('docker', ['history', '--no-trunc', '--format', '{{.CreatedBy}}', image], { encoding: 'utf8' });
     assert.ok(!history.includes(TOKEN), 'not in the machine image');
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
-import { DEFAULT_BUILDERS_DIR, DEFAULT_TEMPLATES_DIR, PACKAGE_ROOT, findMachine, loadMachines } from '../../src/machines.ts';
+import { DEFAULT_BUILDERS_DIR, DEFAULT_TEMPLATES_DIR, PACKAGE_ROOT, SCHEMA_FILE, findMachine, loadMachines, resolvePackageName } from '../../src/machines.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -39,21 +39,54 @@ describe('loadMachines: the defaults', () => {
     assert.equal(PACKAGE_ROOT, REPO_ROOT);
     assert.equal(DEFAULT_TEMPLATES_DIR, path.join(REPO_ROOT, 'templates'));
     assert.equal(DEFAULT_BUILDERS_DIR, path.join(REPO_ROOT, 'builders'));
+    assert.equal(SCHEMA_FILE, path.join(REPO_ROOT, 'templates', 'build_machines.schema.json'));
+  });
+
+  test('the catalogue has the promised machines, each deb or rpm, amd64 and arm64', () => {
+    const machines = loadMachines();
+    assert.deepEqual([...machines.keys()].sort(), [
+      'almalinux-9', 'amazonlinux-2023', 'debian-bookworm', 'debian-bookworm-rpm', 'debian-bullseye', 'debian-trixie',
+      'fedora', 'rockylinux-8', 'rockylinux-9', 'ubuntu-jammy', 'ubuntu-noble',
+    ]);
+    for (const machine of machines.values()) {
+      assert.deepEqual(machine.arch, ['amd64', 'arm64'], machine.id);
+      assert.ok(machine.dockerfile && machine.baseImage?.amd64 && machine.baseImage.arm64, `${machine.id} builds from a Dockerfile with a base image per arch`);
+      assert.ok(machine.os?.id && machine.os.versionId, `${machine.id} has its os-release facts`);
+      assert.equal(machine.origin, 'ndist');
+      const dockerfile = readFileSync(path.join(machine.dockerfile, 'Dockerfile'), 'utf8');
+      assert.match(dockerfile, /^ARG BASE_IMAGE=.*\nFROM \$\{BASE_IMAGE\}$/m, `${machine.id}: the Dockerfile starts FROM its BASE_IMAGE`);
+      assert.match(dockerfile, /\bgit\b/, `${machine.id} installs git`);
+      assert.match(dockerfile, /python3/, `${machine.id} installs python for node-gyp`);
+      assert.match(dockerfile, machine.format === 'rpm' ? /\brpm(-build)?\b/ : /dpkg-dev/, `${machine.id} installs its packaging tool`);
+      assert.match(dockerfile, /ARG FPM_VERSION=/, `${machine.id} can add fpm`);
+      if (machine.format === 'rpm') assert.equal(machine.specTemplate, path.join(REPO_ROOT, 'templates', 'rpm.spec.hbs'));
+      else assert.equal(machine.specTemplate, undefined);
+    }
   });
 
   test('debian-bookworm, with absolute script and dockerfile paths, from ndist', () => {
     const machine = loadMachines().get('debian-bookworm');
     assert.ok(machine);
-    assert.equal(machine.id, 'debian-bookworm');
     assert.equal(machine.image, 'ndist/debian-bookworm');
     assert.equal(machine.script, path.join(REPO_ROOT, 'templates', 'debian.sh.hbs'));
-    assert.equal(machine.dockerfile, path.join(REPO_ROOT, 'builders', 'debian-bookworm'));
-    assert.ok(path.isAbsolute(machine.script) && path.isAbsolute(machine.dockerfile));
-    assert.equal(machine.baseImage, 'debian:bookworm');
+    assert.equal(machine.dockerfile, path.join(REPO_ROOT, 'builders', 'debian'));
+    assert.deepEqual(machine.baseImage, { amd64: 'debian:bookworm', arm64: 'arm64v8/debian:bookworm' });
     assert.equal(machine.format, 'deb');
-    assert.ok(machine.arch.includes('amd64'));
     assert.equal(machine.compression, 'xz');
-    assert.equal(machine.origin, 'ndist');
+    assert.deepEqual(machine.os, { id: 'debian', versionId: '12', codename: 'bookworm' });
+    assert.equal(machine.packages.sqlite, 'libsqlite3-0');
+  });
+
+  test('rpm machines use the dnf script, the Debian-based one the apt script', () => {
+    const machines = loadMachines();
+    for (const id of ['rockylinux-8', 'rockylinux-9', 'almalinux-9', 'fedora', 'amazonlinux-2023']) {
+      assert.equal(machines.get(id)?.format, 'rpm');
+      assert.equal(machines.get(id)?.script, path.join(REPO_ROOT, 'templates', 'redhat.sh.hbs'));
+      assert.equal(machines.get(id)?.packages.sqlite, 'sqlite-libs');
+    }
+    assert.equal(machines.get('debian-bookworm-rpm')?.script, path.join(REPO_ROOT, 'templates', 'debian.sh.hbs'));
+    assert.equal(machines.get('rockylinux-8')?.dockerfile, path.join(REPO_ROOT, 'builders', 'rockylinux-8'));
+    assert.equal(machines.get('almalinux-9')?.dockerfile, machines.get('rockylinux-9')?.dockerfile);
   });
 
   test('a project directory without templates/build_machines.json gives the defaults', () => {
@@ -68,25 +101,31 @@ describe('loadMachines: a project catalogue', () => {
   test('adds machines and replaces defaults of the same id, with the file as origin', () => {
     const { dir, file } = makeProject(
       {
+        $schema: '../node_modules/ndist/templates/build_machines.schema.json',
         $comment: 'keys starting with $ are not machines',
         'custom-arm': { image: 'corp/custom', script: 'custom.sh.hbs', arch: ['amd64', 'arm64'], compression: 'zstd' },
-        'debian-bookworm': { description: 'Corporate bookworm', image: 'corp/debian', dockerfile: 'debian-corp', script: 'corp.sh.hbs' },
+        'debian-bookworm': { description: 'Corporate bookworm', image: 'corp/debian', dockerfile: 'debian-corp', baseImage: 'corp/bookworm', script: 'corp.sh.hbs', format: 'deb' },
       },
       { templates: ['custom.sh.hbs', 'corp.sh.hbs'], builders: ['debian-corp'] },
     );
     const machines = loadMachines(dir);
     assert.deepEqual([...machines.keys()].sort(), [...new Set([...loadMachines().keys(), 'custom-arm'])].sort());
     assert.equal(machines.has('$comment'), false);
+    assert.equal(machines.has('$schema'), false);
     assert.deepEqual(machines.get('custom-arm'), {
       id: 'custom-arm',
       description: 'custom-arm',
       image: 'corp/custom',
       dockerfile: undefined,
       baseImage: undefined,
+      buildArgs: {},
       script: path.join(dir, 'templates', 'custom.sh.hbs'),
+      specTemplate: undefined,
       format: 'deb',
       arch: ['amd64', 'arm64'],
       compression: 'zstd',
+      os: undefined,
+      packages: {},
       origin: file,
     });
     // The project entry replaces the default one whole: nothing of the default is kept.
@@ -95,13 +134,34 @@ describe('loadMachines: a project catalogue', () => {
       description: 'Corporate bookworm',
       image: 'corp/debian',
       dockerfile: path.join(dir, 'builders', 'debian-corp'),
-      baseImage: undefined,
+      baseImage: { amd64: 'corp/bookworm' },
+      buildArgs: {},
       script: path.join(dir, 'templates', 'corp.sh.hbs'),
+      specTemplate: undefined,
       format: 'deb',
       arch: ['amd64'],
       compression: 'xz',
+      os: undefined,
+      packages: {},
       origin: file,
     });
+  });
+
+  test("an entry may reuse ndist's script, Dockerfile and spec template, or bring its own", () => {
+    const { dir } = makeProject(
+      {
+        reuse: { image: 'corp/rpm', dockerfile: 'debian-rpm', baseImage: { amd64: 'debian:bookworm' }, script: 'debian.sh.hbs', format: 'rpm', buildArgs: { FPM_VERSION: '1.16.0' } },
+        own: { image: 'corp/rpm2', script: 'own.sh.hbs', format: 'rpm', specTemplate: 'own.spec.hbs' },
+      },
+      { templates: ['own.sh.hbs', 'own.spec.hbs'] },
+    );
+    const machines = loadMachines(dir);
+    assert.equal(machines.get('reuse')?.script, path.join(REPO_ROOT, 'templates', 'debian.sh.hbs'));
+    assert.equal(machines.get('reuse')?.dockerfile, path.join(REPO_ROOT, 'builders', 'debian-rpm'));
+    assert.equal(machines.get('reuse')?.specTemplate, path.join(REPO_ROOT, 'templates', 'rpm.spec.hbs'));
+    assert.deepEqual(machines.get('reuse')?.buildArgs, { FPM_VERSION: '1.16.0' });
+    assert.equal(machines.get('own')?.script, path.join(dir, 'templates', 'own.sh.hbs'));
+    assert.equal(machines.get('own')?.specTemplate, path.join(dir, 'templates', 'own.spec.hbs'));
   });
 
   test('a script may name a template elsewhere by an absolute path', () => {
@@ -112,13 +172,13 @@ describe('loadMachines: a project catalogue', () => {
 
 describe('loadMachines: bad catalogues', () => {
   /** Assert loading a project with `catalogue` fails with a ConfigError on machine "bad", `field`. */
-  function refuses(entry: unknown, field: string, message: RegExp, files: Parameters<typeof makeProject>[1] = {}) {
-    const { dir, file } = makeProject({ bad: entry }, files);
+  function refuses(entry: unknown, field: string | undefined, message: RegExp, files: Parameters<typeof makeProject>[1] = {}) {
+    const { dir, file } = makeProject({ good: { image: 'x/y', script: 'debian.sh.hbs' }, bad: entry }, files);
     assert.throws(
       () => loadMachines(dir),
       (error: unknown) => {
         assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
-        assert.equal(error.field, `${file}: machine "bad" field "${field}"`);
+        assert.equal(error.field, field ? `${file}: machine "bad" field "${field}"` : `${file}: machine "bad"`);
         assert.match(error.message, message);
         return true;
       },
@@ -129,32 +189,54 @@ describe('loadMachines: bad catalogues', () => {
   const withScript = { templates: ['ok.sh.hbs'] };
 
   test('an unknown format', () => {
-    refuses({ ...base, format: 'rpm' }, 'format', /is "rpm"; allowed: deb$/, withScript);
+    refuses({ ...base, format: 'apk' }, 'format', /: must be one of: deb, rpm$/, withScript);
   });
 
   test('an unknown compression', () => {
-    refuses({ ...base, compression: 'lz4' }, 'compression', /is "lz4"; allowed: xz, gzip, zstd, none$/, withScript);
+    refuses({ ...base, compression: 'lz4' }, 'compression', /: must be one of: xz, gzip, zstd, none$/, withScript);
   });
 
   test('arch that is not a non-empty list of known arches', () => {
-    refuses({ ...base, arch: 'amd64' }, 'arch', /is "amd64"; a non-empty list of: amd64, arm64$/, withScript);
-    refuses({ ...base, arch: [] }, 'arch', /is \[\]; a non-empty list of: amd64, arm64$/, withScript);
-    refuses({ ...base, arch: ['i386'] }, 'arch', /is \["i386"\]; a non-empty list/, withScript);
+    refuses({ ...base, arch: 'amd64' }, 'arch', /: must be array$/, withScript);
+    refuses({ ...base, arch: [] }, 'arch', /: must NOT have fewer than 1 items$/, withScript);
+    refuses({ ...base, arch: ['i386'] }, 'arch.0', /: must be one of: amd64, arm64$/, withScript);
+    refuses({ ...base, arch: ['amd64', 'amd64'] }, 'arch', /must NOT have duplicate items/, withScript);
+  });
+
+  test('a misspelt field is named', () => {
+    refuses({ ...base, fromat: 'rpm' }, 'fromat', /: is not a known field$/, withScript);
+    refuses({ ...base, os: { id: 'debian', version: '12' } }, 'os.versionId', /: is required/, withScript);
   });
 
   test('a missing script file, or none named', () => {
-    refuses({ ...base, script: 'missing.sh.hbs' }, 'script', /names \/.*\/templates\/missing\.sh\.hbs, which does not exist$/);
-    refuses({ image: 'x/y' }, 'script', /must be a non-empty string$/);
+    refuses({ ...base, script: 'missing.sh.hbs' }, 'script', /names missing\.sh\.hbs, which is in none of \/.*\/templates, \/.*\/templates$/);
+    refuses({ image: 'x/y' }, 'script', /: is required$/);
   });
 
   test('a missing image', () => {
-    refuses({ script: 'ok.sh.hbs' }, 'image', /must be a non-empty string$/, withScript);
-    refuses({ ...base, image: ' ' }, 'image', /must be a non-empty string$/, withScript);
+    refuses({ script: 'ok.sh.hbs' }, 'image', /: is required$/, withScript);
+    refuses({ ...base, image: ' ' }, 'image', /: must match pattern/, withScript);
   });
 
   test('a dockerfile directory without a Dockerfile', () => {
-    refuses({ ...base, dockerfile: 'empty' }, 'dockerfile', /names \/.*\/builders\/empty, which holds no Dockerfile$/, { ...withScript, emptyBuilders: ['empty'] });
-    refuses({ ...base, dockerfile: 'absent' }, 'dockerfile', /builders\/absent, which holds no Dockerfile$/, withScript);
+    refuses({ ...base, dockerfile: 'empty' }, 'dockerfile', /names empty, which holds no Dockerfile in any of \/.*\/builders, /, { ...withScript, emptyBuilders: ['empty'] });
+    refuses({ ...base, dockerfile: 'absent' }, 'dockerfile', /names absent, which holds no Dockerfile/, withScript);
+  });
+
+  test('a base image per arch must cover every arch, and needs a dockerfile', () => {
+    refuses({ ...base, dockerfile: 'd', arch: ['amd64', 'arm64'], baseImage: { amd64: 'debian:bookworm' } }, 'baseImage', /names no image for arm64, which the machine builds/, { ...withScript, builders: ['d'] });
+    refuses({ ...base, baseImage: 'debian:bookworm' }, 'baseImage', /only applies with dockerfile/, withScript);
+    refuses({ ...base, dockerfile: 'd', baseImage: { i386: 'x' } }, 'baseImage', /must be string|is not a known field/, { ...withScript, builders: ['d'] });
+  });
+
+  test('a spec template only for rpm, and it must exist', () => {
+    refuses({ ...base, specTemplate: 'x.spec.hbs' }, 'specTemplate', /only applies to machines of format rpm/, withScript);
+    refuses({ ...base, format: 'rpm', specTemplate: 'x.spec.hbs' }, 'specTemplate', /names x\.spec\.hbs, which is in none of/, withScript);
+  });
+
+  test('an invalid machine id', () => {
+    const { dir } = makeProject({ 'Bad Id': base }, withScript);
+    assert.throws(() => loadMachines(dir), (error: unknown) => error instanceof ConfigError && /has an invalid name "Bad Id"|is not a known field/.test(error.message));
   });
 
   test('invalid JSON, and JSON that is not an object, name the file', () => {
@@ -171,13 +253,26 @@ describe('loadMachines: bad catalogues', () => {
     }
   });
 
-  test(
-    'an entry that is null is a ConfigError naming the machine',
-    () => {
-      const { dir } = makeProject({ bad: null });
-      assert.throws(() => loadMachines(dir), (error: unknown) => error instanceof ConfigError && /machine "bad"/.test(error.message));
-    },
-  );
+  test('an entry that is null is a ConfigError naming the machine', () => {
+    refuses(null, undefined, /: must be object$/);
+  });
+});
+
+describe('resolvePackageName', () => {
+  test('@names are the machine\'s distro packages; others are kept', () => {
+    const machines = loadMachines();
+    assert.equal(resolvePackageName(machines.get('debian-bullseye')!, '@ssl', 'runtimeDeps[0]'), 'libssl1.1');
+    assert.equal(resolvePackageName(machines.get('ubuntu-noble')!, '@ssl', 'runtimeDeps[0]'), 'libssl3t64');
+    assert.equal(resolvePackageName(machines.get('rockylinux-9')!, '@sqlite-dev', 'buildDeps[0]'), 'sqlite-devel');
+    assert.equal(resolvePackageName(machines.get('rockylinux-9')!, 'gcc', 'buildDeps[0]'), 'gcc');
+  });
+
+  test('an unknown @name is a ConfigError naming the field and the machine', () => {
+    assert.throws(
+      () => resolvePackageName(loadMachines().get('debian-bookworm')!, '@nope', 'buildDeps[1]'),
+      (error: unknown) => error instanceof ConfigError && error.field === 'buildDeps[1]' && /"@nope" is not defined by machine debian-bookworm \(its "packages": @sqlite, /.test(error.message),
+    );
+  });
 });
 
 describe('findMachine', () => {
@@ -192,11 +287,11 @@ describe('findMachine', () => {
     const known = [...machines.keys()].sort().join(', ');
     assert.ok(known.startsWith('a-first, ') && known.endsWith(', zz-last') && known.includes('debian-bookworm'));
     assert.throws(
-      () => findMachine(machines, 'debian-trixie'),
+      () => findMachine(machines, 'debian-sid'),
       (error: unknown) => {
         assert.ok(error instanceof ConfigError);
         assert.equal(error.field, 'buildMachine');
-        assert.equal(error.message, `buildMachine: unknown build machine "debian-trixie"; known machines: ${known}`);
+        assert.equal(error.message, `buildMachine: unknown build machine "debian-sid"; known machines: ${known}`);
         return true;
       },
     );

@@ -69,12 +69,14 @@ describe('resolvePackage: defaults from package.json', () => {
       iteration: '1',
       arch: 'amd64',
       nodeArch: 'x64',
+      rpmArch: 'x86_64',
       maintainer: 'Jane Doe <jane@example.com>',
       description: 'Demo app',
       license: 'Apache-2.0',
       homepage: 'https://demo.example',
       entry: 'bin/demo.js',
       runtimeDeps: [],
+      buildDeps: [],
       compression: 'xz',
       format: 'deb',
       prefix: '/opt/demo',
@@ -102,12 +104,14 @@ describe('resolvePackage: defaults from package.json', () => {
         iteration: '7',
         arch: 'amd64',
         nodeArch: 'x64',
+        rpmArch: 'x86_64',
         maintainer: 'Ops <ops@example.com>',
         description: 'Other',
         license: 'MIT',
         homepage: 'https://other.example',
         entry: 'server.js',
         runtimeDeps: ['libc6 (>= 2.36)'],
+        buildDeps: [],
         compression: 'none',
         format: 'deb',
         prefix: '/opt/demo',
@@ -230,7 +234,7 @@ describe('resolvePackage: version, arch and file name', () => {
 
   test('an arch the machine does not build is a ConfigError', () => {
     assert.throws(
-      () => resolve({ version: '1.0.0' }, ['index.js'], { arch: 'arm64' }),
+      () => resolve({ version: '1.0.0' }, ['index.js'], { arch: 'arm64' }, { ...bookworm, arch: ['amd64'] }),
       configError('arch', /^arch: machine debian-bookworm builds amd64, not arm64$/),
     );
   });
@@ -279,5 +283,35 @@ describe('resolvePackage: package.json fields that reach DEBIAN/control', () => 
 
   test('a license with a newline does not reach the spec', () => {
     noControlCharacters({ license: 'MIT\nX: y' }, 'license');
+  });
+});
+
+describe('resolvePackage: rpm machines', () => {
+  test('file name <app>-<version>-<iteration>.<rpm arch>.rpm, with ~ for pre-releases', () => {
+    const rpm = findMachine(loadMachines(), 'rockylinux-9');
+    const spec = resolve({ version: '1.2.0-rc.1' }, ['index.js'], { iteration: '3' }, rpm);
+    assert.equal(spec.format, 'rpm');
+    assert.equal(spec.rpmArch, 'x86_64');
+    assert.equal(spec.fileName, 'demo-1.2.0~rc.1-3.x86_64.rpm');
+    const arm = resolve({ version: '1.0.0' }, ['index.js'], { arch: 'arm64' }, rpm);
+    assert.equal(arm.fileName, 'demo-1.0.0-1.aarch64.rpm');
+    assert.equal(arm.nodeArch, 'arm64');
+  });
+
+  test('runtimeDeps in RPM syntax, @names from the machine', () => {
+    const rpm = findMachine(loadMachines(), 'almalinux-9');
+    const spec = resolve({ version: '1.0.0' }, ['index.js'], { runtimeDeps: ['@sqlite', 'glibc (>= 2.34)', 'a (<< 2) | b (>> 1)', 'c (= 1.0)'], buildDeps: ['@sqlite-dev', 'make'] }, rpm);
+    assert.deepEqual(spec.runtimeDeps, ['sqlite-libs', 'glibc >= 2.34', '(a < 2 or b > 1)', 'c = 1.0']);
+    assert.deepEqual(spec.buildDeps, ['sqlite-devel', 'make']);
+  });
+
+  test('on deb machines @names resolve and relations stay Debian ones', () => {
+    const spec = resolve({ version: '1.0.0' }, ['index.js'], { runtimeDeps: ['@sqlite | libsqlite3-0 (>= 3.40)'], buildDeps: ['@sqlite-dev'] });
+    assert.deepEqual(spec.runtimeDeps, ['libsqlite3-0 | libsqlite3-0 (>= 3.40)']);
+    assert.deepEqual(spec.buildDeps, ['libsqlite3-dev']);
+  });
+
+  test('an unknown @name is a ConfigError on its field', () => {
+    assert.throws(() => resolve({ version: '1.0.0' }, ['index.js'], { runtimeDeps: ['@nope'] }), configError('runtimeDeps[0]', /"@nope" is not defined by machine debian-bookworm/));
   });
 });

@@ -5,7 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { PackageSpec } from '../../src/metadata.ts';
-import { OUTPUT_DIR, STAGING_DIR, debControl, dpkgDebCommand, fpmCommand, packageCommand, stagedFiles, wrapperScript } from '../../src/packager.ts';
+import {
+  OUTPUT_DIR, RPM_PAYLOAD, STAGING_DIR, debControl, dpkgDebCommand, fpmCommand, packageCommand, rpmFileListScript, rpmbuildCommand, stagedFiles, wrapperScript,
+} from '../../src/packager.ts';
+import { ConfigError } from '../../src/errors.ts';
 
 function spec(changes: Partial<PackageSpec> = {}): PackageSpec {
   return {
@@ -14,12 +17,14 @@ function spec(changes: Partial<PackageSpec> = {}): PackageSpec {
     iteration: '2',
     arch: 'amd64',
     nodeArch: 'x64',
+    rpmArch: 'x86_64',
     maintainer: 'Jane Doe <jane@example.com>',
     description: 'A demo app',
     license: 'MIT',
     homepage: 'https://demo.example',
     entry: 'bin/demo.js',
     runtimeDeps: ['libsqlite3-0 (>= 3.40)', 'ca-certificates | openssl'],
+    buildDeps: [],
     compression: 'gzip',
     format: 'deb',
     prefix: '/opt/demo',
@@ -244,5 +249,100 @@ describe('a package built from the staged files with the host dpkg-deb', () => {
     const contents = execFileSync('dpkg-deb', ['-c', deb], { encoding: 'utf8' });
     assert.match(contents, /^-rwxr-xr-x root\/root .* \.\/usr\/bin\/demo$/m);
     assert.match(contents, /^-rw-r--r-- root\/root .* \.\/usr\/share\/doc\/demo\/copyright$/m);
+  });
+});
+
+function rpmSpec(changes: Partial<PackageSpec> = {}): PackageSpec {
+  return spec({ format: 'rpm', runtimeDeps: ['sqlite-libs >= 3.34', '(ca-certificates or openssl)'], compression: 'xz', fileName: 'demo-1.2.0~rc.1-2.x86_64.rpm', ...changes });
+}
+
+describe('rpm: fpm', () => {
+  test('is the whole fpm command line: rpm arch, sha256 digests, owned directories', () => {
+    assert.deepEqual(fpmCommand(rpmSpec(), ['--rpm-user', 'root']), [
+      'fpm', '-s', 'dir', '-t', 'rpm',
+      '-n', 'demo',
+      '-v', '1.2.0~rc.1',
+      '--iteration', '2',
+      '-a', 'x86_64',
+      '-m', 'Jane Doe <jane@example.com>',
+      '--description', 'A demo app',
+      '--license', 'MIT',
+      '--url', 'https://demo.example',
+      '-d', 'sqlite-libs >= 3.34',
+      '-d', '(ca-certificates or openssl)',
+      '--rpm-digest', 'sha256',
+      '--rpm-compression', 'xz',
+      '--rpm-os', 'linux',
+      '--directories', '/opt/demo',
+      '--directories', '/usr/share/doc/demo',
+      '-p', '/ndist/out/demo-1.2.0~rc.1-2.x86_64.rpm',
+      '--rpm-user', 'root',
+      '-C', '/ndist/root',
+      '.',
+    ]);
+  });
+
+  test('aarch64, gzip and none; zstd is refused since fpm cannot write it', () => {
+    const command = fpmCommand(rpmSpec({ arch: 'arm64', rpmArch: 'aarch64', compression: 'gzip' }), []);
+    assert.equal(command[command.indexOf('-a') + 1], 'aarch64');
+    assert.equal(command[command.indexOf('--rpm-compression') + 1], 'gzip');
+    assert.ok(!command.some((arg) => arg.startsWith('--deb-')));
+    assert.equal(fpmCommand(rpmSpec({ compression: 'none' }), []).at(fpmCommand(rpmSpec({ compression: 'none' }), []).indexOf('--rpm-compression') + 1), 'none');
+    assert.throws(() => fpmCommand(rpmSpec({ compression: 'zstd' }), []), (error: unknown) => error instanceof ConfigError && /fpm cannot write zstd rpm payloads/.test(error.message));
+  });
+});
+
+describe('rpm: rpmbuild', () => {
+  test('builds the spec for the target arch straight into the output directory', () => {
+    assert.deepEqual(rpmbuildCommand(rpmSpec({ arch: 'arm64', rpmArch: 'aarch64', fileName: 'demo-1.0.0-1.aarch64.rpm' })), [
+      'rpmbuild', '-bb',
+      '--target', 'aarch64-linux',
+      '--define', '_topdir /ndist/rpm/top',
+      '--define', '_rpmdir /ndist/out',
+      '--define', '_build_name_fmt demo-1.0.0-1.aarch64.rpm',
+      '/ndist/rpm/demo.spec',
+    ]);
+    assert.deepEqual(packageCommand(rpmSpec(), 'rpmbuild', ['--ignored']), rpmbuildCommand(rpmSpec()));
+  });
+
+  test('payload compression macros', () => {
+    assert.deepEqual(RPM_PAYLOAD, { xz: 'w6.xzdio', gzip: 'w9.gzdio', zstd: 'w19.zstdio', none: 'w0.ufdio' });
+  });
+
+  test('stagedFiles: wrapper and copyright, no DEBIAN/control', () => {
+    assert.deepEqual(stagedFiles(rpmSpec(), 'rpmbuild').map((file) => file.path), ['usr/bin/demo', 'usr/share/doc/demo/copyright']);
+  });
+});
+
+describe('rpm: the %files list script', () => {
+  let tree: string;
+  before(() => {
+    tree = mkdtempSync(path.join(os.tmpdir(), 'ndist-unit-rpmfiles-'));
+    for (const dir of ['opt/demo/app/node_modules/x', 'opt/demo/node/bin', 'usr/bin', 'usr/share/doc/demo', 'etc/demo/conf.d', 'etc/default', 'usr/lib/systemd/system', 'opt/other-empty']) {
+      mkdirSync(path.join(tree, dir), { recursive: true });
+    }
+    for (const file of ['opt/demo/app/[id].js', 'opt/demo/node/bin/node', 'usr/bin/demo', 'usr/share/doc/demo/copyright', 'etc/demo/conf.d/a.conf', 'etc/default/demo', 'usr/lib/systemd/system/demo.service', 'usr/bin/100%']) {
+      writeFileSync(path.join(tree, file), 'x');
+    }
+  });
+  after(() => rmSync(tree, { recursive: true, force: true }));
+
+  test('lists the package\'s own directories once and other files one by one, /etc as %config(noreplace), never a system directory', () => {
+    const script = path.join(tree, '..', `files-${process.pid}.sh`);
+    writeFileSync(script, rpmFileListScript(spec({ format: 'rpm' })));
+    try {
+      const list = execFileSync('sh', [script, tree], { encoding: 'utf8' }).trim().split('\n').sort();
+      assert.deepEqual(list, [
+        '"/opt/demo"',
+        '"/usr/bin/100%%"',
+        '"/usr/bin/demo"',
+        '"/usr/lib/systemd/system/demo.service"',
+        '"/usr/share/doc/demo"',
+        '%config(noreplace) "/etc/default/demo"',
+        '%config(noreplace) "/etc/demo"',
+      ]);
+    } finally {
+      rmSync(script);
+    }
   });
 });

@@ -273,7 +273,7 @@ describe('templates/debian.sh.hbs rendered with scriptVariables', () => {
   function render(packager: Packager, changes: Partial<BuildOptions> = {}, { caBundle = false, registry = 'https://registry.example.invalid/' } = {}) {
     const options = buildOptions(changes);
     const spec = resolvePackage(options, machine, FIXTURE);
-    const script = renderScript(template, scriptVariables({ options, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch: 1700000000 }), machine.script);
+    const script = renderScript(template, scriptVariables({ options, machine, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch: 1700000000 }), machine.script);
     return { script, command: packageCommand(spec, packager, options.fpmArgs ?? []) };
   }
 
@@ -303,7 +303,7 @@ describe('templates/debian.sh.hbs rendered with scriptVariables', () => {
   test('renders (a mustache in a shell comment would be read as a variable, too)', () => {
     const options = buildOptions();
     const spec = resolvePackage(options, machine, FIXTURE);
-    const variables = scriptVariables({ options, spec, packager: 'dpkg-deb', runtime, npm, registry: 'https://registry.example.invalid/', caBundle: false, sourceDateEpoch: 1700000000 });
+    const variables = scriptVariables({ options, machine, spec, packager: 'dpkg-deb', runtime, npm, registry: 'https://registry.example.invalid/', caBundle: false, sourceDateEpoch: 1700000000 });
     assert.doesNotThrow(() => renderScript(template, variables, machine.script));
   });
 

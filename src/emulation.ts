@@ -1,0 +1,39 @@
+/**
+ * Builds for another architecture than the engine's run under QEMU user emulation (qemu-user-static
+ * registered with binfmt_misc). Check it is there before building, and say it will be slow.
+ */
+import { readFileSync } from 'node:fs';
+import type Docker from 'dockerode';
+import { BuildError } from './errors.ts';
+import type { Arch } from './types.ts';
+
+const ENGINE_ARCH: Record<string, Arch> = { x86_64: 'amd64', amd64: 'amd64', aarch64: 'arm64', arm64: 'arm64' };
+const QEMU_NAME: Record<Arch, string> = { amd64: 'x86_64', arm64: 'aarch64' };
+
+/** Is `qemu-<name>` registered and enabled in this host's binfmt_misc? */
+export function binfmtEnabled(arch: Arch, dir = '/proc/sys/fs/binfmt_misc'): boolean {
+  try {
+    return readFileSync(`${dir}/qemu-${QEMU_NAME[arch]}`, 'utf8').split('\n')[0] === 'enabled';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * For a foreign `arch`: warn that the build is emulated, and fail early with the fix when a local
+ * engine has no QEMU for it. (A remote engine's binfmt cannot be seen from here: only warn.)
+ */
+export async function checkEmulation(docker: Docker, arch: Arch, log: (line: string) => void): Promise<void> {
+  const info = (await docker.info()) as { Architecture?: string };
+  const engineArch = ENGINE_ARCH[info.Architecture ?? ''];
+  if (!engineArch || engineArch === arch) return;
+  const local = !process.env.DOCKER_HOST || process.env.DOCKER_HOST.startsWith('unix://');
+  if (local && !binfmtEnabled(arch)) {
+    throw new BuildError(
+      `building for ${arch} on this ${engineArch} engine needs QEMU emulation, and binfmt_misc has no enabled qemu-${QEMU_NAME[arch]}: ` +
+        'as root run `bash scripts/setup.sh` from ndist, or `apt-get install qemu-user-static binfmt-support` (see README, Troubleshooting)',
+      { stage: 'container' },
+    );
+  }
+  log(`WARNING: ${arch} on an ${engineArch} engine runs under QEMU emulation: expect the build, native addons above all, to take several times longer`);
+}
