@@ -74,7 +74,9 @@ export async function openSigner(options: SigningOptions): Promise<Signer> {
       async signPackage(file) {
         if (file.endsWith('.deb')) await tool('debsigs', ['--sign=origin', `--default-key=${fingerprint}`, file], env, `debsigs on ${path.basename(file)}`);
         else if (file.endsWith('.rpm')) {
-          await tool('rpmsign', ['--addsign', '--define', `_gpg_name ${fingerprint}`, '--define', `_gpg_path ${home}`, '--define', '_gpg_sign_cmd_extra_args --pinentry-mode loopback', file], env, `rpmsign on ${path.basename(file)}`);
+          // rpm's own idea of gpg's path (gpg2 on some distros) may not exist here: give it the one on PATH.
+          const gpg = (await tool('sh', ['-c', 'command -v gpg'], env, 'finding gpg')).trim();
+          await tool('rpmsign', ['--addsign', '--define', `__gpg ${gpg}`, '--define', `_gpg_name ${fingerprint}`, '--define', `_gpg_path ${home}`, '--define', '_gpg_sign_cmd_extra_args --pinentry-mode loopback', file], env, `rpmsign on ${path.basename(file)}`);
         }
       },
       async signDetached(file) {

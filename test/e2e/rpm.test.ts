@@ -4,11 +4,14 @@
  * rpm on a fresh Debian 12 container, run, and removed.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Builder, directory } from '../../src/index.ts';
+import { sha256File } from '../../src/checksums.ts';
+import { openSigner } from '../../src/signing.ts';
 import { cleanHost, ndistContainers, type CleanHost } from '../helpers/docker.ts';
 
 const FIXTURE = path.resolve(import.meta.dirname, '..', 'fixtures', 'hello-app');
@@ -66,6 +69,42 @@ describe('an .rpm from the Debian-based rpm machine', { timeout: 30 * 60_000 }, 
     assert.ok(lines.some((line) => /packager: rpmbuild/.test(line)));
     rpm = result!.artifact!;
     assert.deepEqual(await ndistContainers(), []);
+  });
+
+  it('is reproducible: a second build of the same source is byte-identical', async () => {
+    assert.ok(rpm, 'the first build produced a package');
+    const again = path.join(outDir, 'again');
+    const builder = new Builder({ outDir: again, log: () => {} });
+    builder.addBuild({ name: 'hello-app :: rpm (again)', app: 'hello-app', source: directory({ path: FIXTURE }), buildMachine: 'debian-bookworm-rpm', node: '22.23.3' });
+    const [result] = await builder.build();
+    assert.equal(result!.sha256, await sha256File(rpm));
+    assert.equal(execFileSync('rpm', ['-qp', '--qf', '%{BUILDHOST}', rpm], { encoding: 'utf8' }), 'ndist');
+  });
+
+  it('signs with rpmsign: rpm -K verifies with the public key, and only with it', async () => {
+    assert.ok(rpm, 'the first build produced a package');
+    const home = path.join(outDir, 'gnupg');
+    execFileSync('mkdir', ['-m', '700', home]);
+    execFileSync('gpg', ['--batch', '--homedir', home, '--passphrase', '', '--quick-gen-key', 'ndist rpm test <rpm@ndist.invalid>', 'rsa3072', 'sign', 'never']);
+    const keyFile = path.join(outDir, 'secret.asc');
+    execFileSync('sh', ['-c', 'gpg --batch --homedir "$1" --pinentry-mode loopback --passphrase "" --armor --export-secret-keys > "$2"', 'sh', home, keyFile]);
+    const publicKey = path.join(outDir, 'public.asc');
+    execFileSync('sh', ['-c', 'gpg --batch --homedir "$1" --armor --export > "$2"', 'sh', home, publicKey]);
+    const signed = path.join(outDir, 'signed.rpm');
+    await copyFile(rpm, signed);
+    const signer = await openSigner({ keyFile, passphrase: '' });
+    try {
+      await signer.signPackage(signed);
+    } finally {
+      await signer.close();
+    }
+    const rpmdb = path.join(outDir, 'rpmdb');
+    const check = () => spawnSync('rpm', ['--dbpath', rpmdb, '-K', signed], { encoding: 'utf8' });
+    assert.notEqual(check().status, 0, 'unknown key: rpm -K fails');
+    execFileSync('rpm', ['--dbpath', rpmdb, '--import', publicKey]);
+    const verified = check();
+    assert.equal(verified.status, 0, verified.stdout + verified.stderr);
+    assert.match(verified.stdout, /digests signatures OK/);
   });
 
   it('has the metadata, files, digests and lint results promised', async () => {
