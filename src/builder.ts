@@ -111,6 +111,8 @@ export class Builder {
     const limit = pLimit(concurrency);
     const cancel = new AbortController();
     const running = new Set<string>();
+    /** Which build writes which file: two builds of one run must not overwrite each other. */
+    const artifactOwners = new Map<string, string>();
     let interrupted = false;
 
     // The key is checked before any container starts.
@@ -164,6 +166,13 @@ export class Builder {
           caBundle,
           runtimeSources: this.options.runtimeSources,
           log: line,
+          claimArtifact: (fileName) => {
+            const owner = artifactOwners.get(fileName);
+            if (owner && owner !== build.name) {
+              throw new ConfigError(`build "${build.name}"`, `would write ${fileName}, as build "${owner}" does: give them different versions, iterations (e.g. '1deb12') or outDirs`);
+            }
+            artifactOwners.set(fileName, build.name);
+          },
           stage: (stage) => {
             // Between stages, a cancelled build stops before starting anything new.
             cancel.signal.throwIfAborted();

@@ -47,6 +47,8 @@ export interface PipelineContext {
   log: (line: string) => void;
   /** Called as each stage starts; it may throw to stop the build (an abort). */
   stage?: (stage: Stage) => void;
+  /** Claims the artifact's file name for this build; throws when another build of the run has it. */
+  claimArtifact?: (fileName: string) => void;
 }
 
 export interface PipelineResult {
@@ -191,6 +193,7 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
   let container: BuildContainer | undefined;
   try {
     const spec = resolvePackage(options, machine, source.dir);
+    context.claimArtifact?.(spec.fileName);
     log(`package: ${spec.fileName}`);
     stage('runtime');
     const fetchOptions = { cacheDir: context.cacheDir, sources: context.runtimeSources, log };

@@ -55,4 +55,23 @@ describe('failing builds', { timeout: 10 * 60_000 }, () => {
     });
     await assertNothingLeft();
   });
+
+  it('two builds that would write the same file: the second fails before its container starts', async () => {
+    const builder = new Builder({ outDir, log: (_build, line) => logs.push(line), concurrency: 1 });
+    const tiny = path.resolve(import.meta.dirname, '..', 'fixtures', 'tiny-app');
+    for (const name of ['first', 'second']) {
+      builder.addBuild({ name, app: 'tiny-app', source: directory({ path: tiny }), buildMachine: 'debian-bookworm', node: '22.23.3', compression: 'none' });
+    }
+    await assert.rejects(builder.build(), (error: unknown) => {
+      assert.ok(error instanceof BuildsFailedError);
+      assert.deepEqual(error.results.map((result) => result.status), ['succeeded', 'failed']);
+      assert.equal(
+        error.results[1]?.error?.message,
+        'build "second": would write tiny-app_1.0.0-1_amd64.deb, as build "first" does: give them different versions, iterations (e.g. \'1deb12\') or outDirs',
+      );
+      assert.equal(error.results[1]?.stage, 'source', 'stopped before any container');
+      return true;
+    });
+    assert.deepEqual(await ndistContainers(), []);
+  });
 });
