@@ -1,6 +1,6 @@
 /**
  * `ndist render`: the script and packager command of a build, from the tiny-app fixture, with no
- * container. The runtime comes from the cache (fetched once if absent, on the host only).
+ * container. The runtime comes from the cache, filled from the real registry first if empty.
  */
 import assert from 'node:assert/strict';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -11,6 +11,8 @@ import { ConfigError } from '../../src/errors.ts';
 import { appName, init, initPackageFile } from '../../src/init.ts';
 import { findMachine, loadMachines } from '../../src/machines.ts';
 import { commandLine, describeBuild, guessPackager, pickBuild, renderBuild } from '../../src/render.ts';
+import { DEFAULT_NPM_VERSION } from '../../src/pipeline.ts';
+import { defaultCacheDir, fetchNodeRuntime, fetchNpmCli } from '../../src/runtime.ts';
 import type { BuildOptions } from '../../src/types.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -21,8 +23,12 @@ const build: BuildOptions = { name: 'tiny :: bookworm', app: 'tiny-app', source:
 
 describe('render', () => {
   const saved = process.env.npm_config_registry;
-  before(() => {
-    // The build machine uses the registry npm uses on the host for the project.
+  before(async () => {
+    // The runtime and npm CLI come from the real registry (once; then from the cache), before the
+    // registry npm reports for the project is pointed at a made-up one for the rendered script.
+    const fetchOptions = { cacheDir: defaultCacheDir() };
+    await fetchNodeRuntime('22.23.3', 'x64', fetchOptions);
+    await fetchNpmCli(DEFAULT_NPM_VERSION, fetchOptions);
     process.env.npm_config_registry = REGISTRY;
   });
   after(() => {
