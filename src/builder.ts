@@ -195,7 +195,7 @@ export class Builder {
           artifact: artifact.path,
           size: artifact.size,
           sha256: artifact.sha256,
-          sbom: { path: sbom.path, sha256: sbom.sha256 },
+          ...(sbom ? { sbom: { path: sbom.path, sha256: sbom.sha256 } } : {}),
           durationMs,
           log: log.file,
           stages,

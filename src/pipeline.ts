@@ -53,8 +53,8 @@ export interface PipelineContext {
 
 export interface PipelineResult {
   artifact: Artifact;
-  /** CycloneDX SBOM of the bundled npm packages, from `npm sbom`. */
-  sbom: Artifact;
+  /** CycloneDX SBOM of the bundled npm packages, from `npm sbom`; absent when the machine's script wrote none. */
+  sbom?: Artifact;
   spec: PackageSpec;
   packager: Packager;
   image: { tag: string; id: string };
@@ -153,6 +153,22 @@ export function scriptVariables({ options, machine, spec, packager, runtime, npm
 
 export function sbomFileName(spec: PackageSpec): string {
   return `${spec.fileName}.cdx.json`;
+}
+
+/** The SBOM the machine's script wrote beside the package, if it wrote one (a project's own template may not). */
+async function fetchSbom(container: BuildContainer, spec: PackageSpec, outDir: string, log: (line: string) => void): Promise<Artifact | undefined> {
+  const name = sbomFileName(spec);
+  let archive;
+  try {
+    archive = await container.getArchive(`${OUTPUT_DIR}/${name}`);
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+    log(`sbom: none, the build script wrote no ${OUTPUT_DIR}/${name}`);
+    return undefined;
+  }
+  const sbom = await writeArtifact(archive, outDir, name);
+  log(`sbom: ${sbom.path}`);
+  return sbom;
 }
 
 /** The build option, else the SOURCE_DATE_EPOCH convention of the environment, else the source's own time. */
@@ -265,8 +281,7 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     stage('artifact');
     const artifact = await writeArtifact(await container.getArchive(`${OUTPUT_DIR}/${spec.fileName}`), context.outDir, spec.fileName);
     log(`artifact: ${artifact.path} (${(artifact.size / 1e6).toFixed(1)} MB, sha256 ${artifact.sha256})`);
-    const sbom = await writeArtifact(await container.getArchive(`${OUTPUT_DIR}/${sbomFileName(spec)}`), context.outDir, sbomFileName(spec));
-    log(`sbom: ${sbom.path}`);
+    const sbom = await fetchSbom(container, spec, context.outDir, log);
     return { artifact, sbom, spec, packager, image, runtime, commit: source.commit };
   } finally {
     await container?.remove();

@@ -59,7 +59,7 @@ export function buildReport(records: BuildRecord[], run: { outDir: string; start
             packager: pipeline.packager,
             // From the result: signing rewrites the package after the pipeline.
             artifact: { file: relative(pipeline.artifact.path), size: result.size ?? pipeline.artifact.size, sha256: result.sha256 ?? pipeline.artifact.sha256 },
-            sbom: { file: relative(pipeline.sbom.path), sha256: pipeline.sbom.sha256 },
+            ...(pipeline.sbom ? { sbom: { file: relative(pipeline.sbom.path), sha256: pipeline.sbom.sha256 } } : {}),
           }
         : { machine: { id: options.buildMachine } }),
       durationMs: result.durationMs,
