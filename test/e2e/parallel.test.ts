@@ -75,7 +75,7 @@ describe('parallel builds, logs, report, failures and interrupts', { timeout: 20
     // (so the same image), another id and another default compression.
     const project = path.join(work, 'project');
     await mkdir(path.join(project, 'templates'), { recursive: true });
-    await cp(path.join(ROOT, 'builders', 'debian-bookworm'), path.join(project, 'builders', 'bookworm-copy'), { recursive: true });
+    await cp(path.join(ROOT, 'builders', 'debian'), path.join(project, 'builders', 'bookworm-copy'), { recursive: true });
     await cp(path.join(ROOT, 'templates', 'debian.sh.hbs'), path.join(project, 'templates', 'debian.sh.hbs'));
     await writeFile(
       path.join(project, 'templates', 'build_machines.json'),
