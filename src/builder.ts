@@ -2,7 +2,7 @@
  * The public entry point: a Builder collects builds and runs them in parallel (p-limit), each in its
  * own build machine, shows their progress, writes each build's log, and reports what each produced.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +12,7 @@ import { runAllCleanups } from './cleanup.ts';
 import { connectDocker } from './docker/client.ts';
 import { ConfigError, errorMessage } from './errors.ts';
 import { PACKAGE_ROOT, findMachine, loadMachines, type Machine } from './machines.ts';
-import { runPipeline, type PipelineResult } from './pipeline.ts';
+import { resolveCaBundle, runPipeline, type PipelineResult } from './pipeline.ts';
 import { BuildLogs } from './progress/log-file.ts';
 import { PlainReporter, SilentReporter, chooseProgress, type Reporter } from './progress/reporter.ts';
 import { scriptStage, type Stage } from './progress/stages.ts';
@@ -24,7 +24,6 @@ import { openSigner, type Signer } from './signing.ts';
 import type { BuildOptions, BuilderOptions, BuildResult } from './types.ts';
 import { validateBuild } from './validate.ts';
 
-const HOST_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 /** Lines of a failed build's log shown at the end of the run. */
 const TAIL_LINES = 25;
 
@@ -103,7 +102,7 @@ export class Builder {
     const docker = await connectDocker();
     const outDir = path.resolve(this.options.outDir ?? 'dist');
     const cacheDir = this.options.cacheDir ?? defaultCacheDir();
-    const caBundle = this.options.caBundle === false ? undefined : (this.options.caBundle ?? (existsSync(HOST_CA_BUNDLE) ? HOST_CA_BUNDLE : undefined));
+    const caBundle = resolveCaBundle(this.options.caBundle);
     const progress = chooseProgress(progressWanted(this.options, settings));
     const reporter: Reporter = progress === 'tree' ? new TreeReporter() : progress === 'plain' ? new PlainReporter() : new SilentReporter();
     const logs = new BuildLogs(path.join(outDir, 'logs'));

@@ -73,6 +73,14 @@ export function npmUserConfig(registry: string, withToken: boolean): string {
   return `//${url.host}${url.pathname.replace(/\/?$/, '/')}:_authToken=\${NPM_TOKEN}\n`;
 }
 
+const HOST_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+
+/** The CA bundle build machines get: the option's, else the host's when it has one; none for `false`. */
+export function resolveCaBundle(option: string | false | undefined): string | undefined {
+  if (option === false) return undefined;
+  return option ?? (existsSync(HOST_CA_BUNDLE) ? HOST_CA_BUNDLE : undefined);
+}
+
 /** The registry npm uses on the host for this project, so the build machine uses the same. */
 export async function npmRegistry(cwd: string): Promise<string> {
   const { stdout } = await promisify(execFile)('npm', ['config', 'get', 'registry'], { cwd });

@@ -9,14 +9,12 @@ import { ConfigError } from './errors.ts';
 import { findMachine, loadMachines, type Machine } from './machines.ts';
 import { resolvePackage, type PackageSpec } from './metadata.ts';
 import type { Packager } from './packager.ts';
-import { DEFAULT_NPM_VERSION, npmRegistry, scriptVariables, sourceDateEpoch } from './pipeline.ts';
+import { DEFAULT_NPM_VERSION, npmRegistry, resolveCaBundle, scriptVariables, sourceDateEpoch } from './pipeline.ts';
 import type { CollectedBuilder } from './run.ts';
 import { defaultCacheDir, fetchNodeRuntime, fetchNpmCli, type RuntimeArchive } from './runtime.ts';
 import { renderScript } from './script.ts';
 import { describeSource, fetchSource, type FetchedSource } from './source.ts';
 import type { BuildOptions, BuilderOptions } from './types.ts';
-
-export const HOST_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 
 export interface RenderedBuild {
   options: BuildOptions;
@@ -74,7 +72,8 @@ export async function renderFromSource(build: BuildOptions, builder: BuilderOpti
   const runtime = await fetchNodeRuntime(build.node, spec.nodeArch, fetchOptions);
   const npm = await fetchNpmCli(build.npm ?? DEFAULT_NPM_VERSION, fetchOptions);
   const registry = await npmRegistry(source.dir);
-  const caBundle = builder.caBundle === false ? false : existsSync(builder.caBundle ?? HOST_CA_BUNDLE);
+  const caFile = resolveCaBundle(builder.caBundle);
+  const caBundle = caFile !== undefined && existsSync(caFile);
   const variables = scriptVariables({ options: build, machine, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch: sourceDateEpoch(build, source.epoch) });
   const script = renderScript(readFileSync(machine.script, 'utf8'), variables, machine.script);
   return { options: build, machine, spec, packager, runtime, npm, registry, runtimeDir: variables.runtimeDir as string, packageCommand: variables.packageCommand as string[], script };

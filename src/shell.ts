@@ -11,8 +11,8 @@ import { BuildContainer } from './docker/container.ts';
 import { ensureMachineImage } from './docker/image.ts';
 import { packInputs, type InputEntry } from './inputs.ts';
 import { findMachine, loadMachines } from './machines.ts';
-import { detectPackager, npmUserConfig } from './pipeline.ts';
-import { HOST_CA_BUNDLE, renderFromSource } from './render.ts';
+import { detectPackager, npmUserConfig, resolveCaBundle } from './pipeline.ts';
+import { renderFromSource } from './render.ts';
 import { SOURCE_EXCLUDES, fetchSource } from './source.ts';
 import type { BuildOptions, BuilderOptions } from './types.ts';
 
@@ -40,7 +40,7 @@ export async function openShell(build: BuildOptions, builder: BuilderOptions, co
     container = await BuildContainer.start(docker, image.tag, { labels: ndistLabels(build.name), env: proxyEnvironment() });
     const packager = await detectPackager(container, machine);
     const rendered = await renderFromSource(build, builder, machine, source, packager, io.log);
-    const caFile = builder.caBundle === false ? undefined : (builder.caBundle ?? HOST_CA_BUNDLE);
+    const caFile = resolveCaBundle(builder.caBundle);
     const inputs: InputEntry[] = [
       { kind: 'directory', name: 'ndist' },
       { kind: 'directory', name: 'ndist/runtime' },
