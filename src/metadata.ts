@@ -122,7 +122,7 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
   const fromPackageJson = (field: string, value: string | undefined) => (value === undefined ? undefined : requireText(`package.json ${field}`, value, { max: 500 }));
   const relations = (list: string[] | undefined) => (list ?? []).map((relation) => (machine.format === 'rpm' ? rpmRelation(relation) : relation));
   const description = (options.description ?? pkg.description ?? options.app).split('\n')[0]!.trim() || options.app;
-  const lifecycle = resolveLifecycle(options, machine, sourceDir, description);
+  const lifecycle = resolveLifecycle(options, machine, sourceDir, description, `${version}-${iteration}`);
   return {
     app: options.app,
     version,
