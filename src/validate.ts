@@ -200,7 +200,11 @@ function checkServiceOptions(options: BuildOptions): void {
     if (!service || typeof service !== 'object') fail('service', 'must be an object, e.g. { command: ["/usr/bin/my-service", "--port", "8080"] }');
     if (service.command !== undefined) {
       if (!Array.isArray(service.command) || service.command.length === 0) fail('service.command', 'must be a non-empty list of arguments, e.g. ["/usr/bin/my-service", "serve"]');
-      service.command.forEach((arg, index) => checkUnitValue(`service.command[${index}]`, arg));
+      service.command.forEach((arg, index) => {
+        checkUnitValue(`service.command[${index}]`, arg);
+        // systemd reads a lone ; as the end of a command line, quoted or not.
+        if (arg === ';') fail(`service.command[${index}]`, 'cannot be ";", which systemd reads as a command separator');
+      });
       if (!SAFE_PATH.test(service.command[0]!)) fail('service.command[0]', `"${service.command[0]}" must be an absolute path to the program, e.g. "/usr/bin/${options.app}"`);
     }
     if (service.description !== undefined) checkUnitValue('service.description', service.description);

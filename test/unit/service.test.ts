@@ -89,6 +89,9 @@ describe('the systemd unit', () => {
     const unit = lifecycle({ service: { command: ['/usr/bin/demo', '%n', '$(rm -rf /)'], description: 'Demo %i' } }).unit!.content;
     assert.match(unit, /^ExecStart=\/usr\/bin\/demo "%%n" "\$\$\(rm -rf \/\)"$/m);
     assert.match(unit, /^Description=Demo %%i$/m);
+    const continued = lifecycle({ homepage: 'not a url', service: { description: 'ends with a backslash\\' } }).unit!.content;
+    assert.match(continued, /^Description=ends with a backslash$/m, 'a trailing backslash would continue the line');
+    assert.doesNotMatch(continued, /Documentation=/);
   });
 
   test('no user: runs as root in /; hardening can be turned down', () => {
@@ -321,6 +324,7 @@ describe('validation', () => {
     ['dot-dot', { directories: [{ path: '/var/lib/../../etc' }] }, /must be an absolute path/],
     ['mode', { directories: [{ path: '/var/lib/demo', mode: '777 -R' }] }, /directories\[0\]\.mode/],
     ['relative command', { service: { command: ['demo'] } }, /service\.command\[0\]/],
+    ['a lone ; argument', { service: { command: ['/usr/bin/demo', ';', '/bin/evil'] } }, /service\.command\[1\]: cannot be ";"/],
     ['multi-line argument', { service: { command: ['/usr/bin/demo', 'a\nExecStartPre=/bin/evil'] } }, /service\.command\[1\]: must be a single line/],
     ['environment name', { service: { environment: { 'A-B': 'x' } } }, /service\.environment\.A-B/],
     ['quote in environment', { service: { environment: { A: "it's" } } }, /service\.environment\.A: .* without ' or \\/],
