@@ -61,15 +61,18 @@ const LINTIAN_ACCEPTED = new Set([
   'uses-no-compression-for-data-tarball',
 ]);
 
-/** A container of the test image, systemd as PID 1 unless `booted` is false; commands through `docker exec`. */
+/** A container of the test image with systemd as PID 1; commands through `docker exec`. */
 class Host {
   private constructor(readonly id: string) {}
 
-  static start(image: string, booted: boolean): Host {
+  static start(image: string): Host {
     const args = ['run', '-d', '--label', `${TEST_LABEL}=true`, '--label', `io.ndist.session=${TEST_SESSION}`];
-    // systemd needs its cgroup hierarchy (read-only is enough for it to run units) and a tmpfs /run.
-    if (booted) args.push('-v', '/sys/fs/cgroup:/sys/fs/cgroup:ro', '--tmpfs', '/run', '--tmpfs', '/run/lock', image, '/lib/systemd/systemd');
-    else args.push(image, 'sleep', 'infinity');
+    // systemd needs its cgroup hierarchy (read-only is enough for it to run units) and a tmpfs /run;
+    // CAP_SYS_ADMIN and no seccomp/AppArmor profile let it give the unit its own mount namespace, so
+    // ProtectSystem and PrivateTmp really apply (without them systemd skips them silently in a container).
+    // --privileged is refused on this machine and not needed.
+    const systemd = ['--cap-add', 'SYS_ADMIN', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined'];
+    args.push(...systemd, '-v', '/sys/fs/cgroup:/sys/fs/cgroup:ro', '--tmpfs', '/run', '--tmpfs', '/run/lock', image, '/lib/systemd/systemd');
     return new Host(execFileSync('docker', args, { encoding: 'utf8' }).trim());
   }
 
@@ -134,7 +137,7 @@ describe('a service package installs, upgrades, is removed and purged like a dis
   const artifacts: Record<string, string> = {};
   const hosts: Host[] = [];
   const boot = async () => {
-    const host = Host.start(IMAGE, true);
+    const host = Host.start(IMAGE);
     hosts.push(host);
     await host.waitForSystemd();
     for (const file of Object.values(artifacts)) host.copy(file);
@@ -208,6 +211,11 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     // The service runs as its user, with /etc/default/<app> in its environment.
     const uid = host.ok(`id -u ${APP}`);
     await waitFor(() => host.sh(`cat /var/lib/${APP}/started.log`).output, `service-app build=1.0 greeting=hello from 1.0 mode=production uid=${uid}`);
+    // The unit's hardening is in force: no new privileges, / read-only and a private /tmp in its mount namespace.
+    const pid = host.mainPid();
+    assert.match(host.ok(`grep NoNewPrivs /proc/${pid}/status`), /^NoNewPrivs:\s+1$/);
+    assert.match(host.ok(`awk '$5 == "/" { print $6 }' /proc/${pid}/mountinfo`), /^ro,/, 'ProtectSystem=strict');
+    assert.match(host.ok(`awk '$5 == "/tmp" { print "private" }' /proc/${pid}/mountinfo`), /^private$/, 'PrivateTmp=yes');
     // The wrapper reads /etc/default/<app> too.
     assert.equal(host.ok(APP), 'service-app build=1.0 greeting=hello from 1.0 mode=production uid=0');
 
