@@ -18,23 +18,25 @@ export const PHASES: Phase[] = ['preinst', 'postinst', 'prerm', 'postrm'];
 /** What a phase was called for, the same for deb and rpm (rpm has no purge and no abort-*). */
 export type LifecycleEvent = 'install' | 'upgrade' | 'remove' | 'purge' | 'abort-remove' | 'abort-upgrade' | 'abort-install';
 
-type Step = 'account' | 'directories' | 'reload' | 'enable' | 'start' | 'restart' | 'stop' | 'disable' | 'purge';
+type Step = 'account' | 'directories' | 'reload' | 'enable' | 'start' | 'restart' | 'stop' | 'disable' | 'markRemoved' | 'forgetRemoved' | 'purge';
 
 /**
  * The single description both formats follow. Upgrades do not stop the service in prerm: the new
  * files replace the old ones under the running process, and postinst restarts it once they are all
  * in place (like debhelper's restart-after-upgrade). An admin's `systemctl disable` is kept: only
- * a first install enables, and an upgrade restarts only an enabled unit.
+ * an install enables, and an upgrade restarts only an enabled unit. Removal leaves a marker, so
+ * that installing again a removed (not purged) package, which dpkg reports as `configure
+ * <old-version>` like an upgrade, is an install: enabled and started again.
  */
 export const LIFECYCLE: Record<Phase, Partial<Record<LifecycleEvent, Step[]>>> = {
   preinst: { install: ['account'], upgrade: ['account'] },
   postinst: {
-    install: ['account', 'directories', 'reload', 'enable', 'start'],
+    install: ['account', 'directories', 'reload', 'enable', 'start', 'forgetRemoved'],
     upgrade: ['account', 'directories', 'reload', 'restart'],
     // A failed removal is undone: the unit prerm stopped and disabled comes back.
     'abort-remove': ['enable', 'start'],
   },
-  prerm: { remove: ['stop', 'disable'] },
+  prerm: { remove: ['markRemoved', 'stop', 'disable'] },
   postrm: { remove: ['reload'], purge: ['purge', 'reload'] },
 };
 
@@ -71,6 +73,11 @@ export interface Lifecycle {
   directories: OwnedDirectory[];
   /** Hook scripts' text by phase. */
   hooks: Partial<Record<Phase, string>>;
+}
+
+/** Left by prerm remove, cleared by the next install and by purge (see LIFECYCLE). */
+function removedMarker(app: string): string {
+  return `/var/lib/${app}/.removed-by-package`;
 }
 
 /** Where units go: /lib/systemd/system for Debian before 13 and Ubuntu before 24.04 (lintian asks), else /usr/lib. */
@@ -194,6 +201,7 @@ function prelude(lifecycle: Lifecycle, steps: Set<Step>): string[] {
   const lines = [
     `app=${q(app)}`,
     `unit=${q(unit?.name ?? `${app}.service`)}`,
+    `removed=${q(removedMarker(app))}`,
     'note() { echo "$app: $*"; }',
     // Containers and chroots have no running systemd: say so and go on, never fail.
     'systemd_running() { [ -d /run/systemd/system ]; }',
@@ -270,10 +278,15 @@ function stepLines(step: Step, lifecycle: Lifecycle): string[] {
       return hasUnit ? ['if systemd_running; then systemctl stop "$unit" || true; else note "systemd is not running: $unit not stopped"; fi'] : [];
     case 'disable':
       return hasUnit ? ['if command -v systemctl >/dev/null; then systemctl disable "$unit" 2>&1 | sed "s/^/$app: /"; fi'] : [];
+    case 'markRemoved':
+      return hasUnit ? [`mkdir -p ${q(path.posix.dirname(removedMarker(lifecycle.app)))}`, 'touch "$removed"'] : [];
+    case 'forgetRemoved':
+      return hasUnit ? ['rm -f "$removed"'] : [];
     case 'purge':
       return [
         ...lifecycle.directories.map((dir) => `rm -rf ${q(dir.path)}`),
         ...(lifecycle.account ? ['rm -rf "$home"', 'remove_account'] : []),
+        ...(hasUnit ? ['rm -f "$removed"', `rmdir ${q(path.posix.dirname(removedMarker(lifecycle.app)))} 2>/dev/null || true`] : []),
         // dpkg removes the conffiles; what it leaves beside them (.dpkg-old, .dpkg-dist) goes too.
         ...lifecycle.configFiles.map((file) => `rm -f ${q(file.path)}.dpkg-old ${q(file.path)}.dpkg-dist ${q(file.path)}.dpkg-new`),
         ...[...new Set(lifecycle.configFiles.map((file) => path.posix.dirname(file.path)))]
@@ -288,7 +301,7 @@ const DEB_EVENTS: Record<Phase, string[]> = {
   // preinst install <old-version> is a reinstall after remove (config files kept): still an install.
   preinst: ['install) event=install ;;', 'upgrade) event=upgrade ;;', 'abort-upgrade) event=abort-upgrade ;;'],
   postinst: [
-    'configure) if [ -n "${2:-}" ]; then event=upgrade; else event=install; fi ;;',
+    'configure) if [ -z "${2:-}" ] || [ -e "$removed" ]; then event=install; else event=upgrade; fi ;;',
     'abort-remove|abort-deconfigure) event=abort-remove ;;',
     'abort-upgrade) event=abort-upgrade ;;',
     'triggered) exit 0 ;;',

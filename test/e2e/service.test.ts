@@ -240,6 +240,13 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     host.ok(`test ! -e /opt/${APP} && test ! -e /usr/bin/${APP} && test ! -e /lib/systemd/system/${APP}.service && test ! -e /etc/systemd/system/multi-user.target.wants/${APP}.service`);
     host.ok(`test -f /etc/${APP}/config.json && test -f /etc/default/${APP} && test -f /var/lib/${APP}/started.log && test -d /var/log/${APP} && getent passwd ${APP}`);
 
+    // Installed again after the removal (dpkg calls postinst configure <old-version>, as for an
+    // upgrade): enabled and started again, the kept config in use.
+    host.ok(`dpkg -i /tmp/${path.basename(artifacts['service deb 1.1']!)}`);
+    assert.equal(host.ok(`systemctl is-enabled ${APP}.service`), 'enabled');
+    assert.equal(host.ok(`systemctl is-active ${APP}.service`), 'active');
+    host.ok(`dpkg -r ${APP}`);
+
     // Purge: config, data and the account go; nothing of the package is left.
     host.ok(`dpkg -P ${APP}`);
     assert.equal(host.sh(`getent passwd ${APP} || getent group ${APP} || echo none`).output, 'none');

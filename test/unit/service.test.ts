@@ -148,7 +148,7 @@ describe('maintainer scripts', () => {
     // Stand-ins for every command the scripts change the system with; each records its arguments.
     bin = mkdtempSync(path.join(os.tmpdir(), 'ndist-unit-maint-'));
     calls = path.join(bin, 'calls.log');
-    for (const command of ['getent', 'groupadd', 'useradd', 'userdel', 'groupdel', 'install', 'systemctl', 'rm', 'rmdir']) {
+    for (const command of ['getent', 'groupadd', 'useradd', 'userdel', 'groupdel', 'install', 'systemctl', 'rm', 'rmdir', 'mkdir', 'touch']) {
       writeFileSync(path.join(bin, command), `#!/bin/sh\necho "${command} $*" >> ${calls}\n${command === 'getent' ? 'exit 2\n' : ''}`);
       chmodSync(path.join(bin, command), 0o755);
     }
@@ -181,6 +181,7 @@ describe('maintainer scripts', () => {
       'install -d -o demo -g demo -m 0750 /var/lib/demo',
       'install -d -o demo -g demo -m 0750 /var/log/demo',
       'systemctl enable demo.service',
+      'rm -f /var/lib/demo/.removed-by-package',
     ]);
     assert.match(result.output, /^demo: systemd is not running \(container or chroot\?\): demo\.service not started$/m);
     assert.match(result.output, /^hook install 1\.0-1 100%$/m, 'the hook runs last, with the event and the version');
@@ -194,8 +195,17 @@ describe('maintainer scripts', () => {
     assert.match(result.output, /^hook upgrade 1\.0-1 100%$/m);
   });
 
-  test('deb prerm remove stops and disables; prerm upgrade does nothing (postinst restarts)', () => {
-    assert.deepEqual(run(phaseScript(lifecycle(), 'prerm', 'deb'), ['remove']).calls, ['systemctl disable demo.service']);
+  test('deb postinst configure <old-version> after a removal (the marker is there) is an install: enabled again', () => {
+    const marker = path.join(bin, 'removed-marker');
+    writeFileSync(marker, '');
+    const script = phaseScript(lifecycle(), 'postinst', 'deb').replace("removed=/var/lib/demo/.removed-by-package", `removed=${marker}`);
+    const result = run(script, ['configure', '1.0-1']);
+    assert.ok(result.calls.includes('systemctl enable demo.service'), result.calls.join('\n'));
+    assert.match(result.output, /^hook install 1\.0-1 100%$/m);
+  });
+
+  test('deb prerm remove leaves the marker, stops and disables; prerm upgrade does nothing (postinst restarts)', () => {
+    assert.deepEqual(run(phaseScript(lifecycle(), 'prerm', 'deb'), ['remove']).calls, ['mkdir -p /var/lib/demo', 'touch /var/lib/demo/.removed-by-package', 'systemctl disable demo.service']);
     assert.deepEqual(run(phaseScript(lifecycle(), 'prerm', 'deb'), ['upgrade', '1.1-1']).calls, []);
   });
 
@@ -206,6 +216,8 @@ describe('maintainer scripts', () => {
       'rm -rf /var/log/demo',
       'rm -rf /var/lib/demo',
       'getent passwd demo',
+      'rm -f /var/lib/demo/.removed-by-package',
+      'rmdir /var/lib/demo',
       'rm -f /etc/demo/config.json.dpkg-old /etc/demo/config.json.dpkg-dist /etc/demo/config.json.dpkg-new',
       'rm -f /etc/default/demo.dpkg-old /etc/default/demo.dpkg-dist /etc/default/demo.dpkg-new',
       'rmdir /etc/demo',
@@ -223,7 +235,7 @@ describe('maintainer scripts', () => {
     const post = phaseScript(lifecycle(), 'postinst', 'rpm');
     assert.ok(run(post, ['1']).calls.includes('systemctl enable demo.service'));
     assert.ok(!run(post, ['2']).calls.includes('systemctl enable demo.service'));
-    assert.deepEqual(run(phaseScript(lifecycle(), 'prerm', 'rpm'), ['0']).calls, ['systemctl disable demo.service']);
+    assert.deepEqual(run(phaseScript(lifecycle(), 'prerm', 'rpm'), ['0']).calls, ['mkdir -p /var/lib/demo', 'touch /var/lib/demo/.removed-by-package', 'systemctl disable demo.service']);
     assert.deepEqual(run(phaseScript(lifecycle(), 'prerm', 'rpm'), ['1']).calls, []);
     // rpm has no purge: erase never removes the account or data.
     assert.deepEqual(run(phaseScript(lifecycle(), 'postrm', 'rpm'), ['0']).calls, []);
