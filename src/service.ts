@@ -18,25 +18,26 @@ export const PHASES: Phase[] = ['preinst', 'postinst', 'prerm', 'postrm'];
 /** What a phase was called for, the same for deb and rpm (rpm has no purge and no abort-*). */
 export type LifecycleEvent = 'install' | 'upgrade' | 'remove' | 'purge' | 'abort-remove' | 'abort-upgrade' | 'abort-install';
 
-type Step = 'account' | 'directories' | 'reload' | 'enable' | 'start' | 'restart' | 'stop' | 'disable' | 'markRemoved' | 'forgetRemoved' | 'purge';
+type Step = 'account' | 'directories' | 'reload' | 'enable' | 'start' | 'restart' | 'stop' | 'disable' | 'markEnable' | 'markEnableIfNewUnit' | 'forgetEnable' | 'purge';
 
 /**
  * The single description both formats follow. Upgrades do not stop the service in prerm: the new
  * files replace the old ones under the running process, and postinst restarts it once they are all
  * in place (like debhelper's restart-after-upgrade). An admin's `systemctl disable` is kept: only
- * an install enables, and an upgrade restarts only an enabled unit. Removal leaves a marker, so
- * that installing again a removed (not purged) package, which dpkg reports as `configure
- * <old-version>` like an upgrade, is an install: enabled and started again.
+ * an install enables, and an upgrade restarts only an enabled unit. A marker turns the next
+ * configure into an install (enable and start): left by a removal (installing a removed, not
+ * purged, deb again is `configure <old-version>`, like an upgrade), and by an upgrade from a
+ * version that had no unit.
  */
 export const LIFECYCLE: Record<Phase, Partial<Record<LifecycleEvent, Step[]>>> = {
-  preinst: { install: ['account'], upgrade: ['account'] },
+  preinst: { install: ['account'], upgrade: ['account', 'markEnableIfNewUnit'] },
   postinst: {
-    install: ['account', 'directories', 'reload', 'enable', 'start', 'forgetRemoved'],
+    install: ['account', 'directories', 'reload', 'enable', 'start', 'forgetEnable'],
     upgrade: ['account', 'directories', 'reload', 'restart'],
     // A failed removal is undone: the unit prerm stopped and disabled comes back.
     'abort-remove': ['enable', 'start'],
   },
-  prerm: { remove: ['markRemoved', 'stop', 'disable'] },
+  prerm: { remove: ['markEnable', 'stop', 'disable'] },
   postrm: { remove: ['reload'], purge: ['purge', 'reload'] },
 };
 
@@ -75,9 +76,9 @@ export interface Lifecycle {
   hooks: Partial<Record<Phase, string>>;
 }
 
-/** Left by prerm remove, cleared by the next install and by purge (see LIFECYCLE). */
-function removedMarker(app: string): string {
-  return `/var/lib/${app}/.removed-by-package`;
+/** Makes the next postinst an install (see LIFECYCLE); cleared by it and by purge. */
+function enableMarker(app: string): string {
+  return `/var/lib/${app}/.enable-unit`;
 }
 
 /** Where units go: /lib/systemd/system for Debian before 13 and Ubuntu before 24.04 (lintian asks), else /usr/lib. */
@@ -201,7 +202,7 @@ function prelude(lifecycle: Lifecycle, steps: Set<Step>): string[] {
   const lines = [
     `app=${q(app)}`,
     `unit=${q(unit?.name ?? `${app}.service`)}`,
-    `removed=${q(removedMarker(app))}`,
+    `enable_marker=${q(enableMarker(app))}`,
     'note() { echo "$app: $*"; }',
     // Containers and chroots have no running systemd: say so and go on, never fail.
     'systemd_running() { [ -d /run/systemd/system ]; }',
@@ -278,15 +279,18 @@ function stepLines(step: Step, lifecycle: Lifecycle): string[] {
       return hasUnit ? ['if systemd_running; then systemctl stop "$unit" || true; else note "systemd is not running: $unit not stopped"; fi'] : [];
     case 'disable':
       return hasUnit ? ['if command -v systemctl >/dev/null; then systemctl disable "$unit" 2>&1 | sed "s/^/$app: /"; fi'] : [];
-    case 'markRemoved':
-      return hasUnit ? [`mkdir -p ${q(path.posix.dirname(removedMarker(lifecycle.app)))}`, 'touch "$removed"'] : [];
-    case 'forgetRemoved':
-      return hasUnit ? ['rm -f "$removed"'] : [];
+    case 'markEnable':
+      return hasUnit ? [`mkdir -p ${q(path.posix.dirname(enableMarker(lifecycle.app)))}`, 'touch "$enable_marker"'] : [];
+    case 'markEnableIfNewUnit':
+      // Before unpacking: the old version's files are still in place.
+      return hasUnit ? [`[ -e ${q(lifecycle.unit!.path)} ] || { mkdir -p ${q(path.posix.dirname(enableMarker(lifecycle.app)))}; touch "$enable_marker"; }`] : [];
+    case 'forgetEnable':
+      return hasUnit ? ['rm -f "$enable_marker"'] : [];
     case 'purge':
       return [
         ...lifecycle.directories.map((dir) => `rm -rf ${q(dir.path)}`),
         ...(lifecycle.account ? ['rm -rf "$home"', 'remove_account'] : []),
-        ...(hasUnit ? ['rm -f "$removed"', `rmdir ${q(path.posix.dirname(removedMarker(lifecycle.app)))} 2>/dev/null || true`] : []),
+        ...(hasUnit ? ['rm -f "$enable_marker"', `rmdir ${q(path.posix.dirname(enableMarker(lifecycle.app)))} 2>/dev/null || true`] : []),
         // dpkg removes the conffiles; what it leaves beside them (.dpkg-old, .dpkg-dist) goes too.
         ...lifecycle.configFiles.map((file) => `rm -f ${q(file.path)}.dpkg-old ${q(file.path)}.dpkg-dist ${q(file.path)}.dpkg-new`),
         ...[...new Set(lifecycle.configFiles.map((file) => path.posix.dirname(file.path)))]
@@ -301,7 +305,7 @@ const DEB_EVENTS: Record<Phase, string[]> = {
   // preinst install <old-version> is a reinstall after remove (config files kept): still an install.
   preinst: ['install) event=install ;;', 'upgrade) event=upgrade ;;', 'abort-upgrade) event=abort-upgrade ;;'],
   postinst: [
-    'configure) if [ -z "${2:-}" ] || [ -e "$removed" ]; then event=install; else event=upgrade; fi ;;',
+    'configure) if [ -z "${2:-}" ] || [ -e "$enable_marker" ]; then event=install; else event=upgrade; fi ;;',
     'abort-remove|abort-deconfigure) event=abort-remove ;;',
     'abort-upgrade) event=abort-upgrade ;;',
     'triggered) exit 0 ;;',
@@ -319,7 +323,7 @@ const DEB_EVENTS: Record<Phase, string[]> = {
 /** rpm passes the number of versions installed once the transaction is done: 1 (install), 2+ (upgrade), 0 (erase). */
 const RPM_EVENTS: Record<Phase, string> = {
   preinst: 'if [ "$1" -ge 2 ]; then event=upgrade; else event=install; fi',
-  postinst: 'if [ "$1" -ge 2 ]; then event=upgrade; else event=install; fi',
+  postinst: 'if [ "$1" -ge 2 ] && [ ! -e "$enable_marker" ]; then event=upgrade; else event=install; fi',
   prerm: 'if [ "$1" -ge 1 ]; then event=upgrade; else event=remove; fi',
   postrm: 'if [ "$1" -ge 1 ]; then event=upgrade; else event=remove; fi',
 };

@@ -155,6 +155,8 @@ describe('a service package installs, upgrades, is removed and purged like a dis
       sources[version] = dir;
     }
     const builder = new Builder({ outDir: path.join(work, 'dist'), concurrency: 2, log: () => {} });
+    // 0.9: the same app before it was a service, a plain package.
+    builder.addBuild({ name: 'plain deb 0.9', app: APP, version: '0.9', source: directory({ path: sources['1.0']! }), buildMachine: 'debian-bookworm', node: '22.23.3', compression: 'none' });
     for (const version of ['1.0', '1.1']) {
       builder.addBuild(buildOptions(`service deb ${version}`, sources[version]!, version, 'debian-bookworm'));
       builder.addBuild(buildOptions(`service rpm ${version}`, sources[version]!, version, 'debian-bookworm-rpm'));
@@ -251,6 +253,17 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     host.ok(`dpkg -P ${APP}`);
     assert.equal(host.sh(`getent passwd ${APP} || getent group ${APP} || echo none`).output, 'none');
     assert.equal(host.sh(`find / -xdev \\( -path /proc -o -path /var/tmp -o -path /tmp -o -path /var/log/journal \\) -prune -o -name '*${APP}*' -print`).output, '');
+  });
+
+  it('deb: an upgrade from a version that was no service enables and starts the unit', async () => {
+    const host = await boot();
+    host.ok(`dpkg -i /tmp/${path.basename(artifacts['plain deb 0.9']!)}`);
+    assert.equal(host.sh(`systemctl is-enabled ${APP}.service`).output, 'Failed to get unit file state for service-app.service: No such file or directory');
+    host.ok(`dpkg -i /tmp/${path.basename(artifacts['service deb 1.0']!)}`);
+    assert.equal(host.ok(`systemctl is-enabled ${APP}.service`), 'enabled');
+    assert.equal(host.ok(`systemctl is-active ${APP}.service`), 'active');
+    assert.equal(host.ok(`cat ${ORDER_LOG}`), 'preinst upgrade 1.0-1\npostinst install 1.0-1', 'the new postinst ran as an install');
+    host.ok(`test ! -e /var/lib/${APP}/.enable-unit`);
   });
 
   it('deb without systemd running (plain debian:bookworm): every phase succeeds and says what it did not do', async (t) => {

@@ -181,7 +181,7 @@ describe('maintainer scripts', () => {
       'install -d -o demo -g demo -m 0750 /var/lib/demo',
       'install -d -o demo -g demo -m 0750 /var/log/demo',
       'systemctl enable demo.service',
-      'rm -f /var/lib/demo/.removed-by-package',
+      'rm -f /var/lib/demo/.enable-unit',
     ]);
     assert.match(result.output, /^demo: systemd is not running \(container or chroot\?\): demo\.service not started$/m);
     assert.match(result.output, /^hook install 1\.0-1 100%$/m, 'the hook runs last, with the event and the version');
@@ -198,14 +198,26 @@ describe('maintainer scripts', () => {
   test('deb postinst configure <old-version> after a removal (the marker is there) is an install: enabled again', () => {
     const marker = path.join(bin, 'removed-marker');
     writeFileSync(marker, '');
-    const script = phaseScript(lifecycle(), 'postinst', 'deb').replace("removed=/var/lib/demo/.removed-by-package", `removed=${marker}`);
+    const script = phaseScript(lifecycle(), 'postinst', 'deb').replace("enable_marker=/var/lib/demo/.enable-unit", `enable_marker=${marker}`);
     const result = run(script, ['configure', '1.0-1']);
     assert.ok(result.calls.includes('systemctl enable demo.service'), result.calls.join('\n'));
     assert.match(result.output, /^hook install 1\.0-1 100%$/m);
   });
 
+  test('preinst upgrade from a version without the unit leaves the marker: the upgrade enables and starts it (deb and rpm)', () => {
+    const unitPath = lifecycle().unit!.path;
+    const markerCalls = ['mkdir -p /var/lib/demo', 'touch /var/lib/demo/.enable-unit'];
+    assert.deepEqual(run(phaseScript(lifecycle(), 'preinst', 'deb'), ['upgrade', '0.9-1']).calls.slice(-2), markerCalls);
+    assert.deepEqual(run(phaseScript(lifecycle(), 'preinst', 'rpm'), ['2']).calls.slice(-2), markerCalls);
+    assert.match(phaseScript(lifecycle(), 'preinst', 'deb'), new RegExp(`^    \\[ -e ${unitPath.replaceAll('/', '\\/')} \\] \\|\\| `, 'm'));
+    const marker = path.join(bin, 'removed-marker');
+    writeFileSync(marker, '');
+    const rpmPost = phaseScript(lifecycle(), 'postinst', 'rpm').replace('enable_marker=/var/lib/demo/.enable-unit', `enable_marker=${marker}`);
+    assert.ok(run(rpmPost, ['2']).calls.includes('systemctl enable demo.service'));
+  });
+
   test('deb prerm remove leaves the marker, stops and disables; prerm upgrade does nothing (postinst restarts)', () => {
-    assert.deepEqual(run(phaseScript(lifecycle(), 'prerm', 'deb'), ['remove']).calls, ['mkdir -p /var/lib/demo', 'touch /var/lib/demo/.removed-by-package', 'systemctl disable demo.service']);
+    assert.deepEqual(run(phaseScript(lifecycle(), 'prerm', 'deb'), ['remove']).calls, ['mkdir -p /var/lib/demo', 'touch /var/lib/demo/.enable-unit', 'systemctl disable demo.service']);
     assert.deepEqual(run(phaseScript(lifecycle(), 'prerm', 'deb'), ['upgrade', '1.1-1']).calls, []);
   });
 
@@ -216,7 +228,7 @@ describe('maintainer scripts', () => {
       'rm -rf /var/log/demo',
       'rm -rf /var/lib/demo',
       'getent passwd demo',
-      'rm -f /var/lib/demo/.removed-by-package',
+      'rm -f /var/lib/demo/.enable-unit',
       'rmdir /var/lib/demo',
       'rm -f /etc/demo/config.json.dpkg-old /etc/demo/config.json.dpkg-dist /etc/demo/config.json.dpkg-new',
       'rm -f /etc/default/demo.dpkg-old /etc/default/demo.dpkg-dist /etc/default/demo.dpkg-new',
@@ -235,7 +247,7 @@ describe('maintainer scripts', () => {
     const post = phaseScript(lifecycle(), 'postinst', 'rpm');
     assert.ok(run(post, ['1']).calls.includes('systemctl enable demo.service'));
     assert.ok(!run(post, ['2']).calls.includes('systemctl enable demo.service'));
-    assert.deepEqual(run(phaseScript(lifecycle(), 'prerm', 'rpm'), ['0']).calls, ['mkdir -p /var/lib/demo', 'touch /var/lib/demo/.removed-by-package', 'systemctl disable demo.service']);
+    assert.deepEqual(run(phaseScript(lifecycle(), 'prerm', 'rpm'), ['0']).calls, ['mkdir -p /var/lib/demo', 'touch /var/lib/demo/.enable-unit', 'systemctl disable demo.service']);
     assert.deepEqual(run(phaseScript(lifecycle(), 'prerm', 'rpm'), ['1']).calls, []);
     // rpm has no purge: erase never removes the account or data.
     assert.deepEqual(run(phaseScript(lifecycle(), 'postrm', 'rpm'), ['0']).calls, []);
