@@ -40,9 +40,9 @@ if ! engine_answers; then
 fi
 say "Docker engine: $(docker version --format '{{.Server.Version}}')"
 
-# Signing tools, used only by signed runs (and the tests).
+# Signing tools, used only by signed runs (and the tests); lintian, run by the service tests on the .deb.
 missing=()
-for tool in gpg:gnupg debsigs:debsigs rpmsign:rpm; do
+for tool in gpg:gnupg debsigs:debsigs rpmsign:rpm lintian:lintian; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
 done
 [ ${#missing[@]} -eq 0 ] || { say "installing ${missing[*]}"; apt_install "${missing[@]}"; }

@@ -11,7 +11,7 @@ import tar from 'tar-stream';
 
 export type InputEntry =
   /** A file whose content ndist generated. */
-  | { kind: 'content'; name: string; content: string; mode?: number }
+  | { kind: 'content'; name: string; content: string | Buffer; mode?: number }
   /** An empty directory. */
   | { kind: 'directory'; name: string }
   /** A host file, copied as it is. */

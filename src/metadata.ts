@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from './errors.ts';
 import { resolvePackageName, type Machine } from './machines.ts';
+import { resolveLifecycle, type Lifecycle } from './service.ts';
 import type { Arch, BuildOptions, Compression } from './types.ts';
 import { checkEntry, checkPackageVersion, requireText } from './validate.ts';
 
@@ -34,6 +35,12 @@ export interface PackageSpec {
   /** Where the app is installed: /opt/<app>. */
   prefix: string;
   fileName: string;
+  /** Relations in the format's own syntax (rpm: replaces become Obsoletes). */
+  provides: string[];
+  conflicts: string[];
+  replaces: string[];
+  /** Service, account, config files, directories and hooks; absent for a plain package. */
+  lifecycle?: Lifecycle;
 }
 
 interface PackageJson {
@@ -113,7 +120,9 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
   const rpmArch = arch === 'amd64' ? 'x86_64' : 'aarch64';
   // Values from package.json end up in control fields and command lines: one line each, like the options.
   const fromPackageJson = (field: string, value: string | undefined) => (value === undefined ? undefined : requireText(`package.json ${field}`, value, { max: 500 }));
+  const relations = (list: string[] | undefined) => (list ?? []).map((relation) => (machine.format === 'rpm' ? rpmRelation(relation) : relation));
   const description = (options.description ?? pkg.description ?? options.app).split('\n')[0]!.trim() || options.app;
+  const lifecycle = resolveLifecycle(options, machine, sourceDir, description, `${version}-${iteration}`);
   return {
     app: options.app,
     version,
@@ -133,6 +142,10 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
     compression: options.compression ?? machine.compression,
     format: machine.format,
     prefix: `/opt/${options.app}`,
+    provides: relations(options.provides),
+    conflicts: relations(options.conflicts),
+    replaces: relations(options.replaces),
+    ...(lifecycle ? { lifecycle } : {}),
     fileName: machine.format === 'rpm' ? `${options.app}-${version}-${iteration}.${rpmArch}.rpm` : `${options.app}_${version}-${iteration}_${arch}.deb`,
   };
 }

@@ -20,8 +20,9 @@ import type { Stage } from './progress/stages.ts';
 import { resolvePackage, type PackageSpec } from './metadata.ts';
 import { checkEmulation } from './emulation.ts';
 import {
-  OUTPUT_DIR, RPM_FILE_LIST, RPM_FILE_LIST_SCRIPT, RPM_PAYLOAD, STAGING_DIR, packageCommand, rpmFileListScript, rpmSpecPath, stagedFiles, type Packager,
+  OUTPUT_DIR, RPM_FILE_LIST, RPM_FILE_LIST_SCRIPT, RPM_PAYLOAD, STAGING_DIR, fpmScriptFiles, packageCommand, rpmFileListScript, rpmSpecPath, stagedFiles, type Packager,
 } from './packager.ts';
+import { rpmScriptlets } from './service.ts';
 import { fetchNodeRuntime, fetchNpmCli, type RuntimeArchive, type RuntimeSource } from './runtime.ts';
 import { renderScript, specValue } from './script.ts';
 import { SOURCE_EXCLUDES, fetchSource } from './source.ts';
@@ -155,6 +156,10 @@ export function scriptVariables({ options, machine, spec, packager, runtime, npm
     fileList: RPM_FILE_LIST,
     fileListScript: RPM_FILE_LIST_SCRIPT,
     payload: RPM_PAYLOAD[spec.compression],
+    provides: spec.provides,
+    conflicts: spec.conflicts,
+    replaces: spec.replaces,
+    rpmScriptlets: rpmScriptlets(spec.lifecycle),
     packageCommand: packageCommand(spec, packager, options.fpmArgs ?? []),
   };
 }
@@ -258,6 +263,7 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
       { kind: 'content', name: SCRIPT_IN_CONTAINER.slice(1), content: script, mode: 0o755 },
       { kind: 'tree', name: 'ndist/src', hostPath: source.dir, exclude: SOURCE_EXCLUDES },
       ...stagedFiles(spec, packager).map((file): InputEntry => ({ kind: 'content', name: `${STAGING_DIR.slice(1)}/${file.path}`, content: file.content, mode: file.mode })),
+      ...(packager === 'fpm' ? fpmScriptFiles(spec).map((file): InputEntry => ({ kind: 'content', name: file.path.slice(1), content: file.content, mode: file.mode })) : []),
       ...(caBundle ? [{ kind: 'file', name: CA_IN_CONTAINER.slice(1), hostPath: context.caBundle!, mode: 0o644 } as InputEntry] : []),
       { kind: 'file', name: HEALTH_CHECK_IN_CONTAINER.slice(1), hostPath: HEALTH_CHECK_SCRIPT, mode: 0o644 },
       { kind: 'file', name: LICENSES_IN_CONTAINER.slice(1), hostPath: LICENSES_SCRIPT, mode: 0o644 },

@@ -54,6 +54,75 @@ export interface BuildOptions {
   healthCheck?: 'error' | 'warn' | 'off';
   /** Compile native addons from source instead of downloading prebuilt binaries. Default true. */
   buildFromSource?: boolean;
+  /** Run the app as a systemd service: a unit is installed, enabled and started on install, restarted on upgrade. */
+  service?: ServiceOptions;
+  /** System account created on install (home /var/lib/<app>); removed on deb purge when the package created it. */
+  user?: string;
+  /** Its primary group. Default: named like `user`. */
+  group?: string;
+  /** Files under /etc, copied from the app source, that an admin may edit: conffiles / %config(noreplace). */
+  configFiles?: ConfigFile[];
+  /** Directories created on install with an owner (state, logs, cache); removed on deb purge. */
+  directories?: DirectorySpec[];
+  /** Package relations in Debian syntax, e.g. 'mail-transport-agent' or 'old-name (<< 2.0)'. rpm: replaces becomes Obsoletes. */
+  provides?: string[];
+  conflicts?: string[];
+  replaces?: string[];
+  /** Shell scripts from the app source run in each maintainer-script phase (see README, Services). */
+  hooks?: Hooks;
+}
+
+export interface ServiceOptions {
+  /** Command line of ExecStart, one argument per element; the first an absolute path. Default ['/usr/bin/<app>']. */
+  command?: string[];
+  /** Unit Description=. Default: the package description. */
+  description?: string;
+  /** Account the service runs as. Default: the build's `user`, else root. */
+  user?: string;
+  group?: string;
+  /** Variables written to /etc/default/<app> (a conffile read by the unit and the /usr/bin wrapper). */
+  environment?: Record<string, string>;
+  /** Default: the user's home (/var/lib/<app>) when there is a `user`, else /. */
+  workingDirectory?: string;
+  /** systemd Restart=. Default 'on-failure'. */
+  restart?: 'no' | 'on-success' | 'on-failure' | 'on-abnormal' | 'on-abort' | 'always';
+  /** systemd RestartSec= in seconds. Default 5. */
+  restartSec?: number;
+  /** Sandboxing; every setting defaults to on ('strict' for protectSystem, with the declared directories writable). */
+  hardening?: {
+    noNewPrivileges?: boolean;
+    protectSystem?: 'no' | 'full' | 'strict';
+    privateTmp?: boolean;
+    protectHome?: boolean;
+  };
+}
+
+export interface ConfigFile {
+  /** Where it is installed: an absolute path under /etc, e.g. /etc/my-service/config.json. */
+  path: string;
+  /** The file in the app source it is copied from, e.g. config/default.json. */
+  source: string;
+  /** Octal mode as a string. Default '0644'. */
+  mode?: string;
+}
+
+export interface DirectorySpec {
+  /** Absolute path under /var, /srv or /etc, named for the app, e.g. /var/log/my-service. */
+  path: string;
+  /** Default: the build's `user`, else root. */
+  owner?: string;
+  /** Default: the owner's group. */
+  group?: string;
+  /** Octal mode as a string. Default '0750'. */
+  mode?: string;
+}
+
+/** Paths of shell scripts in the app source, each run with sh and arguments `<event> [<version>]`. */
+export interface Hooks {
+  preinst?: string;
+  postinst?: string;
+  prerm?: string;
+  postrm?: string;
 }
 
 export interface BuilderOptions {

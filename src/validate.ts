@@ -151,6 +151,118 @@ export function validateBuild(options: BuildOptions): void {
   if (options.compression !== undefined && !['xz', 'gzip', 'zstd', 'none'].includes(options.compression)) {
     fail('compression', `is ${JSON.stringify(options.compression)}; allowed: xz, gzip, zstd, none`);
   }
+  checkServiceOptions(options);
+}
+
+/** useradd's portable name rule (and Debian's adduser default NAME_REGEX, minus uppercase). */
+const ACCOUNT = /^[a-z_][a-z0-9_-]{0,30}$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Characters allowed in a path a maintainer script or unit names; no quoting tricks, no spaces. */
+const SAFE_PATH = /^(\/[A-Za-z0-9._+@-]+)+$/;
+const MODE = /^0?[0-7]{3}$/;
+/** Debian relation without alternatives, for Provides/Conflicts/Replaces. */
+const SIMPLE_RELATION = new RegExp(`^[a-z0-9][a-z0-9+.-]+(?: \\((?:<<|<=|=|>=|>>) [A-Za-z0-9.+~:-]+\\))?$`);
+const SYSTEM_DIRS = new Set(['/etc', '/etc/default', '/var', '/var/lib', '/var/log', '/var/cache', '/var/spool', '/var/tmp', '/var/run', '/srv', '/run', '/tmp']);
+
+function checkAccount(field: string, value: unknown): void {
+  if (typeof value !== 'string' || !ACCOUNT.test(value)) fail(field, `${JSON.stringify(value)} is not a system account name: lowercase letters, digits, _ and -, starting with a letter or _, at most 31 characters, e.g. "my-service"`);
+}
+
+function checkMode(field: string, value: unknown): void {
+  if (value !== undefined && (typeof value !== 'string' || !MODE.test(value))) fail(field, `${JSON.stringify(value)} is not an octal mode like "0640"`);
+}
+
+/** An absolute, normalised path of safe characters, below one of `roots` and not a system directory itself. */
+function checkSystemPath(field: string, value: unknown, roots: string[], example: string): string {
+  const text = requireText(field, value, { max: 300 });
+  if (!SAFE_PATH.test(text) || text.split('/').some((part) => part === '.' || part === '..')) {
+    fail(field, `"${text}" must be an absolute path of letters, digits and . _ + @ -, e.g. "${example}"`);
+  }
+  if (!roots.some((root) => text.startsWith(`${root}/`)) || SYSTEM_DIRS.has(text)) {
+    fail(field, `"${text}" must be below ${roots.join(', ')} and not a system directory, e.g. "${example}"`);
+  }
+  return text;
+}
+
+/** A unit-file value: one line; systemd escaping is done when the unit is written. */
+function checkUnitValue(field: string, value: unknown): void {
+  requireText(field, value, { max: 1000 });
+}
+
+function checkServiceOptions(options: BuildOptions): void {
+  if (options.user !== undefined) checkAccount('user', options.user);
+  if (options.group !== undefined) {
+    checkAccount('group', options.group);
+    if (options.user === undefined) fail('group', 'needs a user; set user: "my-service" as well');
+  }
+  const service = options.service;
+  if (service !== undefined) {
+    if (!service || typeof service !== 'object') fail('service', 'must be an object, e.g. { command: ["/usr/bin/my-service", "--port", "8080"] }');
+    if (service.command !== undefined) {
+      if (!Array.isArray(service.command) || service.command.length === 0) fail('service.command', 'must be a non-empty list of arguments, e.g. ["/usr/bin/my-service", "serve"]');
+      service.command.forEach((arg, index) => {
+        checkUnitValue(`service.command[${index}]`, arg);
+        // systemd reads a lone ; as the end of a command line, quoted or not.
+        if (arg === ';') fail(`service.command[${index}]`, 'cannot be ";", which systemd reads as a command separator');
+      });
+      if (!SAFE_PATH.test(service.command[0]!)) fail('service.command[0]', `"${service.command[0]}" must be an absolute path to the program, e.g. "/usr/bin/${options.app}"`);
+    }
+    if (service.description !== undefined) checkUnitValue('service.description', service.description);
+    if (service.user !== undefined) checkAccount('service.user', service.user);
+    if (service.group !== undefined) checkAccount('service.group', service.group);
+    if (service.environment !== undefined) {
+      if (!service.environment || typeof service.environment !== 'object' || Array.isArray(service.environment)) fail('service.environment', 'must be an object of NAME: "value"');
+      for (const [name, value] of Object.entries(service.environment)) {
+        if (!ENV_NAME.test(name)) fail(`service.environment.${name}`, 'is not a variable name: letters, digits and _, not starting with a digit');
+        // Written between single quotes, which both sh and systemd's EnvironmentFile read literally.
+        if (typeof value !== 'string' || CONTROL_CHARS.test(value) || /['\\]/.test(value)) {
+          fail(`service.environment.${name}`, `${JSON.stringify(value)} must be a one-line string without ' or \\`);
+        }
+      }
+    }
+    if (service.workingDirectory !== undefined && !SAFE_PATH.test(service.workingDirectory)) {
+      fail('service.workingDirectory', `${JSON.stringify(service.workingDirectory)} must be an absolute path, e.g. "/var/lib/${options.app}"`);
+    }
+    const restarts = ['no', 'on-success', 'on-failure', 'on-abnormal', 'on-abort', 'always'];
+    if (service.restart !== undefined && !restarts.includes(service.restart)) fail('service.restart', `is ${JSON.stringify(service.restart)}; allowed: ${restarts.join(', ')}`);
+    if (service.restartSec !== undefined && !(Number.isInteger(service.restartSec) && service.restartSec >= 0)) fail('service.restartSec', `must be a whole number of seconds, got ${JSON.stringify(service.restartSec)}`);
+    const hardening = service.hardening;
+    if (hardening !== undefined) {
+      for (const key of ['noNewPrivileges', 'privateTmp', 'protectHome'] as const) {
+        if (hardening[key] !== undefined && typeof hardening[key] !== 'boolean') fail(`service.hardening.${key}`, 'must be true or false');
+      }
+      if (hardening.protectSystem !== undefined && !['no', 'full', 'strict'].includes(hardening.protectSystem)) fail('service.hardening.protectSystem', `is ${JSON.stringify(hardening.protectSystem)}; allowed: no, full, strict`);
+    }
+  }
+  const configPaths = new Set<string>();
+  (checkArray('configFiles', options.configFiles) ?? []).forEach((file, index) => {
+    const field = `configFiles[${index}]`;
+    const target = checkSystemPath(`${field}.path`, file?.path, ['/etc'], `/etc/${options.app}/config.json`);
+    if (configPaths.has(target)) fail(`${field}.path`, `"${target}" is listed twice`);
+    configPaths.add(target);
+    checkEntry(`${field}.source`, file.source);
+    checkMode(`${field}.mode`, file.mode);
+  });
+  (checkArray('directories', options.directories) ?? []).forEach((dir, index) => {
+    const field = `directories[${index}]`;
+    checkSystemPath(`${field}.path`, dir?.path, ['/var', '/srv', '/etc'], `/var/log/${options.app}`);
+    if (dir.owner !== undefined) checkAccount(`${field}.owner`, dir.owner);
+    if (dir.group !== undefined) checkAccount(`${field}.group`, dir.group);
+    checkMode(`${field}.mode`, dir.mode);
+  });
+  for (const key of ['provides', 'conflicts', 'replaces'] as const) checkList(key, options[key], SIMPLE_RELATION, 'old-name (<< 2.0)');
+  if (options.hooks !== undefined) {
+    if (!options.hooks || typeof options.hooks !== 'object') fail('hooks', 'must be an object like { postinst: "packaging/postinst.sh" }');
+    for (const [phase, file] of Object.entries(options.hooks)) {
+      if (!['preinst', 'postinst', 'prerm', 'postrm'].includes(phase)) fail(`hooks.${phase}`, 'is not a phase; use preinst, postinst, prerm or postrm');
+      checkEntry(`hooks.${phase}`, file);
+    }
+  }
+}
+
+function checkArray<T>(field: string, value: T[] | undefined): T[] | undefined {
+  if (value !== undefined && !Array.isArray(value)) fail(field, 'must be a list');
+  return value;
 }
 
 /** The script /usr/bin/<app> runs: a relative path inside the app. */

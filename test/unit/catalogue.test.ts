@@ -102,6 +102,24 @@ describe('the rpm spec template', () => {
     assert.equal(parsed.trim(), 'hello-app-1.0.0-1');
   });
 
+  test('a service build: rpmspec reads the scriptlets with % kept literal, the relations and no macro from the hook', { skip: hasRpmspec ? false : 'rpmspec is not installed' }, () => {
+    const { rpmSpec } = render('debian-bookworm-rpm', 'amd64', 'rpmbuild', {
+      user: 'hello',
+      service: { environment: { RATE: '100%' } },
+      configFiles: [{ path: '/etc/hello-app/config.json', source: 'package.json' }],
+      provides: ['hello-api'],
+      replaces: ['hello-old (<< 2.0)'],
+      hooks: { postinst: 'bin/hello.js' },
+    });
+    const file = path.join(dir, 'hello-service.spec');
+    writeFileSync(file, rpmSpec!);
+    const parsed = execFileSync('rpmspec', ['-P', file], { encoding: 'utf8' });
+    for (const section of ['%pre', '%post', '%preun', '%postun']) assert.match(parsed, new RegExp(`^${section}$`, 'm'));
+    assert.match(parsed, /^Provides: hello-api$/m);
+    assert.match(parsed, /^Obsoletes: hello-old < 2\.0$/m);
+    assert.match(parsed, /if \[ "\$1" -ge 2 \]; then event=upgrade; else event=install; fi/);
+  });
+
   test('a line break in a value is a ConfigError, % is doubled', () => {
     assert.equal(specValue('50% off %{x}'), '50%% off %%{x}');
     assert.equal(specValue(['a >= 1', 'b']), 'a >= 1, b');

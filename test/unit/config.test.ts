@@ -73,6 +73,21 @@ describe('config files', () => {
     assert.match(configError(() => parseConfig({ builds: [{ ...build, source: { type: 'directory' } }] }, 'f.json')), /field "source" must have required property 'path'/);
   });
 
+  test('service options are accepted as data; a wrong one is named', () => {
+    const service = {
+      ...build,
+      user: 'tiny',
+      service: { command: ['/usr/bin/tiny-app', 'serve'], environment: { PORT: '8080' }, hardening: { protectSystem: 'full' } },
+      configFiles: [{ path: '/etc/tiny-app/config.json', source: 'package.json' }],
+      directories: [{ path: '/var/log/tiny-app', mode: '0750' }],
+      provides: ['tiny-api'],
+      hooks: { postinst: 'bin/tiny.js' },
+    };
+    assert.doesNotThrow(() => parseConfig({ builds: [service] }, 'f.json'));
+    const message = configError(() => parseConfig({ builds: [{ ...service, service: { restart: 'sometimes' } }] }, 'f.json'));
+    assert.match(message, /build "tiny :: bookworm" field "service\.restart" must be one of/);
+  });
+
   test("addBuild's own checks name the build too", async () => {
     const file = path.join(dir, 'bad.json');
     await writeFile(file, JSON.stringify({ builds: [{ ...build, iteration: 'a b' }] }));

@@ -81,6 +81,9 @@ describe('resolvePackage: defaults from package.json', () => {
       format: 'deb',
       prefix: '/opt/demo',
       fileName: 'demo_2.3.4-1_amd64.deb',
+      provides: [],
+      conflicts: [],
+      replaces: [],
     } satisfies PackageSpec);
   });
 
@@ -115,6 +118,9 @@ describe('resolvePackage: defaults from package.json', () => {
         compression: 'none',
         format: 'deb',
         prefix: '/opt/demo',
+        provides: [],
+        conflicts: [],
+        replaces: [],
         fileName: 'demo_3.0.0-7_amd64.deb',
       },
     );

@@ -29,6 +29,9 @@ function spec(changes: Partial<PackageSpec> = {}): PackageSpec {
     format: 'deb',
     prefix: '/opt/demo',
     fileName: 'demo_1.2.0~rc.1-2_amd64.deb',
+    provides: [],
+    conflicts: [],
+    replaces: [],
     ...changes,
   };
 }
@@ -157,7 +160,7 @@ describe('stagedFiles', () => {
 
   test('the copyright says UNKNOWN without a license', () => {
     const file = stagedFiles(spec({ license: undefined }), 'fpm').find((staged) => staged.path.endsWith('copyright'));
-    assert.match(file!.content, /^License: UNKNOWN$/m);
+    assert.match(String(file!.content), /^License: UNKNOWN$/m);
   });
 });
 
@@ -327,22 +330,34 @@ describe('rpm: the %files list script', () => {
   });
   after(() => rmSync(tree, { recursive: true, force: true }));
 
-  test('lists the package\'s own directories once and other files one by one, /etc as %config(noreplace), never a system directory', () => {
+  function fileList(packageSpec: PackageSpec): string[] {
     const script = path.join(tree, '..', `files-${process.pid}.sh`);
-    writeFileSync(script, rpmFileListScript(spec({ format: 'rpm' })));
+    writeFileSync(script, rpmFileListScript(packageSpec));
     try {
-      const list = execFileSync('sh', [script, tree], { encoding: 'utf8' }).trim().split('\n').sort();
-      assert.deepEqual(list, [
-        '"/opt/demo"',
-        '"/usr/bin/100%%"',
-        '"/usr/bin/demo"',
-        '"/usr/lib/systemd/system/demo.service"',
-        '"/usr/share/doc/demo"',
-        '%config(noreplace) "/etc/default/demo"',
-        '%config(noreplace) "/etc/demo"',
-      ]);
+      return execFileSync('sh', [script, tree], { encoding: 'utf8' }).trim().split('\n').sort();
     } finally {
       rmSync(script);
     }
+  }
+
+  test('lists the package\'s own directories once and other files one by one, never a system directory', () => {
+    assert.deepEqual(fileList(spec({ format: 'rpm' })), [
+      '"/etc/default/demo"',
+      '"/etc/demo/conf.d/a.conf"',
+      '"/opt/demo"',
+      '"/usr/bin/100%%"',
+      '"/usr/bin/demo"',
+      '"/usr/lib/systemd/system/demo.service"',
+      '"/usr/share/doc/demo"',
+      '%dir "/etc/demo"',
+    ]);
+  });
+
+  test('exactly the config files are %config(noreplace): nothing else under /etc is marked by accident', () => {
+    const lifecycle = { app: 'demo', version: '1.0-1', configFiles: [{ path: '/etc/default/demo', mode: 0o644, content: '' }], directories: [], hooks: {} };
+    const list = fileList(spec({ format: 'rpm', lifecycle }));
+    assert.ok(list.includes('%config(noreplace) "/etc/default/demo"'), list.join('\n'));
+    assert.ok(list.includes('"/etc/demo/conf.d/a.conf"'), list.join('\n'));
+    assert.equal(list.filter((line) => line.startsWith('%config')).length, 1);
   });
 });

@@ -38,7 +38,7 @@ describe('types', () => {
   test('every Compression is accepted by validateBuild and known to fpmCommand', () => {
     for (const compression of COMPRESSIONS) {
       assert.doesNotThrow(() => validateBuild(build({ compression })));
-      const command = fpmCommand({ compression, runtimeDeps: [] } as unknown as PackageSpec, []);
+      const command = fpmCommand({ compression, runtimeDeps: [], provides: [], conflicts: [], replaces: [] } as unknown as PackageSpec, []);
       assert.equal(typeof command[command.indexOf('--deb-compression') + 1], 'string', compression);
     }
   });

@@ -1,0 +1,347 @@
+/**
+ * End to end: a Node service packaged with `service`, `user`, `configFiles`, `directories` and
+ * hooks goes through install, upgrade 1.0 → 1.1 with an edited config file, remove and purge, in
+ * containers running systemd as PID 1 (so the unit really is enabled, started, restarted and
+ * stopped); the same cycle for the .rpm with Debian's rpm (rpm has no purge); the "systemd is not
+ * running" path on a plain debian:bookworm; and lintian on the .deb.
+ *
+ * One test image (debian:bookworm + systemd + rpm), labelled and removed at the end, serves every
+ * container. Versions 1.0 and 1.1 are built from copies of test/fixtures/service-app that differ
+ * only in build-version (what the program prints) and the default config file.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Builder, directory } from '../../src/index.ts';
+import type { BuildOptions } from '../../src/types.ts';
+import { TEST_LABEL, TEST_SESSION, cleanHost, ndistContainers } from '../helpers/docker.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'service-app');
+const APP = 'service-app';
+const IMAGE = `ndist-test/service-host:${TEST_SESSION}`;
+const ORDER_LOG = '/root/maintscript-order.log';
+
+/**
+ * lintian tags kept on the .deb (lintian 2.116, Debian 12), each for a reason. Any other tag fails the test.
+ * - dir-or-file-in-opt (E): ndist's design: the app and its own Node runtime live in /opt/<app>
+ *   (FHS: add-on application software packages), never clashing with the distro's nodejs.
+ * - embedded-library zlib, unstripped-binary-or-object (E), hardening-no-pie,
+ *   undeclared-elf-prerequisites (W): the bundled node binary, shipped as the Node.js project
+ *   builds it; its libraries are the base system's, which the health check verifies.
+ * - missing-dep-for-interpreter (E): the app's entry has a `#!/usr/bin/env node` line, but
+ *   /usr/bin/<app> runs it with the bundled runtime; the package must not depend on nodejs.
+ * - no-changelog (E), no-manual-page, copyright-without-copyright-notice (W): a generated package
+ *   has no Debian changelog and the app no man page; the copyright file names package.json's
+ *   licence, the bundled licences are in /opt/<app>/share/licenses.
+ * - extended-description-is-empty (E): the description is package.json's, one line.
+ * - package-contains-ancient-file (E): files ndist streams into the staging tree (the /usr/bin
+ *   wrapper, copyright, and here the unit and config files) have time 0, and the build only clamps
+ *   times down to SOURCE_DATE_EPOCH. Fixing it changes the bytes of every existing package: left
+ *   to a separate change.
+ * - uses-no-compression-for-{control,data}-tarball (E): this test builds with compression 'none'
+ *   to be quick; the default is xz.
+ */
+const LINTIAN_ACCEPTED = new Set([
+  'dir-or-file-in-opt',
+  'embedded-library',
+  'unstripped-binary-or-object',
+  'hardening-no-pie',
+  'undeclared-elf-prerequisites',
+  'missing-dep-for-interpreter',
+  'no-changelog',
+  'no-manual-page',
+  'copyright-without-copyright-notice',
+  'extended-description-is-empty',
+  'package-contains-ancient-file',
+  'uses-no-compression-for-control-tarball',
+  'uses-no-compression-for-data-tarball',
+]);
+
+/** A container of the test image with systemd as PID 1; commands through `docker exec`. */
+class Host {
+  private constructor(readonly id: string) {}
+
+  static start(image: string): Host {
+    const args = ['run', '-d', '--label', `${TEST_LABEL}=true`, '--label', `io.ndist.session=${TEST_SESSION}`];
+    // systemd needs its cgroup hierarchy (read-only is enough for it to run units) and a tmpfs /run;
+    // CAP_SYS_ADMIN and no seccomp/AppArmor profile let it give the unit its own mount namespace, so
+    // ProtectSystem and PrivateTmp really apply (without them systemd skips them silently in a container).
+    // --privileged is refused on this machine and not needed.
+    const systemd = ['--cap-add', 'SYS_ADMIN', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined'];
+    args.push(...systemd, '-v', '/sys/fs/cgroup:/sys/fs/cgroup:ro', '--tmpfs', '/run', '--tmpfs', '/run/lock', image, '/lib/systemd/systemd');
+    return new Host(execFileSync('docker', args, { encoding: 'utf8' }).trim());
+  }
+
+  sh(command: string): { code: number; output: string } {
+    const result = spawnSync('docker', ['exec', this.id, 'sh', '-c', `${command} 2>&1`], { encoding: 'utf8' });
+    return { code: result.status ?? -1, output: `${result.stdout}${result.stderr}`.trim() };
+  }
+
+  /** Run `command`, fail the test with its output unless it exits 0; returns the output. */
+  ok(command: string): string {
+    const result = this.sh(command);
+    assert.equal(result.code, 0, `${command}\n${result.output}`);
+    return result.output;
+  }
+
+  copy(file: string): void {
+    execFileSync('docker', ['cp', file, `${this.id}:/tmp/${path.basename(file)}`]);
+  }
+
+  async waitForSystemd(): Promise<void> {
+    for (let attempt = 0; attempt < 60; attempt++) {
+      const state = this.sh('systemctl is-system-running').output;
+      if (state === 'running' || state === 'degraded') return;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    assert.fail(`systemd did not come up: ${this.sh('systemctl is-system-running; systemctl --failed --no-pager').output}`);
+  }
+
+  /** The service's main PID, 0 when it is not running. */
+  mainPid(): number {
+    return Number(this.sh(`systemctl show -p MainPID --value ${APP}.service`).output);
+  }
+
+  remove(): void {
+    spawnSync('docker', ['rm', '-f', '-v', this.id]);
+  }
+}
+
+function buildOptions(name: string, source: string, version: string, buildMachine: string): BuildOptions {
+  return {
+    name,
+    app: APP,
+    version,
+    source: directory({ path: source }),
+    buildMachine,
+    node: '22.23.3',
+    compression: 'none',
+    homepage: 'https://ndist.invalid/service-app',
+    user: APP,
+    service: { command: [`/usr/bin/${APP}`, 'serve'], environment: { SERVICE_APP_MODE: 'production' } },
+    configFiles: [{ path: `/etc/${APP}/config.json`, source: 'config/default.json' }],
+    directories: [{ path: `/var/log/${APP}` }],
+    provides: ['service-app-api'],
+    conflicts: ['service-app-legacy'],
+    replaces: ['service-app-legacy'],
+    hooks: { preinst: 'packaging/preinst.sh', postinst: 'packaging/postinst.sh', prerm: 'packaging/prerm.sh', postrm: 'packaging/postrm.sh' },
+  };
+}
+
+describe('a service package installs, upgrades, is removed and purged like a distro package', { timeout: 10 * 60_000 }, () => {
+  let work: string;
+  const artifacts: Record<string, string> = {};
+  const hosts: Host[] = [];
+  const boot = async () => {
+    const host = Host.start(IMAGE);
+    hosts.push(host);
+    await host.waitForSystemd();
+    for (const file of Object.values(artifacts)) host.copy(file);
+    return host;
+  };
+
+  before(async () => {
+    work = await mkdtemp(path.join(os.tmpdir(), 'ndist-e2e-service-'));
+    const sources: Record<string, string> = {};
+    for (const version of ['1.0', '1.1']) {
+      const dir = path.join(work, `src-${version}`);
+      await cp(FIXTURE, dir, { recursive: true });
+      await writeFile(path.join(dir, 'build-version'), `${version}\n`);
+      await writeFile(path.join(dir, 'config', 'default.json'), `{ "greeting": "hello from ${version}" }\n`);
+      sources[version] = dir;
+    }
+    const builder = new Builder({ outDir: path.join(work, 'dist'), concurrency: 2, log: () => {} });
+    // 0.9: the same app before it was a service, a plain package.
+    builder.addBuild({ name: 'plain deb 0.9', app: APP, version: '0.9', source: directory({ path: sources['1.0']! }), buildMachine: 'debian-bookworm', node: '22.23.3', compression: 'none' });
+    for (const version of ['1.0', '1.1']) {
+      builder.addBuild(buildOptions(`service deb ${version}`, sources[version]!, version, 'debian-bookworm'));
+      builder.addBuild(buildOptions(`service rpm ${version}`, sources[version]!, version, 'debian-bookworm-rpm'));
+    }
+    // The test image builds while the packages do.
+    const dockerfile = 'FROM debian:bookworm\nRUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd systemd-sysv rpm >/dev/null && rm -rf /var/lib/apt/lists/*\n';
+    const image = buildImage(dockerfile);
+    image.catch(() => {}); // awaited below; a failed build must not leave it unhandled
+    const results = await builder.build();
+    await image;
+    for (const result of results) artifacts[result.name] = result.artifact!;
+  });
+
+  after(async () => {
+    for (const host of hosts) host.remove();
+    spawnSync('docker', ['rmi', '-f', IMAGE]);
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('builds leave no container; the .deb has exactly the conffiles, the unit, the scripts and the relations', async () => {
+    assert.deepEqual(await ndistContainers(), []);
+    const deb = artifacts['service deb 1.0']!;
+    const control = execFileSync('dpkg-deb', ['-f', deb], { encoding: 'utf8' });
+    assert.match(control, /^Provides: service-app-api$/m);
+    assert.match(control, /^Conflicts: service-app-legacy$/m);
+    assert.match(control, /^Replaces: service-app-legacy$/m);
+    const conffiles = execFileSync('dpkg-deb', ['--info', deb, 'conffiles'], { encoding: 'utf8' });
+    assert.equal(conffiles, `/etc/${APP}/config.json\n/etc/default/${APP}\n`);
+    const files = execFileSync('dpkg-deb', ['-c', deb], { encoding: 'utf8' });
+    assert.match(files, new RegExp(`\\./lib/systemd/system/${APP}\\.service$`, 'm'));
+    assert.doesNotMatch(files, /\.\/var\//, 'no /var path in the package: directories are made by postinst');
+  });
+
+  it('lintian finds nothing but the tags kept for a reason', () => {
+    const lint = spawnSync('lintian', ['--tag-display-limit', '0', artifacts['service deb 1.1']!], { encoding: 'utf8' });
+    process.stderr.write(`lintian:\n${lint.stdout}${lint.stderr}\n`);
+    const tags = [...lint.stdout.matchAll(/^[EW]: \S+: (\S+)/gm)].map((match) => match[1]!);
+    const unexpected = [...new Set(tags.filter((tag) => !LINTIAN_ACCEPTED.has(tag)))];
+    assert.deepEqual(unexpected, [], `unexpected lintian tags:\n${lint.stdout}`);
+  });
+
+  it('deb: install creates the account, enables and starts the unit; upgrade keeps the edited config and restarts; remove keeps config and data; purge removes them', async () => {
+    const host = await boot();
+    const install = host.ok(`dpkg -i /tmp/${path.basename(artifacts['service deb 1.0']!)}`);
+    assert.match(install, /service-app: created system user service-app/);
+
+    // Account, unit, directories.
+    assert.match(host.ok(`getent passwd ${APP}`), /^service-app:x:\d+:\d+:service-app service \(created by package service-app with group service-app\):\/var\/lib\/service-app:\/usr\/sbin\/nologin$/);
+    host.ok(`getent group ${APP}`);
+    host.ok(`systemd-analyze verify /lib/systemd/system/${APP}.service`);
+    assert.equal(host.ok(`systemctl is-enabled ${APP}.service`), 'enabled');
+    assert.equal(host.ok(`systemctl is-active ${APP}.service`), 'active');
+    assert.equal(host.ok(`stat -c '%U:%G %a' /var/lib/${APP} /var/log/${APP}`), `${APP}:${APP} 750\n${APP}:${APP} 750`);
+    // The service runs as its user, with /etc/default/<app> in its environment.
+    const uid = host.ok(`id -u ${APP}`);
+    await waitFor(() => host.sh(`cat /var/lib/${APP}/started.log`).output, `service-app build=1.0 greeting=hello from 1.0 mode=production uid=${uid}`);
+    // The unit's hardening is in force: no new privileges, / read-only and a private /tmp in its mount namespace.
+    const pid = host.mainPid();
+    assert.match(host.ok(`grep NoNewPrivs /proc/${pid}/status`), /^NoNewPrivs:\s+1$/);
+    assert.match(host.ok(`awk '$5 == "/" { print $6 }' /proc/${pid}/mountinfo`), /^ro,/, 'ProtectSystem=strict');
+    assert.match(host.ok(`awk '$5 == "/tmp" { print "private" }' /proc/${pid}/mountinfo`), /^private$/, 'PrivateTmp=yes');
+    // The wrapper reads /etc/default/<app> too.
+    assert.equal(host.ok(APP), 'service-app build=1.0 greeting=hello from 1.0 mode=production uid=0');
+
+    // Upgrade after editing the config file.
+    host.ok(`sed -i 's/hello from 1.0/edited by the admin/' /etc/${APP}/config.json && : > ${ORDER_LOG}`);
+    const pidBefore = host.mainPid();
+    host.ok(`dpkg -i --force-confdef --force-confold /tmp/${path.basename(artifacts['service deb 1.1']!)}`);
+    assert.equal(host.ok(`cat /etc/${APP}/config.json`), '{ "greeting": "edited by the admin" }');
+    assert.equal(host.ok(`cat /etc/${APP}/config.json.dpkg-dist`), '{ "greeting": "hello from 1.1" }');
+    assert.equal(host.ok(APP), 'service-app build=1.1 greeting=edited by the admin mode=production uid=0');
+    const order = host.ok(`cat ${ORDER_LOG}`);
+    process.stderr.write(`deb upgrade 1.0 → 1.1, maintainer scripts in order:\n${order}\n`);
+    assert.equal(order, ['prerm upgrade 1.0-1', 'preinst upgrade 1.1-1', 'postrm upgrade 1.0-1', 'postinst upgrade 1.1-1'].join('\n'));
+    assert.notEqual(host.mainPid(), pidBefore, 'the service was restarted');
+    await waitFor(() => host.sh(`tail -n 1 /var/lib/${APP}/started.log`).output, `service-app build=1.1 greeting=edited by the admin mode=production uid=${uid}`);
+
+    // Remove: stopped and disabled, program gone; config, data and the account kept.
+    host.ok(`: > ${ORDER_LOG} && dpkg -r ${APP}`);
+    assert.equal(host.ok(`cat ${ORDER_LOG}`), 'prerm remove 1.1-1\npostrm remove 1.1-1');
+    assert.equal(host.sh(`systemctl is-active ${APP}.service`).output, 'inactive');
+    assert.equal(host.mainPid(), 0);
+    host.ok(`test ! -e /opt/${APP} && test ! -e /usr/bin/${APP} && test ! -e /lib/systemd/system/${APP}.service && test ! -e /etc/systemd/system/multi-user.target.wants/${APP}.service`);
+    host.ok(`test -f /etc/${APP}/config.json && test -f /etc/default/${APP} && test -f /var/lib/${APP}/started.log && test -d /var/log/${APP} && getent passwd ${APP}`);
+
+    // Installed again after the removal (dpkg calls postinst configure <old-version>, as for an
+    // upgrade): enabled and started again, the kept config in use.
+    host.ok(`dpkg -i /tmp/${path.basename(artifacts['service deb 1.1']!)}`);
+    assert.equal(host.ok(`systemctl is-enabled ${APP}.service`), 'enabled');
+    assert.equal(host.ok(`systemctl is-active ${APP}.service`), 'active');
+    host.ok(`dpkg -r ${APP}`);
+
+    // Purge: config, data and the account go; nothing of the package is left.
+    host.ok(`dpkg -P ${APP}`);
+    assert.equal(host.sh(`getent passwd ${APP} || getent group ${APP} || echo none`).output, 'none');
+    assert.equal(host.sh(`find / -xdev \\( -path /proc -o -path /var/tmp -o -path /tmp -o -path /var/log/journal \\) -prune -o -name '*${APP}*' -print`).output, '');
+  });
+
+  it('deb: an upgrade from a version that was no service enables and starts the unit', async () => {
+    const host = await boot();
+    host.ok(`dpkg -i /tmp/${path.basename(artifacts['plain deb 0.9']!)}`);
+    assert.equal(host.sh(`systemctl is-enabled ${APP}.service`).output, 'Failed to get unit file state for service-app.service: No such file or directory');
+    host.ok(`dpkg -i /tmp/${path.basename(artifacts['service deb 1.0']!)}`);
+    assert.equal(host.ok(`systemctl is-enabled ${APP}.service`), 'enabled');
+    assert.equal(host.ok(`systemctl is-active ${APP}.service`), 'active');
+    assert.equal(host.ok(`cat ${ORDER_LOG}`), 'preinst upgrade 1.0-1\npostinst install 1.0-1', 'the new postinst ran as an install');
+    host.ok(`test ! -e /var/lib/${APP}/.enable-unit`);
+  });
+
+  it('deb without systemd running (plain debian:bookworm): every phase succeeds and says what it did not do', async (t) => {
+    const host = await cleanHost('debian:bookworm', [artifacts['service deb 1.0']!, artifacts['service deb 1.1']!]);
+    t.after(() => host.remove());
+    const install = await host.sh(`dpkg -i /tmp/${path.basename(artifacts['service deb 1.0']!)}`);
+    assert.equal(install.code, 0, install.output);
+    assert.match(install.output, /service-app: systemctl not found: service-app\.service not enabled/);
+    assert.match(install.output, /service-app: systemd is not running \(container or chroot\?\): service-app\.service not started/);
+    const upgrade = await host.sh(`dpkg -i /tmp/${path.basename(artifacts['service deb 1.1']!)}`);
+    assert.equal(upgrade.code, 0, upgrade.output);
+    assert.match(upgrade.output, /service-app\.service not restarted/);
+    const run = await host.sh(APP);
+    assert.equal(run.output, 'service-app build=1.1 greeting=hello from 1.1 mode=production uid=0');
+    const purge = await host.sh(`dpkg -P ${APP} && (getent passwd ${APP} || echo no user) && test ! -e /var/lib/${APP} && test ! -e /etc/${APP} && echo purged`);
+    assert.equal(purge.code, 0, purge.output);
+    assert.match(purge.output, /^no user$/m);
+    assert.match(purge.output, /^purged$/m);
+  });
+
+  it('rpm (Debian\'s rpm, scriptlets run by /bin/sh): install enables and starts, upgrade keeps the edit and restarts, erase stops and keeps config, data and user', async () => {
+    const host = await boot();
+    const rpm = (version: string) => `/tmp/${path.basename(artifacts[`service rpm ${version}`]!)}`;
+    // --nodeps: Debian's rpm database knows none of the Debian packages; --force-debian: its rpm refuses to install otherwise.
+    const flags = '--nodeps --force-debian';
+    const list = host.ok(`rpm -qlp ${rpm('1.0')} && rpm -qp --configfiles ${rpm('1.0')} | sed 's/^/config: /'`).split('\n');
+    assert.deepEqual(list.filter((line) => line.startsWith('config: ')).sort(), [`config: /etc/default/${APP}`, `config: /etc/${APP}/config.json`]);
+    for (const system of ['/etc', '/etc/default', '/usr/lib/systemd/system', '/var', '/var/lib', '/usr/bin']) assert.ok(!list.includes(system), `the package does not own ${system}`);
+    assert.match(host.ok(`rpm -qp --provides --conflicts --obsoletes ${rpm('1.0')}`), /service-app-api[\s\S]*service-app-legacy[\s\S]*service-app-legacy/);
+
+    host.ok(`rpm -i ${flags} ${rpm('1.0')}`);
+    assert.equal(host.ok(`cat ${ORDER_LOG}`), 'preinst install 1.0-1\npostinst install 1.0-1');
+    host.ok(`systemd-analyze verify /usr/lib/systemd/system/${APP}.service`);
+    assert.equal(host.ok(`systemctl is-enabled ${APP}.service`), 'enabled');
+    assert.equal(host.ok(`systemctl is-active ${APP}.service`), 'active');
+    const uid = host.ok(`id -u ${APP}`);
+    await waitFor(() => host.sh(`cat /var/lib/${APP}/started.log`).output, `service-app build=1.0 greeting=hello from 1.0 mode=production uid=${uid}`);
+
+    host.ok(`sed -i 's/hello from 1.0/edited by the admin/' /etc/${APP}/config.json && : > ${ORDER_LOG}`);
+    const pidBefore = host.mainPid();
+    host.ok(`rpm -U ${flags} ${rpm('1.1')}`);
+    assert.equal(host.ok(`cat /etc/${APP}/config.json`), '{ "greeting": "edited by the admin" }');
+    assert.equal(host.ok(`cat /etc/${APP}/config.json.rpmnew`), '{ "greeting": "hello from 1.1" }');
+    const order = host.ok(`cat ${ORDER_LOG}`);
+    process.stderr.write(`rpm upgrade 1.0 → 1.1, scriptlets in order:\n${order}\n`);
+    assert.equal(order, ['preinst upgrade 1.1-1', 'postinst upgrade 1.1-1', 'prerm upgrade 1.0-1', 'postrm upgrade 1.0-1'].join('\n'));
+    assert.notEqual(host.mainPid(), pidBefore, 'the service was restarted');
+    assert.equal(host.ok(APP), 'service-app build=1.1 greeting=edited by the admin mode=production uid=0');
+
+    host.ok(`: > ${ORDER_LOG} && rpm -e ${flags.split(' ')[0]} ${APP}`);
+    assert.equal(host.ok(`cat ${ORDER_LOG}`), 'prerm remove 1.1-1\npostrm remove 1.1-1');
+    assert.equal(host.sh(`systemctl is-active ${APP}.service`).output, 'inactive');
+    host.ok(`test ! -e /opt/${APP} && test ! -e /usr/bin/${APP} && test ! -e /usr/lib/systemd/system/${APP}.service && test ! -e /etc/systemd/system/multi-user.target.wants/${APP}.service`);
+    // rpm keeps an edited %config file as .rpmsave; the account and data stay (Fedora's policy: no userdel).
+    assert.equal(host.ok(`cat /etc/${APP}/config.json.rpmsave`), '{ "greeting": "edited by the admin" }');
+    host.ok(`getent passwd ${APP} && test -f /var/lib/${APP}/started.log && test -d /var/log/${APP}`);
+  });
+});
+
+async function waitFor(read: () => string, expected: string): Promise<void> {
+  let last = '';
+  for (let attempt = 0; attempt < 40; attempt++) {
+    last = read();
+    if (last.split('\n').includes(expected)) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  assert.fail(`expected a line "${expected}", got:\n${last}`);
+}
+
+/** `docker build` of the test image, in the background while the packages build. */
+function buildImage(dockerfile: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('docker', ['build', '-q', '--label', `${TEST_LABEL}=true`, '--label', `io.ndist.session=${TEST_SESSION}`, '-t', IMAGE, '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`cannot build the test image:\n${output}`))));
+    child.stdin.end(dockerfile);
+  });
+}
