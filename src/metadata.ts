@@ -7,7 +7,7 @@ import path from 'node:path';
 import { ConfigError } from './errors.ts';
 import { resolvePackageName, type Machine } from './machines.ts';
 import type { Arch, BuildOptions, Compression } from './types.ts';
-import { checkEntry, checkPackageVersion, requireText } from './validate.ts';
+import { checkEntry, checkHomepage, checkPackageVersion, requireText } from './validate.ts';
 
 export interface PackageSpec {
   app: string;
@@ -123,7 +123,7 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
     maintainer: options.maintainer ?? fromPackageJson('author', maintainerFrom(pkg.author)) ?? `${options.app} maintainers <root@localhost>`,
     description,
     license: options.license ?? fromPackageJson('license', pkg.license),
-    homepage: options.homepage ?? fromPackageJson('homepage', pkg.homepage),
+    homepage: options.homepage ?? (pkg.homepage === undefined ? undefined : checkHomepage('package.json homepage', pkg.homepage)),
     entry,
     rpmArch,
     runtimeDeps: (options.runtimeDeps ?? [])
