@@ -46,6 +46,9 @@ describe('ndist CLI', () => {
       assert.match(stdout, new RegExp(`^Usage: ndist ${command}`), command);
     }
     assert.match((await ndist(['build', '--help'], tmp)).stdout, /--dry-run[\s\S]*--verbose/);
+    const bootstrap = await ndist(['bootstrap-image', 'ubuntu:noble'], tmp);
+    assert.equal(bootstrap.code, 2, 'a configuration error');
+    assert.match(bootstrap.stderr, /"ubuntu:noble" is not supported; use debian:<suite> or arm64v8\/debian:<suite>/);
   });
 
   it('init in a CommonJS project, then list, render and a dry run work on it', async () => {
@@ -66,6 +69,12 @@ describe('ndist CLI', () => {
     assert.match(render.stdout, /^# prefix:   \/opt\/tiny-app$/m);
     assert.match(render.stdout, /^# packager: dpkg-deb --root-owner-group -Zxz --build \/ndist\/root \/ndist\/out\/tiny-app_1\.0\.0-1_amd64\.deb$/m);
     assert.match(render.stdout, /^#!\/bin\/bash$/m);
+    const scriptOnly = await ndist(['render', 'tiny-app :: bookworm', '--script-only'], dir);
+    assert.equal(scriptOnly.code, 0, scriptOnly.stderr);
+    assert.equal(scriptOnly.stdout.split('\n')[0], '#!/bin/bash', 'the script alone, no # header');
+    const fpm = await ndist(['render', 'tiny-app :: bookworm', '--packager', 'fpm'], dir);
+    assert.equal(fpm.code, 0, fpm.stderr);
+    assert.match(fpm.stdout, /^# packager: fpm -s dir -t deb /m);
 
     const dry = await ndist(['build', '--dry-run'], dir);
     assert.equal(dry.code, 0, dry.stderr);
