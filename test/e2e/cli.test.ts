@@ -8,6 +8,7 @@ import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { ndistContainers, TEST_SESSION } from '../helpers/docker.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -99,6 +100,22 @@ describe('ndist CLI', () => {
     assert.equal(dry.code, 0, dry.stderr);
     for (const file of ['hello-app_1.0.0-1deb12_amd64.deb', 'hello-app_1.0.0-1deb12_arm64.deb', 'hello-app_1.0.0-1deb13_amd64.deb', 'hello-app-1.0.0-1.x86_64.rpm']) assert.match(dry.stdout, new RegExp(file.replaceAll('.', '\\.')));
     assert.deepEqual(await ndistContainers(), []);
+  });
+
+  it('installed from its npm pack tarball as the README says (npm install --save-dev), npx ndist runs with its templates and machines', { timeout: 300_000 }, async () => {
+    const dir = path.join(tmp, 'installed');
+    await cp(FIXTURE, dir, { recursive: true });
+    const run = promisify(execFile);
+    const { stdout: packed } = await run('npm', ['pack', '--silent', '--pack-destination', tmp], { cwd: ROOT, maxBuffer: 1 << 26 });
+    const tarball = path.join(tmp, packed.trim().split('\n').pop()!);
+    await run('npm', ['install', '--save-dev', '--no-audit', '--no-fund', tarball], { cwd: dir, maxBuffer: 1 << 26 });
+    const npx = (...args: string[]) => run('npx', ['--no-install', 'ndist', ...args], { cwd: dir, env: { ...process.env, NDIST_SESSION: TEST_SESSION } });
+    assert.equal((await npx('--version')).stdout.trim(), JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')).version);
+    assert.match((await npx('machines')).stdout, /^debian-bookworm\s/m, 'templates/build_machines.json is in the package');
+    await npx('init', '--node', '22.23.3');
+    const render = await npx('render', 'tiny-app :: bookworm', '--script-only');
+    assert.equal(render.stdout.split('\n')[0], '#!/bin/bash', 'the templates are in the package');
+    assert.match((await npx('build', '--dry-run')).stdout, /dry run: nothing was built/);
   });
 
   it('render of an unknown build names the builds', async () => {
