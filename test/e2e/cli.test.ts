@@ -174,6 +174,9 @@ await builder.build();
     assert.equal(code, 0, `${stdout}\n${stderr}`);
     assert.match(stdout, /tiny :: bookworm \| ==> package/, '--verbose shows container output');
     assert.ok((await readdir(path.join(dir, 'out'))).includes('tiny-app_1.0.0-1_amd64.deb'));
+    // The README's own install check, bind mount and all (this is the user's docker, not ndist).
+    const { stdout: installed } = await promisify(execFile)('sh', ['-c', 'docker run --rm --label io.ndist.test=true -v "$PWD/out:/dist" debian:bookworm sh -c \'dpkg -i /dist/tiny-app_*.deb >/dev/null && tiny-app && dpkg -r tiny-app >/dev/null && ! test -e /usr/bin/tiny-app\''], { cwd: dir });
+    assert.match(installed, /^tiny-app 1\.0\.0 on node v22\.23\.3: 3600000$/m);
     assert.deepEqual(await ndistContainers(), []);
   });
 });
