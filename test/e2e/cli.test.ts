@@ -112,6 +112,8 @@ describe('ndist CLI', () => {
     const npx = (...args: string[]) => run('npx', ['--no-install', 'ndist', ...args], { cwd: dir, env: { ...process.env, NDIST_SESSION: TEST_SESSION } });
     assert.equal((await npx('--version')).stdout.trim(), JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')).version);
     assert.match((await npx('machines')).stdout, /^debian-bookworm\s/m, 'templates/build_machines.json is in the package');
+    // The README's setup step runs node_modules/ndist/scripts/setup.sh: it ships (syntax-checked here; CI runs it from the checkout).
+    await run('bash', ['-n', path.join(dir, 'node_modules', 'ndist', 'scripts', 'setup.sh')]);
     await npx('init', '--node', '22.23.3');
     const render = await npx('render', 'tiny-app :: bookworm', '--script-only');
     assert.equal(render.stdout.split('\n')[0], '#!/bin/bash', 'the templates are in the package');
