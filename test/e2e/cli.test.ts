@@ -13,6 +13,8 @@ import { ndistContainers, TEST_SESSION } from '../helpers/docker.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'tiny-app');
+/** In Dockerfile.dev, host paths are not this container's: bind mounts cannot work there. */
+const DEV_CONTAINER = process.env.NDIST_DEV_CONTAINER ? 'bind-mounts a path of this container, which the host engine does not have (runs on the host)' : false;
 
 function ndist(args: string[], cwd: string, timeout = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -176,9 +178,12 @@ await builder.build();
     assert.equal(code, 0, `${stdout}\n${stderr}`);
     assert.match(stdout, /tiny :: bookworm \| ==> package/, '--verbose shows container output');
     assert.ok((await readdir(path.join(dir, 'out'))).includes('tiny-app_1.0.0-1_amd64.deb'));
-    // The README's own install check, bind mount and all (this is the user's docker, not ndist).
-    const { stdout: installed } = await promisify(execFile)('sh', ['-c', 'docker run --rm --label io.ndist.test=true -v "$PWD/out:/dist" debian:bookworm sh -c \'dpkg -i /dist/tiny-app_*.deb >/dev/null && tiny-app && dpkg -r tiny-app >/dev/null && ! test -e /usr/bin/tiny-app\''], { cwd: dir });
-    assert.match(installed, /^tiny-app 1\.0\.0 on node v22\.23\.3: 3600000$/m);
     assert.deepEqual(await ndistContainers(), []);
+  });
+
+  it("the README's install check on that package: docker run with dist/ bind-mounted, dpkg -i, run, dpkg -r", { skip: DEV_CONTAINER }, async () => {
+    // The user's own docker command, not ndist's (ndist never bind-mounts): the path must be the host's.
+    const { stdout } = await promisify(execFile)('sh', ['-c', 'docker run --rm --label io.ndist.test=true -v "$PWD/out:/dist" debian:bookworm sh -c \'dpkg -i /dist/tiny-app_*.deb >/dev/null && tiny-app && dpkg -r tiny-app >/dev/null && ! test -e /usr/bin/tiny-app\''], { cwd: path.join(tmp, 'real') });
+    assert.match(stdout, /^tiny-app 1\.0\.0 on node v22\.23\.3: 3600000$/m);
   });
 });
