@@ -180,6 +180,8 @@ describe('health check and hostile inputs', { timeout: 20 * 60_000 }, () => {
       [rpmField('SUMMARY'), rpmField('DESCRIPTION').trimEnd(), rpmField('PACKAGER'), rpmField('URL'), rpmField('LICENSE')],
       [fields.description, fields.description, fields.maintainer, fields.homepage, fields.license],
     );
+    const copyright = execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" | tar -xOf - ./usr/share/doc/tiny-app/copyright', 'sh', deb!], { encoding: 'utf8' });
+    assert.ok(copyright.split('\n').includes(`License: ${fields.license}`), copyright);
     const wrapper = execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" | tar -xOf - ./usr/bin/tiny-app', 'sh', deb!], { encoding: 'utf8' });
     assert.ok(wrapper.includes(`/opt/tiny-app/app/${shellQuote(entry)} "$@"`), wrapper);
 
