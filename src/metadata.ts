@@ -8,7 +8,7 @@ import { ConfigError } from './errors.ts';
 import { resolvePackageName, type Machine } from './machines.ts';
 import { resolveLifecycle, type Lifecycle } from './service.ts';
 import type { Arch, BuildOptions, Compression } from './types.ts';
-import { checkEntry, checkPackageVersion, requireText } from './validate.ts';
+import { checkEntry, checkHomepage, checkPackageVersion, requireText } from './validate.ts';
 
 export interface PackageSpec {
   app: string;
@@ -132,7 +132,7 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
     maintainer: options.maintainer ?? fromPackageJson('author', maintainerFrom(pkg.author)) ?? `${options.app} maintainers <root@localhost>`,
     description,
     license: options.license ?? fromPackageJson('license', pkg.license),
-    homepage: options.homepage ?? fromPackageJson('homepage', pkg.homepage),
+    homepage: options.homepage ?? (pkg.homepage === undefined ? undefined : checkHomepage('package.json homepage', pkg.homepage)),
     entry,
     rpmArch,
     runtimeDeps: (options.runtimeDeps ?? [])

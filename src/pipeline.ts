@@ -25,6 +25,7 @@ import {
 import { rpmScriptlets } from './service.ts';
 import { fetchNodeRuntime, fetchNpmCli, type RuntimeArchive, type RuntimeSource } from './runtime.ts';
 import { renderScript, specValue } from './script.ts';
+import { buildSecrets, gitAuthFailure } from './secrets.ts';
 import { SOURCE_EXCLUDES, fetchSource } from './source.ts';
 import type { BuildOptions } from './types.ts';
 
@@ -230,7 +231,7 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     const npm = await fetchNpmCli(options.npm ?? DEFAULT_NPM_VERSION, fetchOptions);
     const registry = await npmRegistry(source.dir);
     // Secrets go to the build step's environment only, never into a file, label or container config.
-    const secrets: Record<string, string> = process.env.NPM_TOKEN ? { NPM_TOKEN: process.env.NPM_TOKEN } : {};
+    const secrets = buildSecrets();
 
     for (const script of [HEALTH_CHECK_SCRIPT, LICENSES_SCRIPT]) {
       if (!existsSync(script)) throw new BuildError(`${script} is missing: run \`npm run build\` in the ndist checkout`);
@@ -277,8 +278,9 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     await container.putArchive(createReadStream(npm.file), '/ndist/npm');
 
     log(`script: running ${machine.script} (packager: ${packager})`);
-    const problems = { health: [] as string[], licence: [] as string[] };
+    const problems = { health: [] as string[], licence: [] as string[], gitAuth: undefined as string | undefined };
     const onLine = (line: string) => {
+      problems.gitAuth ??= gitAuthFailure(line);
       if (line.startsWith('health check error: ')) problems.health.push(line.slice('health check error: '.length));
       if (line.startsWith('licence error: ')) problems.licence.push(line.slice('licence error: '.length));
       log(line);
@@ -289,6 +291,12 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     }
     if (problems.health.length > 0) {
       throw new BuildError(`the health check failed (set healthCheck: 'warn' to package anyway):\n  ${problems.health.join('\n  ')}`, { build: options.name, stage: 'health check' });
+    }
+    if (code !== 0 && problems.gitAuth) {
+      const hint = secrets.NDIST_GIT_TOKEN
+        ? 'NDIST_GIT_TOKEN did not open it (check the token, NDIST_GIT_USERNAME, and NDIST_GIT_URL, which ssh URLs need)'
+        : 'set NDIST_GIT_TOKEN to a token for it, and NDIST_GIT_URL to its host (ssh URLs are then fetched over it)';
+      throw new BuildError(`the build script failed with exit code ${code}: git could not fetch the git dependency ${problems.gitAuth}: ${hint}`, { build: options.name, stage: 'script' });
     }
     if (code !== 0) throw new BuildError(`the build script failed with exit code ${code}`, { build: options.name, stage: 'script' });
 

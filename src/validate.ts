@@ -134,7 +134,7 @@ export function validateBuild(options: BuildOptions): void {
   optionalText('maintainer', options.maintainer, { max: 200 });
   optionalText('description', options.description, { max: 2000 });
   optionalText('license', options.license, { max: 200 });
-  optionalText('homepage', options.homepage, { max: 500 });
+  if (options.homepage !== undefined) checkHomepage('homepage', options.homepage);
   if (options.entry !== undefined) checkEntry('entry', options.entry);
   if (options.allowedLicenses !== undefined) {
     if (!Array.isArray(options.allowedLicenses)) fail('allowedLicenses', 'must be a list of SPDX licence ids, e.g. ["MIT", "Apache-2.0"]');
@@ -263,6 +263,13 @@ function checkServiceOptions(options: BuildOptions): void {
 function checkArray<T>(field: string, value: T[] | undefined): T[] | undefined {
   if (value !== undefined && !Array.isArray(value)) fail(field, 'must be a list');
   return value;
+}
+
+/** A URL, one token: rpm's URL tag takes no spaces. */
+export function checkHomepage(field: string, value: unknown): string {
+  const url = requireText(field, value, { max: 500 });
+  if (/\s/.test(url)) fail(field, `"${url}" must be a URL without spaces (rpm's URL field is one word), e.g. "https://example.com/my-app"`);
+  return url;
 }
 
 /** The script /usr/bin/<app> runs: a relative path inside the app. */

@@ -8,10 +8,13 @@ import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { ndistContainers, TEST_SESSION } from '../helpers/docker.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'tiny-app');
+/** In Dockerfile.dev, host paths are not this container's: bind mounts cannot work there. */
+const DEV_CONTAINER = process.env.NDIST_DEV_CONTAINER ? 'bind-mounts a path of this container, which the host engine does not have (runs on the host)' : false;
 
 function ndist(args: string[], cwd: string, timeout = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -46,6 +49,9 @@ describe('ndist CLI', () => {
       assert.match(stdout, new RegExp(`^Usage: ndist ${command}`), command);
     }
     assert.match((await ndist(['build', '--help'], tmp)).stdout, /--dry-run[\s\S]*--verbose/);
+    const bootstrap = await ndist(['bootstrap-image', 'ubuntu:noble'], tmp);
+    assert.equal(bootstrap.code, 2, 'a configuration error');
+    assert.match(bootstrap.stderr, /"ubuntu:noble" is not supported; use debian:<suite> or arm64v8\/debian:<suite>/);
   });
 
   it('init in a CommonJS project, then list, render and a dry run work on it', async () => {
@@ -66,6 +72,12 @@ describe('ndist CLI', () => {
     assert.match(render.stdout, /^# prefix:   \/opt\/tiny-app$/m);
     assert.match(render.stdout, /^# packager: dpkg-deb --root-owner-group -Zxz --build \/ndist\/root \/ndist\/out\/tiny-app_1\.0\.0-1_amd64\.deb$/m);
     assert.match(render.stdout, /^#!\/bin\/bash$/m);
+    const scriptOnly = await ndist(['render', 'tiny-app :: bookworm', '--script-only'], dir);
+    assert.equal(scriptOnly.code, 0, scriptOnly.stderr);
+    assert.equal(scriptOnly.stdout.split('\n')[0], '#!/bin/bash', 'the script alone, no # header');
+    const fpm = await ndist(['render', 'tiny-app :: bookworm', '--packager', 'fpm'], dir);
+    assert.equal(fpm.code, 0, fpm.stderr);
+    assert.match(fpm.stdout, /^# packager: fpm -s dir -t deb /m);
 
     const dry = await ndist(['build', '--dry-run'], dir);
     assert.equal(dry.code, 0, dry.stderr);
@@ -90,6 +102,24 @@ describe('ndist CLI', () => {
     assert.equal(dry.code, 0, dry.stderr);
     for (const file of ['hello-app_1.0.0-1deb12_amd64.deb', 'hello-app_1.0.0-1deb12_arm64.deb', 'hello-app_1.0.0-1deb13_amd64.deb', 'hello-app-1.0.0-1.x86_64.rpm']) assert.match(dry.stdout, new RegExp(file.replaceAll('.', '\\.')));
     assert.deepEqual(await ndistContainers(), []);
+  });
+
+  it('installed from its npm pack tarball as the README says (npm install --save-dev), npx ndist runs with its templates and machines', { timeout: 300_000 }, async () => {
+    const dir = path.join(tmp, 'installed');
+    await cp(FIXTURE, dir, { recursive: true });
+    const run = promisify(execFile);
+    const { stdout: packed } = await run('npm', ['pack', '--silent', '--pack-destination', tmp], { cwd: ROOT, maxBuffer: 1 << 26 });
+    const tarball = path.join(tmp, packed.trim().split('\n').pop()!);
+    await run('npm', ['install', '--save-dev', '--no-audit', '--no-fund', tarball], { cwd: dir, maxBuffer: 1 << 26 });
+    const npx = (...args: string[]) => run('npx', ['--no-install', 'ndist', ...args], { cwd: dir, env: { ...process.env, NDIST_SESSION: TEST_SESSION } });
+    assert.equal((await npx('--version')).stdout.trim(), JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')).version);
+    assert.match((await npx('machines')).stdout, /^debian-bookworm\s/m, 'templates/build_machines.json is in the package');
+    // The README's setup step runs node_modules/ndist/scripts/setup.sh: it ships (syntax-checked here; CI runs it from the checkout).
+    await run('bash', ['-n', path.join(dir, 'node_modules', 'ndist', 'scripts', 'setup.sh')]);
+    await npx('init', '--node', '22.23.3');
+    const render = await npx('render', 'tiny-app :: bookworm', '--script-only');
+    assert.equal(render.stdout.split('\n')[0], '#!/bin/bash', 'the templates are in the package');
+    assert.match((await npx('build', '--dry-run')).stdout, /dry run: nothing was built/);
   });
 
   it('render of an unknown build names the builds', async () => {
@@ -149,5 +179,11 @@ await builder.build();
     assert.match(stdout, /tiny :: bookworm \| ==> package/, '--verbose shows container output');
     assert.ok((await readdir(path.join(dir, 'out'))).includes('tiny-app_1.0.0-1_amd64.deb'));
     assert.deepEqual(await ndistContainers(), []);
+  });
+
+  it("the README's install check on that package: docker run with dist/ bind-mounted, dpkg -i, run, dpkg -r", { skip: DEV_CONTAINER }, async () => {
+    // The user's own docker command, not ndist's (ndist never bind-mounts): the path must be the host's.
+    const { stdout } = await promisify(execFile)('sh', ['-c', 'docker run --rm --label io.ndist.test=true -v "$PWD/out:/dist" debian:bookworm sh -c \'dpkg -i /dist/tiny-app_*.deb >/dev/null && tiny-app && dpkg -r tiny-app >/dev/null && ! test -e /usr/bin/tiny-app\''], { cwd: path.join(tmp, 'real') });
+    assert.match(stdout, /^tiny-app 1\.0\.0 on node v22\.23\.3: 3600000$/m);
   });
 });

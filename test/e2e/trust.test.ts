@@ -7,13 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { copyFile, cp, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Builder, BuildsFailedError, directory, type BuildOptions } from '../../src/index.ts';
 import { machineImageTag } from '../../src/docker/image.ts';
 import { loadMachines } from '../../src/machines.ts';
+import { shellQuote } from '../../src/script.ts';
 import { cleanHost, ndistContainers } from '../helpers/docker.ts';
 
 const TOKEN = 'ndist-test-token-5f1c9a77e0';
@@ -26,7 +27,11 @@ const HOSTILE = [
   '"; touch /ndist/root/opt/pwned-dquote; "',
   '; rm -rf /ndist/root/opt ; touch /ndist/root/opt/pwned-semicolon',
   'ünïcødé — ✓ $HOME ${PATH} * ? [a] {b,c} \\ | & > /ndist/root/opt/pwned-redirect',
+  // rpm macros: %(…) runs a shell when a spec file is parsed.
+  '%(touch /ndist/root/opt/pwned-macro) %{__rm} %%',
 ];
+/** A homepage is one word (rpm's URL tag takes no spaces, so validation refuses them). */
+const HOSTILE_URL = 'https://example.invalid/?q=$(touch${IFS}/ndist/root/opt/pwned-url)`id`\'"&x=%(id)|;<>';
 
 describe('health check and hostile inputs', { timeout: 20 * 60_000 }, () => {
   let outDir: string;
@@ -86,7 +91,7 @@ describe('health check and hostile inputs', { timeout: 20 * 60_000 }, () => {
       allowedLicenses: ['MIT'],
       description: HOSTILE.join(' '),
       maintainer: `${HOSTILE[0]} <x@example.invalid>`,
-      homepage: `https://example.invalid/${HOSTILE[1]}`,
+      homepage: HOSTILE_URL,
       license: HOSTILE[2],
       fpmArgs: HOSTILE,
     });
@@ -117,7 +122,7 @@ describe('health check and hostile inputs', { timeout: 20 * 60_000 }, () => {
     const field = (name: string) => execFileSync('dpkg-deb', ['--field', deb, name], { encoding: 'utf8' }).trimEnd();
     assert.equal(field('Description'), HOSTILE.join(' '));
     assert.equal(field('Maintainer'), `${HOSTILE[0]} <x@example.invalid>`);
-    assert.equal(field('Homepage'), `https://example.invalid/${HOSTILE[1]}`);
+    assert.equal(field('Homepage'), HOSTILE_URL);
     assert.equal(field('Depends'), 'libsqlite3-0 (>= 3.40)');
 
     const host = await cleanHost('debian:bookworm', [deb]);
@@ -127,6 +132,65 @@ describe('health check and hostile inputs', { timeout: 20 * 60_000 }, () => {
     const run = await host.sh('native-link');
     assert.equal(run.code, 0, run.output);
     assert.match(run.output, /^system sqlite 3\.\d+\.\d+, ms 2000$/m);
+    assert.deepEqual(await ndistContainers(), []);
+  });
+
+  it('every free-text field hostile at once, in a .deb and an .rpm: packaged literally, nothing executed', async (t) => {
+    // tiny-app with its entry script under a hostile file name.
+    const app = path.join(outDir, 'hostile-app');
+    await cp(path.resolve(import.meta.dirname, '..', 'fixtures', 'tiny-app'), app, { recursive: true });
+    // A file name holds no "/": these would run from the build's working directory, in the app.
+    const entry = 'bin/$(touch hacked) `touch hacked` \'q\' "d" ; & | %(touch hacked) ü.js';
+    await copyFile(path.join(app, 'bin', 'tiny.js'), path.join(app, entry));
+    t.after(() => rm(app, { recursive: true, force: true }));
+    const fields = {
+      description: HOSTILE.join(' '),
+      maintainer: `${HOSTILE[1]} <x@example.invalid>`,
+      homepage: HOSTILE_URL,
+      license: HOSTILE[6]!,
+    };
+    const lines: string[] = [];
+    const builder = new Builder({ outDir, log: (build, line) => lines.push(`${build} | ${line}`) });
+    for (const [format, buildMachine] of [['deb', 'debian-bookworm'], ['rpm', 'debian-bookworm-rpm']] as const) {
+      builder.addBuild({
+        name: `${HOSTILE[0]} ${HOSTILE[4]} :: ${format}`,
+        app: 'tiny-app',
+        source: directory({ path: app }),
+        buildMachine,
+        node: '22.23.3',
+        compression: 'none',
+        entry,
+        fpmArgs: HOSTILE,
+        ...fields,
+      });
+    }
+    const results = await builder.build().catch((error: unknown) => assert.fail(`${error}\n${lines.slice(-40).join('\n')}`));
+    const [deb, rpm] = results.map((result) => result.artifact!);
+
+    const debFiles = execFileSync('dpkg-deb', ['--contents', deb!], { encoding: 'utf8' });
+    const rpmFiles = execFileSync('rpm', ['-qlp', rpm!], { encoding: 'utf8' });
+    for (const files of [debFiles, rpmFiles]) {
+      assert.doesNotMatch(files, /(^|\/)(pwned-[a-z]+|hacked)$/m, 'no hostile command ran in the build machine');
+      assert.ok(files.includes(`/opt/tiny-app/app/${entry}`), 'the entry is packaged under its own name');
+    }
+    const field = (name: string) => execFileSync('dpkg-deb', ['--field', deb!, name], { encoding: 'utf8' }).trimEnd();
+    assert.deepEqual([field('Description'), field('Maintainer'), field('Homepage')], [fields.description, fields.maintainer, fields.homepage]);
+    const rpmField = (tag: string) => execFileSync('rpm', ['-qp', '--qf', `%{${tag}}`, rpm!], { encoding: 'utf8' });
+    assert.deepEqual(
+      [rpmField('SUMMARY'), rpmField('DESCRIPTION').trimEnd(), rpmField('PACKAGER'), rpmField('URL'), rpmField('LICENSE')],
+      [fields.description, fields.description, fields.maintainer, fields.homepage, fields.license],
+    );
+    const copyright = execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" | tar -xOf - ./usr/share/doc/tiny-app/copyright', 'sh', deb!], { encoding: 'utf8' });
+    assert.ok(copyright.split('\n').includes(`License: ${fields.license}`), copyright);
+    const wrapper = execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" | tar -xOf - ./usr/bin/tiny-app', 'sh', deb!], { encoding: 'utf8' });
+    assert.ok(wrapper.includes(`/opt/tiny-app/app/${shellQuote(entry)} "$@"`), wrapper);
+
+    // Installed, the wrapper runs the hostile-named entry as data.
+    const host = await cleanHost('debian:bookworm', [deb!]);
+    t.after(() => host.remove());
+    const run = await host.sh(`dpkg -i /tmp/${path.basename(deb!)} >/dev/null && tiny-app && ls /opt`);
+    assert.equal(run.code, 0, run.output);
+    assert.match(run.output, /^tiny-app 1\.0\.0 on node v22\.23\.3: 3600000\ntiny-app$/);
     assert.deepEqual(await ndistContainers(), []);
   });
 });

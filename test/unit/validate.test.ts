@@ -285,6 +285,7 @@ describe('validateBuild: fpmArgs, metadata, entry, compression', () => {
     rejects({ maintainer: 'x'.repeat(201) }, 'maintainer', /at most 200/);
     rejects({ description: 'x'.repeat(2001) }, 'description', /at most 2000/);
     rejects({ homepage: 'x'.repeat(501) }, 'homepage', /at most 500/);
+    rejects({ homepage: 'https://example.com/a b' }, 'homepage', /must be a URL without spaces \(rpm's URL field is one word\)/);
   });
 
   test('entry must be a relative path inside the app', () => {
