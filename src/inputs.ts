@@ -39,7 +39,7 @@ async function addFile(pack: tar.Pack, name: string, hostPath: string, mode?: nu
 }
 
 async function addTree(pack: tar.Pack, name: string, hostPath: string, exclude: readonly (string | RegExp)[]): Promise<void> {
-  pack.entry({ ...header(name, 0o755), type: 'directory' });
+  pack.entry({ ...header(name, 0o755, (await lstat(hostPath)).mtime), type: 'directory' });
   // Sorted, so the archive (and what is built from it) does not depend on directory order.
   const children = (await readdir(hostPath)).sort();
   for (const child of children) {
@@ -53,17 +53,21 @@ async function addTree(pack: tar.Pack, name: string, hostPath: string, exclude: 
   }
 }
 
-/** A tar stream of `entries`, produced as it is read. Errors reading the host surface on the stream. */
-export function packInputs(entries: InputEntry[]): Readable {
+/**
+ * A tar stream of `entries`, produced as it is read. Errors reading the host surface on the stream.
+ * Generated files and directories get `mtime` (host files and trees keep their own): a build passes its
+ * SOURCE_DATE_EPOCH, so files ndist adds to a package are neither newer nor far older than the rest.
+ */
+export function packInputs(entries: InputEntry[], mtime = new Date(0)): Readable {
   const pack = tar.pack();
   (async () => {
     for (const entry of entries) {
       switch (entry.kind) {
         case 'content':
-          pack.entry(header(entry.name, entry.mode ?? 0o644), entry.content);
+          pack.entry(header(entry.name, entry.mode ?? 0o644, mtime), entry.content);
           break;
         case 'directory':
-          pack.entry({ ...header(entry.name, 0o755), type: 'directory' });
+          pack.entry({ ...header(entry.name, 0o755, mtime), type: 'directory' });
           break;
         case 'file':
           await addFile(pack, entry.name, entry.hostPath, entry.mode);

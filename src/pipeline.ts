@@ -245,7 +245,8 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     await checkContainerArch(container, spec, image.tag);
     const packager = await detectPackager(container, machine);
     const caBundle = context.caBundle !== undefined && existsSync(context.caBundle);
-    const variables = scriptVariables({ options, machine, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch: sourceDateEpoch(options, source.epoch) });
+    const epoch = sourceDateEpoch(options, source.epoch);
+    const variables = scriptVariables({ options, machine, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch: epoch });
     const script = renderScript(readFileSync(machine.script, 'utf8'), variables, machine.script);
     const rpmInputs: InputEntry[] = [];
     if (packager === 'rpmbuild') {
@@ -272,7 +273,7 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
       ...rpmInputs,
     ];
     log('inputs: streaming source, runtime and npm into the container');
-    await container.putArchive(packInputs(inputs), '/');
+    await container.putArchive(packInputs(inputs, new Date(epoch * 1000)), '/');
     // Docker unpacks the archives as they are (gzip or xz): nothing is extracted on the host.
     await container.putArchive(createReadStream(runtime.file), '/ndist/runtime');
     await container.putArchive(createReadStream(npm.file), '/ndist/npm');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -161,6 +161,26 @@ describe('packInputs', () => {
     const excluded = (await readTar(packInputs([{ kind: 'tree', name: 'src', hostPath: app, exclude: ['lib'] }]))).map((entry) => entry.name);
     assert.equal(excluded.some((name) => name.startsWith('src/lib')), false);
     assert.ok(excluded.includes('src/.git/HEAD'));
+  });
+
+  test('generated files and directories get the given time, host files keep their own', async () => {
+    const epoch = new Date(1_700_000_000_000);
+    const extract = tar.extract();
+    packInputs(
+      [
+        { kind: 'directory', name: 'root' },
+        { kind: 'content', name: 'root/wrapper', content: '#!/bin/sh\n' },
+        { kind: 'file', name: 'root/ca.crt', hostPath: path.join(root, 'ca.crt') },
+      ],
+      epoch,
+    ).pipe(extract);
+    const times: Record<string, number | undefined> = {};
+    for await (const entry of extract) {
+      times[entry.header.name] = entry.header.mtime?.getTime();
+      entry.resume();
+    }
+    const hostTime = Math.floor(statSync(path.join(root, 'ca.crt')).mtimeMs / 1000) * 1000;
+    assert.deepEqual(times, { root: epoch.getTime(), 'root/wrapper': epoch.getTime(), 'root/ca.crt': hostTime });
   });
 
   test('an empty list of entries is an empty archive', async () => {
