@@ -88,8 +88,8 @@ describe('ndist CLI', () => {
     assert.equal((await readdir(dir)).includes('dist'), false, 'nothing was written to dist');
   });
 
-  it('examples/release.ts: its multi-target builds list and pass a dry run, starting no container', async () => {
-    const release = path.join(ROOT, 'examples', 'release.ts');
+  it('examples/package.ts: its multi-target release (two apps, a service) lists and passes a dry run, starting no container', async () => {
+    const release = path.join(ROOT, 'examples', 'package.ts');
     const listed = await ndist(['list', release], tmp);
     assert.equal(listed.code, 0, listed.stderr);
     assert.deepEqual(listed.stdout.trim().split('\n'), [
@@ -97,10 +97,12 @@ describe('ndist CLI', () => {
       'hello-app :: debian-bookworm :: arm64',
       'hello-app :: debian-trixie :: amd64',
       'hello-app :: debian-bookworm-rpm :: amd64',
+      'service-app :: debian-bookworm :: amd64',
+      'service-app :: debian-bookworm-rpm :: amd64',
     ]);
     const dry = await ndist(['build', release, '--dry-run'], tmp);
     assert.equal(dry.code, 0, dry.stderr);
-    for (const file of ['hello-app_1.0.0-1deb12_amd64.deb', 'hello-app_1.0.0-1deb12_arm64.deb', 'hello-app_1.0.0-1deb13_amd64.deb', 'hello-app-1.0.0-1.x86_64.rpm']) assert.match(dry.stdout, new RegExp(file.replaceAll('.', '\\.')));
+    for (const file of ['hello-app_1.0.0-1deb12_amd64.deb', 'hello-app_1.0.0-1deb12_arm64.deb', 'hello-app_1.0.0-1deb13_amd64.deb', 'hello-app-1.0.0-1.x86_64.rpm', 'service-app_1.0.0-1_amd64.deb', 'service-app-1.0.0-1.x86_64.rpm']) assert.match(dry.stdout, new RegExp(file.replaceAll('.', '\\.')));
     assert.deepEqual(await ndistContainers(), []);
   });
 

@@ -1,11 +1,12 @@
 /**
- * End to end: the README's example (examples/package.ts, through the ndist CLI) builds the fixture
- * app, which has a native addon, in the debian-bookworm build machine; the .deb is installed on a
+ * End to end: the README's example (one target of examples/package.ts, through the ndist CLI, as
+ * `npm run example` runs it) builds the fixture app, which has a native addon, in the debian-bookworm build machine; the .deb is installed on a
  * clean Debian 12 container with no Node and no compiler, run, and removed.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -15,6 +16,14 @@ import { Builder, directory } from '../../src/index.ts';
 import { cleanHost, ndistContainers } from '../helpers/docker.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+/** The one target of examples/package.ts that `npm run example` builds, read from package.json so the two cannot drift. */
+function exampleTarget(): string {
+  const script = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.example!;
+  const match = /--only '([^']+)'/.exec(script);
+  assert.ok(match, `npm run example builds one target: ${script}`);
+  return match[1]!;
+}
 const NODE_VERSION = '22.23.3';
 
 function runCli(args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
@@ -43,14 +52,14 @@ describe('the example builds a .deb that installs and runs on a clean host', { t
     await rm(work, { recursive: true, force: true });
   });
 
-  it('`ndist build examples/package.ts` writes the .deb to dist/ and leaves no container', async () => {
-    const { code, output } = await runCli(['build', path.join(ROOT, 'examples', 'package.ts')], work);
+  it('`ndist build examples/package.ts --only <one target>` writes the .deb to dist/ and leaves no container', async () => {
+    const { code, output } = await runCli(['build', path.join(ROOT, 'examples', 'package.ts'), '--only', exampleTarget()], work);
     assert.equal(code, 0, `ndist build failed:\n${output.slice(-3000)}`);
     // Beside the package: its SBOM, SHA256SUMS, the build's log and the run's report.
     const files = await readdir(path.join(work, 'dist'));
-    assert.deepEqual(files.sort(), ['SHA256SUMS', 'hello-app_1.0.0-1_amd64.deb', 'hello-app_1.0.0-1_amd64.deb.cdx.json', 'logs', 'ndist-report.json']);
-    deb = path.join(work, 'dist', 'hello-app_1.0.0-1_amd64.deb');
-    assert.match(execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: path.join(work, 'dist'), encoding: 'utf8' }), /^hello-app_1\.0\.0-1_amd64\.deb: OK\nhello-app_1\.0\.0-1_amd64\.deb\.cdx\.json: OK$/m);
+    assert.deepEqual(files.sort(), ['SHA256SUMS', 'hello-app_1.0.0-1deb12_amd64.deb', 'hello-app_1.0.0-1deb12_amd64.deb.cdx.json', 'logs', 'ndist-report.json']);
+    deb = path.join(work, 'dist', 'hello-app_1.0.0-1deb12_amd64.deb');
+    assert.match(execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: path.join(work, 'dist'), encoding: 'utf8' }), /^hello-app_1\.0\.0-1deb12_amd64\.deb: OK\nhello-app_1\.0\.0-1deb12_amd64\.deb\.cdx\.json: OK$/m);
     const sbom = JSON.parse(await readFile(`${deb}.cdx.json`, 'utf8')) as { components: { name: string }[] };
     assert.ok(['better-sqlite3', 'ms'].every((name) => sbom.components.some((component) => component.name === name)), 'the SBOM lists the bundled dependencies');
     assert.match(output, /runtime: node 22\.23\.3 .*from/);
@@ -92,6 +101,7 @@ describe('the example builds a .deb that installs and runs on a clean host', { t
       app: 'hello-app',
       source: directory({ path: path.join(ROOT, 'test', 'fixtures', 'hello-app') }),
       buildMachine: 'debian-bookworm',
+      iteration: '1deb12',
       node: NODE_VERSION,
     });
     const [result] = await builder.build();
