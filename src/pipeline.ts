@@ -19,6 +19,7 @@ import { PACKAGE_ROOT, type Machine } from './machines.ts';
 import type { Stage } from './progress/stages.ts';
 import { resolvePackage, type PackageSpec } from './metadata.ts';
 import { checkEmulation } from './emulation.ts';
+import { DEPS_CACHE_DIR, NPM_CACHE_DIR, cacheMounts, cacheVolumes, dependencyCacheKey, ensureCacheVolumes, type DependencyKey } from './dependency-cache.ts';
 import {
   OUTPUT_DIR, RPM_FILE_LIST, RPM_FILE_LIST_SCRIPT, RPM_PAYLOAD, STAGING_DIR, packageCommand, rpmFileListScript, rpmSpecPath, stagedFiles, type Packager,
 } from './packager.ts';
@@ -98,10 +99,13 @@ export interface ScriptInputs {
   caBundle: boolean;
   /** Seconds since the epoch that every file time in the package is clamped to. */
   sourceDateEpoch: number;
+  /** The dependency cache key, or why there is none; unset (no cache) when rendering without a machine. */
+  dependencyKey?: DependencyKey;
 }
 
 /** Every variable a build machine's template can use (the README lists them). */
-export function scriptVariables({ options, machine, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch }: ScriptInputs): Record<string, unknown> {
+export function scriptVariables({ options, machine, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch, dependencyKey }: ScriptInputs): Record<string, unknown> {
+  const depsKey = dependencyKey?.key;
   return {
     name: options.name,
     app: spec.app,
@@ -129,6 +133,11 @@ export function scriptVariables({ options, machine, spec, packager, runtime, npm
     npmCli: `/ndist/npm/${npm.root}/bin/npm-cli.js`,
     npmRegistry: registry,
     npmUserConfig: NPMRC_IN_CONTAINER,
+    npmCacheDir: NPM_CACHE_DIR,
+    depsCacheDir: DEPS_CACHE_DIR,
+    depsKey: depsKey ?? '',
+    depsCacheFile: depsKey ? `${DEPS_CACHE_DIR}/${depsKey}.tar` : '',
+    depsCacheSkipped: dependencyKey ? (dependencyKey.key ? '' : dependencyKey.reason) : 'no build machine to key it by',
     caBundle,
     sourceDateEpoch,
     licensesScript: LICENSES_IN_CONTAINER,
@@ -234,12 +243,18 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     await checkEmulation(docker, spec.arch, log);
     const image = await ensureMachineImage(docker, machine, spec.arch, log);
     stage('dependencies');
-    container = await BuildContainer.start(docker, image.tag, { labels: ndistLabels(options.name), env: proxyEnvironment() });
+    const volumes = cacheVolumes();
+    await ensureCacheVolumes(docker, volumes);
+    const dependencyKey = dependencyCacheKey({
+      sourceDir: source.dir, imageId: image.id, runtime, npm, arch: spec.arch, buildDeps: spec.buildDeps, buildFromSource: options.buildFromSource ?? true, registry,
+    });
+    log(dependencyKey.key ? `dependency cache: key ${dependencyKey.key}` : `dependency cache: not used, ${dependencyKey.reason}`);
+    container = await BuildContainer.start(docker, image.tag, { labels: ndistLabels(options.name), env: proxyEnvironment(), mounts: cacheMounts(volumes) });
     log(`container: ${container.id.slice(0, 12)} from ${image.tag}`);
     await checkContainerArch(container, spec, image.tag);
     const packager = await detectPackager(container, machine);
     const caBundle = context.caBundle !== undefined && existsSync(context.caBundle);
-    const variables = scriptVariables({ options, machine, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch: sourceDateEpoch(options, source.epoch) });
+    const variables = scriptVariables({ options, machine, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch: sourceDateEpoch(options, source.epoch), dependencyKey });
     const script = renderScript(readFileSync(machine.script, 'utf8'), variables, machine.script);
     const rpmInputs: InputEntry[] = [];
     if (packager === 'rpmbuild') {
