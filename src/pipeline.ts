@@ -12,7 +12,7 @@ import { writeArtifact, type Artifact } from './artifact.ts';
 import { registerCleanup } from './cleanup.ts';
 import { ndistLabels, proxyEnvironment } from './docker/client.ts';
 import { BuildContainer } from './docker/container.ts';
-import { ensureMachineImage } from './docker/image.ts';
+import { ensureMachineImage, machineImageTag } from './docker/image.ts';
 import { BuildError } from './errors.ts';
 import { packInputs, type InputEntry } from './inputs.ts';
 import { PACKAGE_ROOT, type Machine } from './machines.ts';
@@ -27,6 +27,7 @@ import { fetchNodeRuntime, fetchNpmCli, type RuntimeArchive, type RuntimeSource 
 import { renderScript, specValue } from './script.ts';
 import { SOURCE_EXCLUDES, fetchSource } from './source.ts';
 import type { BuildOptions } from './types.ts';
+import { buildInputsHash, findUpToDate, sourceTreeHash } from './up-to-date.ts';
 
 export const DEFAULT_NPM_VERSION = '10.9.9';
 const CA_IN_CONTAINER = '/ndist/ca.crt';
@@ -50,6 +51,10 @@ export interface PipelineContext {
   stage?: (stage: Stage) => void;
   /** Claims the artifact's file name for this build; throws when another build of the run has it. */
   claimArtifact?: (fileName: string) => void;
+  /** Rebuild even when an earlier build with the same inputs left its artifact (`--force`). */
+  force?: boolean;
+  /** Fingerprint of the key the run signs with: a signed artifact is reused only by runs signing with it. */
+  signingKey?: string;
 }
 
 export interface PipelineResult {
@@ -61,6 +66,10 @@ export interface PipelineResult {
   image: { tag: string; id: string };
   runtime: RuntimeArchive;
   commit?: string;
+  /** sha256 over every input of the build, recorded so an identical later build reuses the artifact. */
+  inputs: string;
+  /** The artifact of an earlier build with the same inputs, reused: no container was started. */
+  reused?: boolean;
 }
 
 /**
@@ -239,6 +248,39 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     for (const script of [HEALTH_CHECK_SCRIPT, LICENSES_SCRIPT]) {
       if (!existsSync(script)) throw new BuildError(`${script} is missing: run \`npm run build\` in the ndist checkout`);
     }
+    const epoch = sourceDateEpoch(options, source.epoch);
+    const imageTag = await machineImageTag(machine, spec.arch);
+    const imageId = await docker.getImage(imageTag).inspect().then((info) => info.Id, () => 'missing');
+    const inputsHash = await buildInputsHash({
+      ndist: { file: path.join(PACKAGE_ROOT, 'package.json') },
+      options: JSON.stringify(options),
+      spec: JSON.stringify(spec),
+      source: source.commit ?? (await sourceTreeHash(source.dir, SOURCE_EXCLUDES)),
+      sourceDateEpoch: String(epoch),
+      runtime: `${runtime.version} ${runtime.checksum} ${runtime.root}`,
+      npm: `${npm.version} ${npm.checksum} ${npm.root}`,
+      registry,
+      image: `${imageTag} ${imageId}`,
+      script: { file: machine.script },
+      specTemplate: machine.specTemplate ? { file: machine.specTemplate } : '',
+      healthCheck: { file: HEALTH_CHECK_SCRIPT },
+      licenses: { file: LICENSES_SCRIPT },
+      signingKey: context.signingKey ?? '',
+    });
+    const artifactPath = path.join(context.outDir, spec.fileName);
+    if (context.force) log('up to date: not checked, --force rebuilds');
+    else if (imageId !== 'missing') {
+      const found = await findUpToDate(context.cacheDir, artifactPath, inputsHash);
+      if ('record' in found) {
+        const { record } = found;
+        stage('artifact');
+        log(`up to date: reusing ${artifactPath} (sha256 ${record.artifact.sha256}), built ${record.builtAt} from the same inputs; --force rebuilds`);
+        return {
+          artifact: record.artifact, sbom: record.sbom, spec, packager: record.packager as Packager, image: { tag: imageTag, id: imageId }, runtime, commit: source.commit, inputs: inputsHash, reused: true,
+        };
+      }
+      log(`up to date: no, ${found.reason}`);
+    }
     stage('image');
     await checkEmulation(docker, spec.arch, log);
     const image = await ensureMachineImage(docker, machine, spec.arch, log);
@@ -305,7 +347,7 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     const artifact = await writeArtifact(await container.getArchive(`${OUTPUT_DIR}/${spec.fileName}`), context.outDir, spec.fileName);
     log(`artifact: ${artifact.path} (${(artifact.size / 1e6).toFixed(1)} MB, sha256 ${artifact.sha256})`);
     const sbom = await fetchSbom(container, spec, context.outDir, log);
-    return { artifact, sbom, spec, packager, image, runtime, commit: source.commit };
+    return { artifact, sbom, spec, packager, image, runtime, commit: source.commit, inputs: inputsHash };
   } finally {
     await container?.remove();
     await removeSource();

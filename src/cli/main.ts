@@ -98,10 +98,11 @@ function program(state: { exitCode: number }): Command {
     .argument('[file]', FILE_HELP)
     .option('-j, --concurrency <n>', 'builds run at once (default: CPU cores)', parseConcurrency)
     .option('--fail-fast', 'when a build fails, stop the others and start no more')
+    .option('--force', 'rebuild even the builds whose inputs match an earlier build whose artifact is still there')
     .option('--only <glob>', ONLY_HELP, collect)
     .option('--dry-run', 'validate, resolve sources and metadata, print what would be built; start no container')
     .option('-v, --verbose', 'show every line of container output, even on a terminal')
-    .action(async (file: string | undefined, options: { concurrency?: number; failFast?: boolean; only?: string[]; dryRun?: boolean; verbose?: boolean }) => {
+    .action(async (file: string | undefined, options: { concurrency?: number; failFast?: boolean; force?: boolean; only?: string[]; dryRun?: boolean; verbose?: boolean }) => {
       if (options.dryRun) {
         for (const { options: builder, builds } of await collectBuilds(file, options.only)) {
           for (const build of builds) console.log((await describeBuild(build, builder, options.verbose ? (line) => console.error(line) : undefined)).join('\n'));
@@ -109,7 +110,7 @@ function program(state: { exitCode: number }): Command {
         console.log('dry run: nothing was built');
         return;
       }
-      await runBuildFile(file, { mode: 'build', concurrency: options.concurrency, failFast: options.failFast, only: options.only, verbose: options.verbose });
+      await runBuildFile(file, { mode: 'build', concurrency: options.concurrency, failFast: options.failFast, force: options.force, only: options.only, verbose: options.verbose });
     });
 
   cli
