@@ -77,6 +77,11 @@ function parseConcurrency(value: string): number {
   return number;
 }
 
+function parseDays(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('a whole number of days');
+  return Number(value);
+}
+
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
@@ -183,6 +188,24 @@ function program(state: { exitCode: number }): Command {
     .addOption(new Option('--arch <arch>', 'architecture of the image').choices(['amd64', 'arm64']))
     .action(async (image: string, options: { mirror?: string; arch?: 'amd64' | 'arm64' }) => {
       await bootstrapImage(image, options);
+    });
+
+  const cache = cli.command('cache').description("ndist's caches: runtimes, build records, machine images, the npm and dependency cache volumes");
+  cache
+    .command('ls')
+    .description('list what each cache holds: keys, sizes, last use')
+    .action(async () => {
+      const { listCaches } = await import('./cache.ts');
+      for (const line of await listCaches()) console.log(line);
+    });
+  cache
+    .command('prune')
+    .description('remove cache entries unused for --older-than days and machine images no machine builds today; --all: everything')
+    .option('--all', 'remove every cache: runtimes, build records, all machine images ndist built, both volumes')
+    .option('--older-than <days>', 'age, in days since last use, of the entries removed', parseDays, 30)
+    .action(async (options: { all?: boolean; olderThan: number }) => {
+      const { pruneCommand } = await import('./cache.ts');
+      for (const line of await pruneCommand({ all: options.all, olderThanDays: options.olderThan })) console.log(line);
     });
 
   cli
