@@ -146,7 +146,7 @@ export function scriptVariables({ options, machine, spec, packager, runtime, npm
     depsCacheDir: DEPS_CACHE_DIR,
     depsKey: depsKey ?? '',
     depsCacheFile: depsKey ? `${DEPS_CACHE_DIR}/${depsKey}.tar` : '',
-    depsCacheSkipped: dependencyKey ? (dependencyKey.key ? '' : dependencyKey.reason) : 'no build machine to key it by',
+    depsCacheSkipped: dependencyKey ? (dependencyKey.key ? '' : dependencyKey.reason) : 'it is keyed only in a build (not by ndist render or ndist shell)',
     caBundle,
     sourceDateEpoch,
     licensesScript: LICENSES_IN_CONTAINER,
@@ -239,9 +239,12 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     log(`package: ${spec.fileName}`);
     stage('runtime');
     const fetchOptions = { cacheDir: context.cacheDir, sources: context.runtimeSources, log };
-    const runtime = await fetchNodeRuntime(options.node, spec.nodeArch, fetchOptions);
-    const npm = await fetchNpmCli(options.npm ?? DEFAULT_NPM_VERSION, fetchOptions);
-    const registry = await npmRegistry(source.dir);
+    // At once: verifying cached archives and starting npm take most of a no-op build's time.
+    const [runtime, npm, registry] = await Promise.all([
+      fetchNodeRuntime(options.node, spec.nodeArch, fetchOptions),
+      fetchNpmCli(options.npm ?? DEFAULT_NPM_VERSION, fetchOptions),
+      npmRegistry(source.dir),
+    ]);
     // Secrets go to the build step's environment only, never into a file, label or container config.
     const secrets: Record<string, string> = process.env.NPM_TOKEN ? { NPM_TOKEN: process.env.NPM_TOKEN } : {};
 
