@@ -118,6 +118,8 @@ interface Row {
   note: string;
 }
 
+const loadAtStart = os.loadavg()[0]!;
+
 async function main(): Promise<void> {
   const app = path.join(work, 'hello-app');
   cpSync(path.join(ROOT, 'test', 'fixtures', 'hello-app'), app, { recursive: true });
@@ -188,7 +190,8 @@ async function main(): Promise<void> {
     { target: 'hello-world .deb with Node 22 (xz) ≤ 30 MB', value: `${find('hello world (tiny-app)').artifactMb!.toFixed(1)} MB`, met: find('hello world (tiny-app)').artifactMb! <= 30 },
   ];
 
-  const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${CORES} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, node ${process.version}`;
+  // Other work on the machine slows every row: the load average says how busy it was.
+  const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${CORES} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, node ${process.version}; load average ${loadAtStart.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end`;
   const fmt = (value: number | undefined, digits = 1) => (value === undefined ? '' : value.toFixed(digits));
   const markdown = [
     `# ndist benchmark (${new Date().toISOString()})`,
