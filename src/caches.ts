@@ -173,11 +173,16 @@ export async function pruneCaches(context: PruneContext, options: PruneOptions):
   }
   const image = images.find((candidate) => candidate.current)?.key;
   if (image && (await volumeEntries(docker, volumes)).some((entry) => entry.kind === 'dependency cache')) {
-    const stale = (await dependencyEntries(docker, image, volumes)).filter((entry) => shouldPrune(entry, options));
-    // Keys are hex; partial files are what an interrupted build left.
-    const files = stale.map((entry) => `${entry.key}.tar`).join(' ');
-    await inVolumes(docker, image, volumes, `cd ${DEPS_CACHE_DIR} && rm -f ${files} && find . -maxdepth 1 -name '.*.partial' -mmin +60 -delete`);
-    removed.push(...stale);
+    removed.push(...(await pruneDependencies(docker, image, volumes, options)));
   }
   return removed;
+}
+
+/** Remove the dependency cache entries `options` selects, in a container of `image`; returns them. */
+export async function pruneDependencies(docker: Docker, image: string, volumes: CacheVolumes, options: PruneOptions): Promise<CacheEntry[]> {
+  const stale = (await dependencyEntries(docker, image, volumes)).filter((entry) => shouldPrune(entry, options));
+  // Keys are hex; partial files are what an interrupted build left.
+  const files = stale.map((entry) => `${entry.key}.tar`).join(' ');
+  await inVolumes(docker, image, volumes, `cd ${DEPS_CACHE_DIR} && rm -f ${files} && find . -maxdepth 1 -name '.*.partial' -mmin +60 -delete`);
+  return stale;
 }

@@ -1,18 +1,27 @@
 /**
  * End to end, with the quick fixture (tiny-app, no compression): a second build with nothing
  * changed reuses the artifact and starts no container; a changed source file rebuilds it, with
- * npm ci skipped thanks to the dependency cache; `force` rebuilds an up-to-date build.
+ * npm ci skipped thanks to the dependency cache; `ndist cache ls` shows the caches and pruning
+ * removes a dependency entry; `force` rebuilds an up-to-date build.
  */
 import assert from 'node:assert/strict';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import { dependencyEntries, pruneDependencies } from '../../src/caches.ts';
+import { cacheVolumes } from '../../src/dependency-cache.ts';
+import { machineImageTag } from '../../src/docker/image.ts';
 import { Builder, directory } from '../../src/index.ts';
+import { loadMachines } from '../../src/machines.ts';
+import { defaultCacheDir } from '../../src/runtime.ts';
+import { recordFile } from '../../src/up-to-date.ts';
 import type { BuildResult } from '../../src/types.ts';
 import { TEST_SESSION, docker, ndistContainers } from '../helpers/docker.ts';
 
-const FIXTURE = path.resolve(import.meta.dirname, '..', 'fixtures', 'tiny-app');
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'tiny-app');
 
 /** Containers this test run's builds created since `since` (seconds), from the engine's events. */
 async function containersCreatedSince(since: number): Promise<number> {
@@ -42,6 +51,8 @@ describe('caches: no-op builds and the dependency cache', { timeout: 10 * 60_000
     await cp(FIXTURE, source, { recursive: true });
   });
   after(async () => {
+    // The records of its builds, in the default cache directory.
+    if (first?.artifact) await rm(recordFile(defaultCacheDir(), first.artifact), { force: true });
     await rm(work, { recursive: true, force: true });
   });
 
@@ -85,6 +96,23 @@ describe('caches: no-op builds and the dependency cache', { timeout: 10 * 60_000
     assert.notEqual(result.sha256, first.sha256);
     assert.ok(lines.some((line) => line.startsWith('up to date: no, its inputs changed')), lines.join('\n'));
     assert.ok(lines.some((line) => /^dependency cache: hit [0-9a-f]{64}, npm ci skipped$/.test(line)), lines.join('\n'));
+  });
+
+  it('`ndist cache ls` lists the volumes, the dependency entry and the record; pruning removes the entry', async () => {
+    const output = execFileSync(process.execPath, [path.join(ROOT, 'bin', 'ndist.js'), 'cache', 'ls'], { encoding: 'utf8' });
+    const volumes = cacheVolumes();
+    assert.match(output, new RegExp(`^npm cache +${volumes.npm} `, 'm'));
+    assert.match(output, new RegExp(`^dependency cache +${volumes.deps} `, 'm'));
+    const key = /^dependencies +([0-9a-f]{64}) /m.exec(output)?.[1];
+    assert.ok(key, output);
+    assert.match(output, new RegExp(`^build record +${path.basename(recordFile(defaultCacheDir(), first.artifact!))} `, 'm'));
+
+    const image = await machineImageTag(loadMachines().get('debian-bookworm')!, 'amd64');
+    const later = { olderThanDays: 0, now: new Date(Date.now() + 60_000) };
+    const removed = await pruneDependencies(docker, image, volumes, later);
+    assert.deepEqual(removed.map((entry) => entry.key), [key]);
+    assert.deepEqual(await dependencyEntries(docker, image, volumes), []);
+    assert.deepEqual(await ndistContainers(), []);
   });
 
   it('force rebuilds a build that is up to date', async () => {
