@@ -6,7 +6,8 @@
  * - images: machine images ndist built (label io.ndist.machine), tagged by a hash of their context;
  * - the npm download cache and the dependency cache, Docker volumes (see dependency-cache.ts).
  */
-import { lstat, readdir, rm, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { lstat, readFile, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { DEPS_CACHE_DIR, cacheMounts, cacheVolumes, type CacheVolumes } from './dependency-cache.ts';
@@ -25,7 +26,7 @@ export interface CacheEntry {
   size?: number;
   /** Last use where ndist records it (runtimes, records, dependencies), else creation. */
   lastUsed?: Date;
-  /** For images: whether a machine of the catalogue builds this tag today. */
+  /** Images: whether a machine of the catalogue builds this tag today; build records: whether their artifact is still there. */
   current?: boolean;
 }
 
@@ -55,8 +56,11 @@ export async function hostEntries(cacheDir: string): Promise<CacheEntry[]> {
   }
   const builds = path.join(cacheDir, 'builds');
   for (const name of (await listDir(builds)).sort()) {
-    const info = await stat(path.join(builds, name));
-    entries.push({ kind: 'build record', key: name, size: info.size, lastUsed: info.mtime });
+    const file = path.join(builds, name);
+    const info = await stat(file);
+    // A record whose artifact is gone can never be reused.
+    const artifact = await readFile(file, 'utf8').then((text) => (JSON.parse(text) as { artifact?: { path?: string } }).artifact?.path, () => undefined);
+    entries.push({ kind: 'build record', key: name, size: info.size, lastUsed: info.mtime, current: artifact !== undefined && existsSync(artifact) });
   }
   return entries;
 }
@@ -119,7 +123,7 @@ export async function dependencyEntries(docker: Docker, image: string, volumes: 
 export interface PruneOptions {
   /** Everything: runtimes, records, every machine image ndist built, both volumes. */
   all?: boolean;
-  /** Entries not used for this many days; images no machine builds today go whatever their age. */
+  /** Entries not used for this many days; images no machine builds today, and records of artifacts that are gone, go whatever their age. */
   olderThanDays: number;
   now?: Date;
 }
@@ -128,6 +132,7 @@ export interface PruneOptions {
 export function shouldPrune(entry: CacheEntry, options: PruneOptions): boolean {
   if (options.all) return true;
   if (entry.kind === 'image') return entry.current === false;
+  if (entry.kind === 'build record' && entry.current === false) return true;
   if (entry.kind === 'npm cache' || entry.kind === 'dependency cache') return false;
   const age = (options.now ?? new Date()).getTime() - (entry.lastUsed?.getTime() ?? 0);
   return age > options.olderThanDays * DAY_MS;

@@ -178,7 +178,8 @@ describe('cache prune selection', () => {
     assert.equal(shouldPrune(entry('runtime', daysAgo(31)), options), true);
     assert.equal(shouldPrune(entry('runtime', daysAgo(29)), options), false);
     assert.equal(shouldPrune(entry('dependencies', daysAgo(31)), options), true);
-    assert.equal(shouldPrune(entry('build record', daysAgo(1)), options), false);
+    assert.equal(shouldPrune(entry('build record', daysAgo(1), true), options), false);
+    assert.equal(shouldPrune(entry('build record', daysAgo(1), false), options), true, 'a record whose artifact is gone goes');
     assert.equal(shouldPrune(entry('image', daysAgo(400), true), options), false, 'a current image stays, however old');
     assert.equal(shouldPrune(entry('image', daysAgo(0), false), options), true, 'a stale image goes, however new');
     assert.equal(shouldPrune(entry('npm cache'), options), false, 'volumes go only with --all');
