@@ -22,6 +22,7 @@ import { runSettings, selectNames, type RunSettings } from './run.ts';
 import { defaultCacheDir } from './runtime.ts';
 import { openSigner, type Signer } from './signing.ts';
 import type { BuildOptions, BuilderOptions, BuildResult } from './types.ts';
+import { writeUpToDate } from './up-to-date.ts';
 import { validateBuild } from './validate.ts';
 
 /** Lines of a failed build's log shown at the end of the run. */
@@ -99,6 +100,7 @@ export class Builder {
     const targets = new Map<BuildOptions, Machine>(selected.map((build) => [build, findMachine(machines, build.buildMachine, `build "${build.name}": buildMachine`)]));
     const concurrency = positiveInteger(settings.concurrency ?? this.options.concurrency ?? os.availableParallelism(), settings.concurrency ? '--concurrency' : 'concurrency');
     const failFast = settings.failFast ?? this.options.failFast ?? false;
+    const force = settings.force ?? this.options.force ?? false;
     const docker = await connectDocker();
     const outDir = path.resolve(this.options.outDir ?? 'dist');
     const cacheDir = this.options.cacheDir ?? defaultCacheDir();
@@ -164,6 +166,8 @@ export class Builder {
           cacheDir,
           caBundle,
           runtimeSources: this.options.runtimeSources,
+          force,
+          signingKey: signer?.fingerprint,
           log: line,
           claimArtifact: (fileName) => {
             const owner = artifactOwners.get(fileName);
@@ -195,6 +199,7 @@ export class Builder {
           size: artifact.size,
           sha256: artifact.sha256,
           ...(sbom ? { sbom: { path: sbom.path, sha256: sbom.sha256 } } : {}),
+          ...(pipeline.reused ? { reused: true } : {}),
           durationMs,
           log: log.file,
           stages,
@@ -215,7 +220,7 @@ export class Builder {
         const cause = (result.error as { cause?: unknown } | undefined)?.cause;
         if (cause) log.write(`>> cause: ${errorMessage(cause)}`);
       } else {
-        log.write(`>> succeeded: ${result.artifact} (sha256 ${result.sha256})`);
+        log.write(`>> ${result.reused ? 'up to date, reused' : 'succeeded'}: ${result.artifact} (sha256 ${result.sha256})`);
       }
       log.close();
       reporter.finished(result);
@@ -248,6 +253,19 @@ export class Builder {
       if (artifacts.length > 0) {
         const checksums = await updateChecksums(outDir, artifacts);
         if (signer) note('ndist', `signed: ${await signer.signDetached(checksums)} with key ${signer.fingerprint}`);
+      }
+      // Recorded once signed: the record holds the files as they are left in outDir.
+      for (const { result, pipeline } of records) {
+        if (!result.ok || !pipeline || pipeline.reused) continue;
+        await writeUpToDate(cacheDir, {
+          inputs: pipeline.inputs,
+          artifact: { path: pipeline.artifact.path, size: result.size!, sha256: result.sha256! },
+          ...(pipeline.sbom ? { sbom: pipeline.sbom } : {}),
+          packager: pipeline.packager,
+          image: pipeline.image,
+          ...(pipeline.commit ? { commit: pipeline.commit } : {}),
+          builtAt: new Date().toISOString(),
+        });
       }
     } finally {
       await signer?.close();
@@ -310,7 +328,8 @@ function installSignalHandlers(stop: (signal: NodeJS.Signals) => void): () => vo
 
 /** Sign each package in place (debsigs / rpmsign), updating its recorded sha256 and size. */
 async function signArtifacts(signer: Signer, results: BuildResult[], outDir: string, note: (build: string, line: string) => void): Promise<void> {
-  for (const result of results.filter((candidate) => candidate.ok && candidate.artifact)) {
+  // A reused artifact was signed by the run that built it, with the same key (part of its inputs).
+  for (const result of results.filter((candidate) => candidate.ok && candidate.artifact && !candidate.reused)) {
     await signer.signPackage(result.artifact!);
     result.sha256 = await sha256File(result.artifact!);
     result.size = (await stat(result.artifact!)).size;

@@ -12,13 +12,14 @@ import { writeArtifact, type Artifact } from './artifact.ts';
 import { registerCleanup } from './cleanup.ts';
 import { ndistLabels, proxyEnvironment } from './docker/client.ts';
 import { BuildContainer } from './docker/container.ts';
-import { ensureMachineImage } from './docker/image.ts';
+import { ensureMachineImage, machineImageTag } from './docker/image.ts';
 import { BuildError } from './errors.ts';
 import { packInputs, type InputEntry } from './inputs.ts';
 import { PACKAGE_ROOT, type Machine } from './machines.ts';
 import type { Stage } from './progress/stages.ts';
 import { resolvePackage, type PackageSpec } from './metadata.ts';
 import { checkEmulation } from './emulation.ts';
+import { DEPS_CACHE_DIR, NPM_CACHE_DIR, cacheMounts, cacheVolumes, dependencyCacheKey, ensureCacheVolumes, type DependencyKey } from './dependency-cache.ts';
 import {
   OUTPUT_DIR, RPM_FILE_LIST, RPM_FILE_LIST_SCRIPT, RPM_PAYLOAD, STAGING_DIR, fpmScriptFiles, packageCommand, rpmFileListScript, rpmSpecPath, stagedFiles, type Packager,
 } from './packager.ts';
@@ -28,6 +29,7 @@ import { renderScript, specValue } from './script.ts';
 import { buildSecrets, gitAuthFailure } from './secrets.ts';
 import { SOURCE_EXCLUDES, fetchSource } from './source.ts';
 import type { BuildOptions } from './types.ts';
+import { buildInputsHash, findUpToDate, sourceTreeHash } from './up-to-date.ts';
 
 export const DEFAULT_NPM_VERSION = '10.9.9';
 const CA_IN_CONTAINER = '/ndist/ca.crt';
@@ -51,6 +53,10 @@ export interface PipelineContext {
   stage?: (stage: Stage) => void;
   /** Claims the artifact's file name for this build; throws when another build of the run has it. */
   claimArtifact?: (fileName: string) => void;
+  /** Rebuild even when an earlier build with the same inputs left its artifact (`--force`). */
+  force?: boolean;
+  /** Fingerprint of the key the run signs with: a signed artifact is reused only by runs signing with it. */
+  signingKey?: string;
 }
 
 export interface PipelineResult {
@@ -62,6 +68,10 @@ export interface PipelineResult {
   image: { tag: string; id: string };
   runtime: RuntimeArchive;
   commit?: string;
+  /** sha256 over every input of the build, recorded so an identical later build reuses the artifact. */
+  inputs: string;
+  /** The artifact of an earlier build with the same inputs, reused: no container was started. */
+  reused?: boolean;
 }
 
 /**
@@ -100,10 +110,13 @@ export interface ScriptInputs {
   caBundle: boolean;
   /** Seconds since the epoch that every file time in the package is clamped to. */
   sourceDateEpoch: number;
+  /** The dependency cache key, or why there is none; unset (no cache) when rendering without a machine. */
+  dependencyKey?: DependencyKey;
 }
 
 /** Every variable a build machine's template can use (the README lists them). */
-export function scriptVariables({ options, machine, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch }: ScriptInputs): Record<string, unknown> {
+export function scriptVariables({ options, machine, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch, dependencyKey }: ScriptInputs): Record<string, unknown> {
+  const depsKey = dependencyKey?.key;
   return {
     name: options.name,
     app: spec.app,
@@ -131,6 +144,11 @@ export function scriptVariables({ options, machine, spec, packager, runtime, npm
     npmCli: `/ndist/npm/${npm.root}/bin/npm-cli.js`,
     npmRegistry: registry,
     npmUserConfig: NPMRC_IN_CONTAINER,
+    npmCacheDir: NPM_CACHE_DIR,
+    depsCacheDir: DEPS_CACHE_DIR,
+    depsKey: depsKey ?? '',
+    depsCacheFile: depsKey ? `${DEPS_CACHE_DIR}/${depsKey}.tar` : '',
+    depsCacheSkipped: dependencyKey ? (dependencyKey.key ? '' : dependencyKey.reason) : 'it is keyed only in a build (not by ndist render or ndist shell)',
     caBundle,
     sourceDateEpoch,
     licensesScript: LICENSES_IN_CONTAINER,
@@ -227,26 +245,67 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     log(`package: ${spec.fileName}`);
     stage('runtime');
     const fetchOptions = { cacheDir: context.cacheDir, sources: context.runtimeSources, log };
-    const runtime = await fetchNodeRuntime(options.node, spec.nodeArch, fetchOptions);
-    const npm = await fetchNpmCli(options.npm ?? DEFAULT_NPM_VERSION, fetchOptions);
-    const registry = await npmRegistry(source.dir);
+    // At once: verifying cached archives and starting npm take most of a no-op build's time.
+    const [runtime, npm, registry] = await Promise.all([
+      fetchNodeRuntime(options.node, spec.nodeArch, fetchOptions),
+      fetchNpmCli(options.npm ?? DEFAULT_NPM_VERSION, fetchOptions),
+      npmRegistry(source.dir),
+    ]);
     // Secrets go to the build step's environment only, never into a file, label or container config.
     const secrets = buildSecrets();
 
     for (const script of [HEALTH_CHECK_SCRIPT, LICENSES_SCRIPT]) {
       if (!existsSync(script)) throw new BuildError(`${script} is missing: run \`npm run build\` in the ndist checkout`);
     }
+    const epoch = sourceDateEpoch(options, source.epoch);
+    const imageTag = await machineImageTag(machine, spec.arch);
+    const imageId = await docker.getImage(imageTag).inspect().then((info) => info.Id, () => 'missing');
+    const inputsHash = await buildInputsHash({
+      ndist: { file: path.join(PACKAGE_ROOT, 'package.json') },
+      options: JSON.stringify(options),
+      spec: JSON.stringify(spec),
+      source: source.commit ?? (await sourceTreeHash(source.dir, SOURCE_EXCLUDES)),
+      sourceDateEpoch: String(epoch),
+      runtime: `${runtime.version} ${runtime.checksum} ${runtime.root}`,
+      npm: `${npm.version} ${npm.checksum} ${npm.root}`,
+      registry,
+      image: `${imageTag} ${imageId}`,
+      script: { file: machine.script },
+      specTemplate: machine.specTemplate ? { file: machine.specTemplate } : '',
+      healthCheck: { file: HEALTH_CHECK_SCRIPT },
+      licenses: { file: LICENSES_SCRIPT },
+      signingKey: context.signingKey ?? '',
+    });
+    const artifactPath = path.join(context.outDir, spec.fileName);
+    if (context.force) log('up to date: not checked, --force rebuilds');
+    else if (imageId !== 'missing') {
+      const found = await findUpToDate(context.cacheDir, artifactPath, inputsHash);
+      if ('record' in found) {
+        const { record } = found;
+        stage('artifact');
+        log(`up to date: reusing ${artifactPath} (sha256 ${record.artifact.sha256}), built ${record.builtAt} from the same inputs; --force rebuilds`);
+        return {
+          artifact: record.artifact, sbom: record.sbom, spec, packager: record.packager as Packager, image: { tag: imageTag, id: imageId }, runtime, commit: source.commit, inputs: inputsHash, reused: true,
+        };
+      }
+      log(`up to date: no, ${found.reason}`);
+    }
     stage('image');
     await checkEmulation(docker, spec.arch, log);
     const image = await ensureMachineImage(docker, machine, spec.arch, log);
     stage('dependencies');
-    container = await BuildContainer.start(docker, image.tag, { labels: ndistLabels(options.name), env: proxyEnvironment() });
+    const volumes = cacheVolumes();
+    await ensureCacheVolumes(docker, volumes);
+    const dependencyKey = dependencyCacheKey({
+      sourceDir: source.dir, imageId: image.id, runtime, npm, arch: spec.arch, buildDeps: spec.buildDeps, buildFromSource: options.buildFromSource ?? true, registry,
+    });
+    log(dependencyKey.key ? `dependency cache: key ${dependencyKey.key}` : `dependency cache: not used, ${dependencyKey.reason}`);
+    container = await BuildContainer.start(docker, image.tag, { labels: ndistLabels(options.name), env: proxyEnvironment(), mounts: cacheMounts(volumes) });
     log(`container: ${container.id.slice(0, 12)} from ${image.tag}`);
     await checkContainerArch(container, spec, image.tag);
     const packager = await detectPackager(container, machine);
     const caBundle = context.caBundle !== undefined && existsSync(context.caBundle);
-    const epoch = sourceDateEpoch(options, source.epoch);
-    const variables = scriptVariables({ options, machine, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch: epoch });
+    const variables = scriptVariables({ options, machine, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch: epoch, dependencyKey });
     const script = renderScript(readFileSync(machine.script, 'utf8'), variables, machine.script);
     const rpmInputs: InputEntry[] = [];
     if (packager === 'rpmbuild') {
@@ -305,7 +364,7 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     const artifact = await writeArtifact(await container.getArchive(`${OUTPUT_DIR}/${spec.fileName}`), context.outDir, spec.fileName);
     log(`artifact: ${artifact.path} (${(artifact.size / 1e6).toFixed(1)} MB, sha256 ${artifact.sha256})`);
     const sbom = await fetchSbom(container, spec, context.outDir, log);
-    return { artifact, sbom, spec, packager, image, runtime, commit: source.commit };
+    return { artifact, sbom, spec, packager, image, runtime, commit: source.commit, inputs: inputsHash };
   } finally {
     await container?.remove();
     await removeSource();

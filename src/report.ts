@@ -50,6 +50,7 @@ export function buildReport(records: BuildRecord[], run: { outDir: string; start
     builds: records.map(({ options, result, pipeline }) => ({
       name: result.name,
       status: result.status,
+      ...(result.reused ? { reused: true } : {}),
       inputs: inputs(options),
       ...(pipeline
         ? {
@@ -82,7 +83,7 @@ export async function writeReport(outDir: string, report: unknown): Promise<stri
 function rows(results: BuildResult[], outDir: string): string[][] {
   return results.map((result) => [
     result.name,
-    result.status === 'failed' ? `failed (${result.stage ?? '?'})` : result.status,
+    result.status === 'failed' ? `failed (${result.stage ?? '?'})` : result.reused ? 'up to date' : result.status,
     result.artifact ? path.relative(outDir, result.artifact) : '',
     formatSize(result.size),
     formatDuration(result.durationMs),

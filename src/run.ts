@@ -18,6 +18,8 @@ export interface RunSettings {
   concurrency?: number;
   /** `--fail-fast` */
   failFast?: boolean;
+  /** `--force`: rebuild builds that are up to date. */
+  force?: boolean;
   /** `--only <glob>` (repeatable): only builds whose name matches one of them run. */
   only?: string[];
   /**

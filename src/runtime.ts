@@ -11,7 +11,7 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -169,6 +169,9 @@ async function obtain(wanted: Wanted, candidates: Candidate[], opts: FetchOption
     log(`runtime: cached ${wanted.label} came from the ${SOURCE_NAMES[entry.meta.source]}, which is not among the sources; fetching again`);
   } else if (entry.status === 'ok') {
     log(`runtime: ${wanted.label} from ${SOURCE_NAMES[entry.meta.source]} (cached, ${algorithmOf(entry.meta.checksum)} verified)`);
+    // meta.json's time is the entry's last use, which `ndist cache prune --older-than` goes by.
+    const now = new Date();
+    await utimes(path.join(entryDir, META_FILE), now, now).catch(() => undefined);
     return toArchive(wanted, entryDir, entry.meta);
   }
 

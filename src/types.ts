@@ -150,6 +150,8 @@ export interface BuilderOptions {
   progress?: 'auto' | 'tree' | 'plain' | 'silent';
   /** Stop the other builds, and start no more, when one fails. Default false. `--fail-fast` wins. */
   failFast?: boolean;
+  /** Rebuild even when an earlier build with the same inputs left its artifact in outDir. Default false. `--force` wins. */
+  force?: boolean;
 }
 
 export type BuildStatus = 'succeeded' | 'failed' | 'cancelled';
@@ -172,4 +174,6 @@ export interface BuildResult {
   log?: string;
   /** Milliseconds spent in each stage. */
   stages?: Record<string, number>;
+  /** The artifact of an earlier build with the same inputs was reused: no container was started. */
+  reused?: boolean;
 }

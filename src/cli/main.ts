@@ -77,6 +77,11 @@ function parseConcurrency(value: string): number {
   return number;
 }
 
+function parseDays(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('a whole number of days');
+  return Number(value);
+}
+
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
@@ -98,10 +103,11 @@ function program(state: { exitCode: number }): Command {
     .argument('[file]', FILE_HELP)
     .option('-j, --concurrency <n>', 'builds run at once (default: CPU cores)', parseConcurrency)
     .option('--fail-fast', 'when a build fails, stop the others and start no more')
+    .option('--force', 'rebuild even the builds whose inputs match an earlier build whose artifact is still there')
     .option('--only <glob>', ONLY_HELP, collect)
     .option('--dry-run', 'validate, resolve sources and metadata, print what would be built; start no container')
     .option('-v, --verbose', 'show every line of container output, even on a terminal')
-    .action(async (file: string | undefined, options: { concurrency?: number; failFast?: boolean; only?: string[]; dryRun?: boolean; verbose?: boolean }) => {
+    .action(async (file: string | undefined, options: { concurrency?: number; failFast?: boolean; force?: boolean; only?: string[]; dryRun?: boolean; verbose?: boolean }) => {
       if (options.dryRun) {
         for (const { options: builder, builds } of await collectBuilds(file, options.only)) {
           for (const build of builds) console.log((await describeBuild(build, builder, options.verbose ? (line) => console.error(line) : undefined)).join('\n'));
@@ -109,7 +115,7 @@ function program(state: { exitCode: number }): Command {
         console.log('dry run: nothing was built');
         return;
       }
-      await runBuildFile(file, { mode: 'build', concurrency: options.concurrency, failFast: options.failFast, only: options.only, verbose: options.verbose });
+      await runBuildFile(file, { mode: 'build', concurrency: options.concurrency, failFast: options.failFast, force: options.force, only: options.only, verbose: options.verbose });
     });
 
   cli
@@ -182,6 +188,24 @@ function program(state: { exitCode: number }): Command {
     .addOption(new Option('--arch <arch>', 'architecture of the image').choices(['amd64', 'arm64']))
     .action(async (image: string, options: { mirror?: string; arch?: 'amd64' | 'arm64' }) => {
       await bootstrapImage(image, options);
+    });
+
+  const cache = cli.command('cache').description("ndist's caches: runtimes, build records, machine images, the npm and dependency cache volumes");
+  cache
+    .command('ls')
+    .description('list what each cache holds: keys, sizes, last use')
+    .action(async () => {
+      const { listCaches } = await import('./cache.ts');
+      for (const line of await listCaches()) console.log(line);
+    });
+  cache
+    .command('prune')
+    .description('remove cache entries unused for --older-than days and machine images no machine builds today; --all: everything')
+    .option('--all', 'remove every cache: runtimes, build records, all machine images ndist built, both volumes')
+    .option('--older-than <days>', 'age, in days since last use, of the entries removed', parseDays, 30)
+    .action(async (options: { all?: boolean; olderThan: number }) => {
+      const { pruneCommand } = await import('./cache.ts');
+      for (const line of await pruneCommand({ all: options.all, olderThanDays: options.olderThan })) console.log(line);
     });
 
   cli

@@ -50,7 +50,7 @@ export class BuildContainer {
     return this.container.id;
   }
 
-  static async start(docker: Docker, image: string, options: { labels: Record<string, string>; env: Record<string, string>; platform?: string }): Promise<BuildContainer> {
+  static async start(docker: Docker, image: string, options: { labels: Record<string, string>; env: Record<string, string>; platform?: string; mounts?: Docker.MountSettings[] }): Promise<BuildContainer> {
     const container = await docker.createContainer({
       Image: image,
       // Kept alive so that the steps can run one by one with exec.
@@ -59,6 +59,7 @@ export class BuildContainer {
       Labels: options.labels,
       Env: Object.entries(options.env).map(([name, value]) => `${name}=${value}`),
       WorkingDir: '/',
+      ...(options.mounts ? { HostConfig: { Mounts: options.mounts } } : {}),
       ...(options.platform ? { platform: options.platform } : {}),
     });
     const remove = registerCleanup(() => container.remove({ force: true, v: true }).catch(() => undefined));

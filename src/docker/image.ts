@@ -5,7 +5,8 @@
  * one never is. The Dockerfile starts `FROM ${BASE_IMAGE}`, given per architecture.
  */
 import { createHash } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { BuildError } from '../errors.ts';
@@ -29,7 +30,7 @@ export async function contextHash(dir: string): Promise<string> {
   const hash = createHash('sha256');
   for (const file of await listFiles(dir)) {
     hash.update(`${file}\0`);
-    hash.update(await readFile(path.join(dir, file)));
+    for await (const chunk of createReadStream(path.join(dir, file))) hash.update(chunk as Buffer);
     hash.update('\0');
   }
   return hash.digest('hex');

@@ -12,10 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Builder, BuildsFailedError, directory, type BuildOptions } from '../../src/index.ts';
+import { cacheMounts, cacheVolumes } from '../../src/dependency-cache.ts';
+import { BuildContainer } from '../../src/docker/container.ts';
 import { machineImageTag } from '../../src/docker/image.ts';
 import { loadMachines } from '../../src/machines.ts';
 import { shellQuote } from '../../src/script.ts';
-import { cleanHost, ndistContainers } from '../helpers/docker.ts';
+import { TEST_LABEL, cleanHost, docker, ndistContainers } from '../helpers/docker.ts';
 
 const TOKEN = 'ndist-test-token-5f1c9a77e0';
 const FIXTURE = path.resolve(import.meta.dirname, '..', 'fixtures', 'native-link');
@@ -110,6 +112,15 @@ describe('health check and hostile inputs', { timeout: 20 * 60_000 }, () => {
     const image = await machineImageTag(loadMachines().get('debian-bookworm')!, 'amd64');
     const history = execFileSync('docker', ['history', '--no-trunc', '--format', '{{.CreatedBy}}', image], { encoding: 'utf8' });
     assert.ok(!history.includes(TOKEN), 'not in the machine image');
+    // npm downloaded with the token into the shared npm cache volume: packages only, no token.
+    const reader = await BuildContainer.start(docker, image, { labels: { [TEST_LABEL]: 'true' }, env: { TOKEN }, mounts: cacheMounts(cacheVolumes()) });
+    try {
+      const found: string[] = [];
+      const code = await reader.exec(['sh', '-c', 'test -n "$(ls -A /ndist/cache/npm)" && ! grep -rlF -- "$TOKEN" /ndist/cache'], { env: { TOKEN }, onLine: (line) => found.push(line) });
+      assert.equal(code, 0, `the npm cache is filled and holds no token: ${found.join(', ')}`);
+    } finally {
+      await reader.remove();
+    }
 
     const contents = execFileSync('dpkg-deb', ['--contents', deb], { encoding: 'utf8' });
     assert.doesNotMatch(contents, /pwned/, 'no hostile command ran in the build machine');

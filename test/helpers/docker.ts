@@ -1,8 +1,10 @@
 /** Test helpers that talk to the Docker engine: clean target hosts, and leak checks by label. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { after } from 'node:test';
 import Docker from 'dockerode';
 import tar from 'tar-stream';
+import { cacheVolumes } from '../../src/dependency-cache.ts';
 import { BuildContainer } from '../../src/docker/container.ts';
 
 export const docker = new Docker();
@@ -14,6 +16,16 @@ export const TEST_LABEL = 'io.ndist.test';
  */
 export const TEST_SESSION = `test-${process.pid}`;
 process.env.NDIST_SESSION = TEST_SESSION;
+
+/**
+ * The npm and dependency cache volumes of this test run's builds: their own, so the tests neither
+ * use nor disturb the user's caches; removed when the test file ends.
+ */
+process.env.NDIST_VOLUME_PREFIX = `ndist-${TEST_SESSION}`;
+export const TEST_VOLUMES = Object.values(cacheVolumes());
+after(async () => {
+  for (const volume of TEST_VOLUMES) await docker.getVolume(volume).remove({ force: true }).catch(() => undefined);
+});
 
 /** Containers (running or not) this test run's builds created: there must be none after a build. */
 export async function ndistContainers(): Promise<Docker.ContainerInfo[]> {

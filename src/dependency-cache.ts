@@ -1,0 +1,109 @@
+/**
+ * Caches a build machine uses, held in Docker volumes so they work with a remote DOCKER_HOST (a
+ * bind mount would name a directory of the engine's host, not ours):
+ * - npm's download cache, shared by every build on the engine (npm's cacache is safe for
+ *   concurrent writers);
+ * - installed production dependencies: `<key>.tar` of node_modules after `npm ci --omit=dev`,
+ *   keyed by everything that decides what npm ci installs, so a source-only change skips npm ci.
+ * Both are safe to delete at any time: a missing entry means a full `npm ci`.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import { LABEL } from './docker/client.ts';
+import type { RuntimeArchive } from './runtime.ts';
+import type { Arch } from './types.ts';
+
+/** Where the volumes are mounted in the build machine. */
+export const NPM_CACHE_DIR = '/ndist/cache/npm';
+export const DEPS_CACHE_DIR = '/ndist/cache/deps';
+
+export interface CacheVolumes {
+  npm: string;
+  deps: string;
+}
+
+/**
+ * The volumes' names: `ndist-npm-cache` and `ndist-deps`, or with $NDIST_VOLUME_PREFIX instead of
+ * `ndist` (tests and the benchmark use their own, so they neither disturb nor depend on the user's).
+ */
+export function cacheVolumes(env: NodeJS.ProcessEnv = process.env): CacheVolumes {
+  const prefix = env.NDIST_VOLUME_PREFIX || 'ndist';
+  return { npm: `${prefix}-npm-cache`, deps: `${prefix}-deps` };
+}
+
+/** Create the volumes when missing, labelled io.ndist so `ndist cache` finds them. */
+export async function ensureCacheVolumes(docker: Docker, volumes: CacheVolumes): Promise<void> {
+  for (const [kind, name] of Object.entries(volumes)) {
+    try {
+      await docker.getVolume(name).inspect();
+    } catch {
+      // Creating an existing volume is not an error, so two builds racing here both succeed.
+      await docker.createVolume({ Name: name, Labels: { [LABEL]: 'true', [`${LABEL}.cache`]: kind } });
+    }
+  }
+}
+
+/** Mounts of the volumes in a build container. */
+export function cacheMounts(volumes: CacheVolumes): Docker.MountSettings[] {
+  return [
+    { Type: 'volume', Source: volumes.npm, Target: NPM_CACHE_DIR },
+    { Type: 'volume', Source: volumes.deps, Target: DEPS_CACHE_DIR },
+  ];
+}
+
+/** The root package's scripts npm ci runs; their effects cannot be restored from a cache. */
+const ROOT_LIFECYCLE = ['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare'];
+/** Fields of package.json npm ci checks against the lockfile, or that change what it installs. */
+const DEPENDENCY_FIELDS = ['dependencies', 'optionalDependencies', 'peerDependencies', 'peerDependenciesMeta', 'bundleDependencies', 'bundledDependencies', 'overrides', 'workspaces'];
+
+export interface DependencyInputs {
+  /** The app's source directory on the host (package.json, the lockfile, .npmrc). */
+  sourceDir: string;
+  imageId: string;
+  runtime: RuntimeArchive;
+  npm: RuntimeArchive;
+  arch: Arch;
+  buildDeps: string[];
+  buildFromSource: boolean;
+  registry: string;
+}
+
+export type DependencyKey = { key: string; reason?: undefined } | { key?: undefined; reason: string };
+
+/**
+ * The dependency cache key: sha256 over the lockfile, package.json's dependency fields, the
+ * project's .npmrc, the machine image, runtime and npm (version and checksum), arch, build deps,
+ * buildFromSource and the registry. No key (and a full npm ci every time) when the app's own
+ * install scripts, a binding.gyp at its root, workspaces or `file:` dependencies make the result
+ * depend on more than these.
+ */
+export function dependencyCacheKey(inputs: DependencyInputs): DependencyKey {
+  const lockfile = ['npm-shrinkwrap.json', 'package-lock.json'].map((name) => path.join(inputs.sourceDir, name)).find((file) => existsSync(file));
+  if (!lockfile) return { reason: 'the app has no package-lock.json or npm-shrinkwrap.json' };
+  const pkg = JSON.parse(readFileSync(path.join(inputs.sourceDir, 'package.json'), 'utf8')) as Record<string, unknown>;
+  const scripts = (pkg.scripts ?? {}) as Record<string, unknown>;
+  const lifecycle = ROOT_LIFECYCLE.filter((name) => name in scripts);
+  if (lifecycle.length > 0) return { reason: `the app's package.json has ${lifecycle.join(', ')} script(s), which npm ci runs on its source` };
+  if (existsSync(path.join(inputs.sourceDir, 'binding.gyp'))) return { reason: 'the app has a binding.gyp, which npm ci compiles from its source' };
+  if (pkg.workspaces) return { reason: 'the app has workspaces, which npm ci links from its source' };
+  const lock = readFileSync(lockfile);
+  if (/"link":\s*true|"resolved":\s*"file:/.test(lock.toString('utf8'))) return { reason: 'the lockfile has file: or linked dependencies, installed from the source' };
+
+  const hash = createHash('sha256');
+  const part = (name: string, value: string | Buffer) => hash.update(`${name}\0`).update(value).update('\0');
+  part('lockfile', `${path.basename(lockfile)}\0`);
+  part('lock', lock);
+  part('package.json', JSON.stringify(DEPENDENCY_FIELDS.map((field) => [field, pkg[field] ?? null])));
+  const npmrc = path.join(inputs.sourceDir, '.npmrc');
+  part('npmrc', existsSync(npmrc) ? readFileSync(npmrc) : '');
+  part('image', inputs.imageId);
+  part('node', `${inputs.runtime.version} ${inputs.runtime.checksum}`);
+  part('npm', `${inputs.npm.version} ${inputs.npm.checksum}`);
+  part('arch', inputs.arch);
+  part('buildDeps', JSON.stringify([...inputs.buildDeps].sort()));
+  part('buildFromSource', String(inputs.buildFromSource));
+  part('registry', inputs.registry);
+  return { key: hash.digest('hex') };
+}
