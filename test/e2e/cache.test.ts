@@ -23,12 +23,15 @@ import { TEST_SESSION, docker, ndistContainers } from '../helpers/docker.ts';
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'tiny-app');
 
-/** Containers this test run's builds created since `since` (seconds), from the engine's events. */
+/**
+ * Containers this test run's build "tiny" created since `since` (seconds), from the engine's events.
+ * By build name: `ndist cache ls` starts a container of its own, maybe within the same second.
+ */
 async function containersCreatedSince(since: number): Promise<number> {
   const stream = await docker.getEvents({
     since,
     until: Math.ceil(Date.now() / 1000) + 1,
-    filters: { type: ['container'], event: ['create'], label: [`io.ndist.session=${TEST_SESSION}`] },
+    filters: { type: ['container'], event: ['create'], label: [`io.ndist.session=${TEST_SESSION}`, 'io.ndist.build=tiny'] },
   });
   const text = await new Promise<string>((resolve, reject) => {
     let data = '';
