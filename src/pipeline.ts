@@ -25,7 +25,7 @@ import {
 } from './packager.ts';
 import { rpmScriptlets } from './service.ts';
 import { fetchNodeRuntime, fetchNpmCli, type RuntimeArchive, type RuntimeSource } from './runtime.ts';
-import { renderScript, specValue } from './script.ts';
+import { includeParts, renderScript, specValue } from './script.ts';
 import { buildSecrets, gitAuthFailure } from './secrets.ts';
 import { SOURCE_EXCLUDES, fetchSource } from './source.ts';
 import type { BuildOptions } from './types.ts';
@@ -270,7 +270,8 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
       npm: `${npm.version} ${npm.checksum} ${npm.root}`,
       registry,
       image: `${imageTag} ${imageId}`,
-      script: { file: machine.script },
+      // The template as rendered: with the shared parts it includes.
+      script: includeParts(readFileSync(machine.script, 'utf8'), machine.script),
       specTemplate: machine.specTemplate ? { file: machine.specTemplate } : '',
       healthCheck: { file: HEALTH_CHECK_SCRIPT },
       licenses: { file: LICENSES_SCRIPT },

@@ -6,8 +6,31 @@
  * not define is an error (strict mode), and raw insertion needs the explicit triple-stash
  * `{{{value}}}`, easy to grep for.
  */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import Handlebars from 'handlebars';
 import { ConfigError } from './errors.ts';
+import { DEFAULT_TEMPLATES_DIR } from './machines.ts';
+
+/** Parts of a build script that ndist's templates, and a project's own, can share. */
+export const PARTIALS_DIR = path.join(DEFAULT_TEMPLATES_DIR, 'partials');
+const INCLUDE = /^\{\{>\s*([\w-]+)\s*\}\}$/gm;
+
+/**
+ * `template` (named `templateName` in errors) with each `{{> name}}` line replaced by
+ * templates/partials/<name>.sh.hbs. The parts are written in as text, not registered as Handlebars
+ * partials, so their values are shell-quoted and their names checked exactly like the template's own.
+ */
+export function includeParts(template: string, templateName: string): string {
+  return template.replace(INCLUDE, (_, name: string) => {
+    const partial = path.join(PARTIALS_DIR, `${name}.sh.hbs`);
+    if (!existsSync(partial)) {
+      const known = readdirSync(PARTIALS_DIR).map((entry) => entry.replace(/\.sh\.hbs$/, ''));
+      throw new ConfigError(`template ${templateName}`, `includes {{> ${name}}}, which is not one of ndist's parts: ${known.join(', ')}`);
+    }
+    return readFileSync(partial, 'utf8').replace(/\n$/, '');
+  });
+}
 
 const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
@@ -131,7 +154,7 @@ export function renderScript(template: string, variables: Record<string, unknown
   const handlebars = environment(escape);
   let ast: hbs.AST.Program;
   try {
-    ast = handlebars.parse(template);
+    ast = handlebars.parse(includeParts(template, templateName));
   } catch (error) {
     throw new ConfigError(`template ${templateName}`, `cannot be parsed: ${(error as Error).message}`);
   }

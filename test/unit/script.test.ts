@@ -10,7 +10,7 @@ import { findMachine, loadMachines, type Machine } from '../../src/machines.ts';
 import { resolvePackage } from '../../src/metadata.ts';
 import { packageCommand, type Packager } from '../../src/packager.ts';
 import type { RuntimeArchive } from '../../src/runtime.ts';
-import { renderScript, shellQuote, shellWords } from '../../src/script.ts';
+import { PARTIALS_DIR, includeParts, renderScript, shellQuote, shellWords } from '../../src/script.ts';
 import type { BuildOptions } from '../../src/types.ts';
 
 let dir: string;
@@ -230,6 +230,27 @@ describe('renderScript', () => {
 
   test('leaves no file behind in the working directory', () => {
     assert.deepEqual(readdirSync(dir).sort(), ['glob-target', 'victim']);
+  });
+});
+
+describe('includeParts: the shared parts of the build scripts', () => {
+  test('a `{{> name}}` line is replaced by templates/partials/<name>.sh.hbs, and its values are quoted like the rest', () => {
+    const part = readFileSync(path.join(PARTIALS_DIR, 'npm-environment.sh.hbs'), 'utf8');
+    assert.equal(includeParts('#!/bin/bash\n{{> npm-environment}}\necho end\n', 'x.sh.hbs'), `#!/bin/bash\n${part.replace(/\n$/, '')}\necho end\n`);
+    const variables = { runtimeDir: '/ndist/runtime/$(touch /tmp/x)', stagingDir: '/ndist/root', prefix: '/opt/a b', npmCli: 'cli.js', npmRegistry: 'https://registry.example.invalid/', npmUserConfig: '/ndist/npmrc', buildFromSource: false, caBundle: false };
+    const script = renderScript('{{> npm-environment}}\n', variables, 'x.sh.hbs');
+    assert.match(script, /^runtime='\/ndist\/runtime\/\$\(touch \/tmp\/x\)'$/m);
+    assert.match(script, /^prefix='\/opt\/a b'$/m);
+  });
+
+  test("a part the template uses reads the build's variables: a missing one is named", () => {
+    assert.throws(() => renderScript('{{> npm-environment}}\n', { runtimeDir: '/r' }, 'x.sh.hbs'), (error: unknown) => error instanceof ConfigError && /uses \{\{stagingDir\}\}/.test(error.message));
+  });
+
+  test('an unknown part is refused, naming the known ones; only a line of its own is an include', () => {
+    assert.throws(() => includeParts('{{> npm-enviroment}}\n', 'corp.sh.hbs'), (error: unknown) =>
+      error instanceof ConfigError && /template corp\.sh\.hbs: includes \{\{> npm-enviroment\}\}, which is not one of ndist's parts: .*install-and-package.*npm-environment/.test(error.message));
+    assert.equal(includeParts('echo "{{> npm-environment}}"\n', 'x'), 'echo "{{> npm-environment}}"\n');
   });
 });
 
