@@ -29,7 +29,7 @@ import { includeParts, renderScript, specValue } from './script.ts';
 import { buildSecrets, gitAuthFailure } from './secrets.ts';
 import { SOURCE_EXCLUDES, fetchSource } from './source.ts';
 import type { BuildOptions } from './types.ts';
-import { buildInputsHash, findUpToDate, sourceTreeHash } from './up-to-date.ts';
+import { buildInputsHash, findUpToDate, ndistCodeHash, sourceTreeHash } from './up-to-date.ts';
 
 export const DEFAULT_NPM_VERSION = '10.9.9';
 const CA_IN_CONTAINER = '/ndist/ca.crt';
@@ -262,6 +262,7 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     const imageId = await docker.getImage(imageTag).inspect().then((info) => info.Id, () => 'missing');
     const inputsHash = await buildInputsHash({
       ndist: { file: path.join(PACKAGE_ROOT, 'package.json') },
+      ndistCode: await ndistCodeHash(),
       options: JSON.stringify(options),
       spec: JSON.stringify(spec),
       source: source.commit ?? (await sourceTreeHash(source.dir, SOURCE_EXCLUDES)),

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, readlink, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { sha256File } from './checksums.ts';
 
 /** One file a build wrote, as recorded. */
@@ -60,6 +61,16 @@ export async function sourceTreeHash(dir: string, exclude: readonly (string | Re
   };
   await walk(dir, '', exclude);
   return hash.digest('hex');
+}
+
+/** The directory of ndist's code as it runs: src/ under tsx, lib/ once built or installed. */
+const CODE_DIR = path.dirname(fileURLToPath(import.meta.url));
+let codeHash: Promise<string> | undefined;
+
+/** A hash of ndist's own code, once per process: a build made by other code is not up to date. */
+export function ndistCodeHash(): Promise<string> {
+  codeHash ??= sourceTreeHash(CODE_DIR, []);
+  return codeHash;
 }
 
 /** sha256 over named parts, each a string or the content of a file (read as a stream). */

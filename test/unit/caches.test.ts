@@ -12,7 +12,7 @@ import { cacheVolumes, dependencyCacheKey, type DependencyInputs } from '../../s
 import type { RuntimeArchive } from '../../src/runtime.ts';
 import { SOURCE_EXCLUDES } from '../../src/source.ts';
 import { sha256File } from '../../src/checksums.ts';
-import { buildInputsHash, findUpToDate, sourceTreeHash, writeUpToDate } from '../../src/up-to-date.ts';
+import { buildInputsHash, findUpToDate, ndistCodeHash, sourceTreeHash, writeUpToDate } from '../../src/up-to-date.ts';
 
 const tempDirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -135,6 +135,14 @@ describe('source tree hash', () => {
     await step('node_modules below the root counts', async () => {
       await mkdir(path.join(dir, 'lib', 'node_modules'), { recursive: true });
     });
+  });
+});
+
+describe("ndist's own code in the inputs", () => {
+  it('is the tree of the modules that run (src/ here, under tsx), hashed once per process', async () => {
+    const src = path.resolve(import.meta.dirname, '..', '..', 'src');
+    assert.equal(await ndistCodeHash(), await sourceTreeHash(src, []));
+    assert.equal(ndistCodeHash(), ndistCodeHash(), 'the same promise: hashed once');
   });
 });
 
