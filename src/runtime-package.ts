@@ -8,7 +8,7 @@
  * triggers it the bytes are the same. Built packages are kept in <cacheDir>/runtime-packages/<key>/
  * and reused; within one run, builds needing the same one wait for a single build of it.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -99,7 +99,9 @@ export function runtimePackageScript(spec: PackageSpec, packager: Packager, runt
   if (packager === 'dpkg-deb') {
     lines.push(
       `printf '%s' ${shellQuote(debControl(spec))} > "$root/DEBIAN/control"`,
-      'echo "Installed-Size: $(du -sk --exclude=DEBIAN "$root" | cut -f1)" >> "$root/DEBIAN/control"',
+      // Counted as dpkg-gencontrol does (KiB per file rounded up, 1 per other entry), not with du:
+      // directory sizes depend on the filesystem, and the bytes must not.
+      `find "$root" -mindepth 1 -path "$root/DEBIAN" -prune -o -printf '%y %s\\n' | awk '{ s += ($1 == "f") ? int(($2 + 1023) / 1024) : 1 } END { print "Installed-Size: " s }' >> "$root/DEBIAN/control"`,
     );
   } else {
     lines.push('rm -rf "$root/DEBIAN"');
@@ -150,7 +152,8 @@ export async function provideRuntimePackage(
   }
   await mkdir(outDir, { recursive: true });
   const target = path.join(outDir, fileName);
-  const partial = path.join(outDir, `.${fileName}.${process.pid}.partial`);
+  // Builds of one run sharing an outDir copy the same bytes at once: each under its own name.
+  const partial = path.join(outDir, `.${fileName}.${randomUUID()}.partial`);
   await copyFile(cached, partial);
   await rename(partial, target);
   const artifact = { path: target, size: (await stat(target)).size, sha256: await sha256File(target) };

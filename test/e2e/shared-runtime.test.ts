@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { sha256File } from '../../src/checksums.ts';
 import { Builder, directory } from '../../src/index.ts';
 import { defaultCacheDir } from '../../src/runtime.ts';
 import type { BuildOptions, BuildResult } from '../../src/types.ts';
@@ -98,6 +99,17 @@ describe('shared runtime packages', { timeout: 15 * 60_000 }, () => {
     const licenses = execFileSync('sh', ['-c', `dpkg-deb --fsys-tarfile ${appDeb} | tar -xOf - ./opt/app-b/share/licenses/licenses.json`], { encoding: 'utf8' });
     assert.deepEqual((JSON.parse(licenses) as { name: string; package?: string }[])[0], { name: 'node', version: NODE, license: 'MIT', package: `ndist-node-${NODE}` });
     assert.deepEqual(await ndistContainers(), []);
+  });
+
+  it('rebuilt from scratch (cache emptied) by another app, the runtime package has the same bytes', async () => {
+    const first = await sha256File(path.join(out1(), RUNTIME_DEB));
+    await rm(path.join(cacheDir, 'runtime-packages'), { recursive: true });
+    // App B is up to date, but its runtime package is no longer cached: it is rebuilt, not reused.
+    const [b] = await build(out2(), [{ name: 'b', app: 'app-b', source: directory({ path: path.join(work, 'app-b') }), node: NODE }]);
+    assert.ok(b?.ok, String(b?.error));
+    assert.ok(lines.some((line) => line === `up to date: no, the runtime package ${RUNTIME_DEB} is not in the cache`));
+    assert.equal(b.runtimePackage?.reused, false);
+    assert.equal(b.runtimePackage.sha256, first, 'reproducible whichever app triggers it');
   });
 
   it('rebuilds app B on another Node version, with that version\'s runtime package', async () => {
