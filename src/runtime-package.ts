@@ -9,7 +9,7 @@
  * and reused; within one run, builds needing the same one wait for a single build of it.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rename, rm, stat, utimes } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Artifact } from './artifact.ts';
@@ -21,6 +21,8 @@ import { OUTPUT_DIR, STAGING_DIR, debControl, packageCommand, type Packager } fr
 import type { RuntimeArchive } from './runtime.ts';
 import { shellQuote } from './script.ts';
 
+/** Under the cache directory: one directory per key holding the package file. */
+export const RUNTIME_PACKAGES_DIR = 'runtime-packages';
 /** Where every shared runtime is installed: one directory per exact version. */
 export const SHARED_RUNTIME_ROOT = '/opt/ndist/node';
 /** Package revision of runtime packages: bumped only if ndist changes what they contain. */
@@ -76,6 +78,7 @@ export function runtimePackageKey(parts: { spec: PackageSpec; runtime: RuntimeAr
 /**
  * The script that stages and packages the runtime in the build machine, where the runtime archive
  * is unpacked at `runtimeDir`. The epoch is Node's LICENSE file time in the archive: fixed per runtime.
+ * It prints no `==> ` stage markers: it runs after the app's package, within the artifact stage.
  */
 export function runtimePackageScript(spec: PackageSpec, packager: Packager, runtimeDir: string, healthCheck: { script: string; machine: string } | undefined): string {
   const root = `${STAGING_DIR}-runtime`;
@@ -88,7 +91,7 @@ export function runtimePackageScript(spec: PackageSpec, packager: Packager, runt
     `root=${shellQuote(root)}`,
     `prefix=${shellQuote(spec.prefix)}`,
     'export SOURCE_DATE_EPOCH="$(stat -c %Y "$runtime/LICENSE")"',
-    'echo "==> runtime package: staging $prefix"',
+    'echo "runtime package: staging $prefix"',
     'rm -rf "$root" && mkdir -p "$root$prefix/bin" "$root/DEBIAN" ' + shellQuote(OUTPUT_DIR),
     'install -m 0755 "$runtime/bin/node" "$root$prefix/bin/node"',
     // Symbols of the official node binary are not needed to run it (about 17 MB).
@@ -108,9 +111,9 @@ export function runtimePackageScript(spec: PackageSpec, packager: Packager, runt
   }
   lines.push('find "$root" -newermt "@$SOURCE_DATE_EPOCH" -exec touch --no-dereference --date="@$SOURCE_DATE_EPOCH" {} +');
   if (healthCheck) {
-    lines.push('echo "==> runtime package: health check"', `"$root$prefix/bin/node" ${shellQuote(healthCheck.script)} --root "$root" --mode error --machine ${shellQuote(healthCheck.machine)}`);
+    lines.push('echo "runtime package: health check"', `"$root$prefix/bin/node" ${shellQuote(healthCheck.script)} --root "$root" --mode error --machine ${shellQuote(healthCheck.machine)}`);
   }
-  lines.push(`echo "==> runtime package: "${shellQuote(packager)}`, command.map(shellQuote).join(' '), '');
+  lines.push(`echo "runtime package: "${shellQuote(packager)}`, command.map(shellQuote).join(' '), '');
   return lines.join('\n');
 }
 
@@ -125,7 +128,7 @@ const inFlight = new Map<string, Promise<string>>();
  */
 /** The cached runtime package for `key`, if it is there. */
 export function cachedRuntimePackage(cacheDir: string, key: string, fileName: string): string | undefined {
-  const cached = path.join(cacheDir, 'runtime-packages', key, fileName);
+  const cached = path.join(cacheDir, RUNTIME_PACKAGES_DIR, key, fileName);
   return existsSync(cached) ? cached : undefined;
 }
 
@@ -137,7 +140,7 @@ export async function provideRuntimePackage(
   build: RuntimePackageBuilder,
   log: (line: string) => void,
 ): Promise<Artifact & { reused: boolean }> {
-  const entryDir = path.join(cacheDir, 'runtime-packages', key);
+  const entryDir = path.join(cacheDir, RUNTIME_PACKAGES_DIR, key);
   const cached = path.join(entryDir, fileName);
   let reused = true;
   if (!existsSync(cached)) {
@@ -149,6 +152,10 @@ export async function provideRuntimePackage(
       inFlight.set(key, pending);
     }
     await pending;
+  } else {
+    // Its time is its last use, which `ndist cache prune --older-than` goes by.
+    const now = new Date();
+    await utimes(cached, now, now).catch(() => undefined);
   }
   await mkdir(outDir, { recursive: true });
   const target = path.join(outDir, fileName);
