@@ -386,7 +386,8 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
       const runtimeSpec = runtimePackageSpec(spec, runtime);
       const key = runtimePackageKey({ spec: runtimeSpec, runtime, machine, imageId: image.id, packager });
       const built = container;
-      const healthCheck = (options.healthCheck ?? 'error') === 'off' ? undefined : { script: HEALTH_CHECK_IN_CONTAINER, machine: options.buildMachine };
+      const mode = options.healthCheck ?? 'error';
+      const healthCheck = mode === 'off' ? undefined : { script: HEALTH_CHECK_IN_CONTAINER, machine: options.buildMachine, mode };
       runtimePackage = await provideRuntimePackage(context.cacheDir, key, runtimeSpec.fileName, context.outDir, async (dir) => {
         log(`runtime package: building ${runtimeSpec.fileName} (key ${key})`);
         const script = runtimePackageScript(runtimeSpec, packager, `/ndist/runtime/${runtime.root}`, healthCheck);

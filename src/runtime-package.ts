@@ -80,7 +80,7 @@ export function runtimePackageKey(parts: { spec: PackageSpec; runtime: RuntimeAr
  * is unpacked at `runtimeDir`. The epoch is Node's LICENSE file time in the archive: fixed per runtime.
  * It prints no `==> ` stage markers: it runs after the app's package, within the artifact stage.
  */
-export function runtimePackageScript(spec: PackageSpec, packager: Packager, runtimeDir: string, healthCheck: { script: string; machine: string } | undefined): string {
+export function runtimePackageScript(spec: PackageSpec, packager: Packager, runtimeDir: string, healthCheck: { script: string; machine: string; mode: 'error' | 'warn' } | undefined): string {
   const root = `${STAGING_DIR}-runtime`;
   const command = packageCommand(spec, packager, []).map((word) => (word.startsWith(STAGING_DIR) ? word.replace(STAGING_DIR, root) : word));
   const lines = [
@@ -111,7 +111,7 @@ export function runtimePackageScript(spec: PackageSpec, packager: Packager, runt
   }
   lines.push('find "$root" -newermt "@$SOURCE_DATE_EPOCH" -exec touch --no-dereference --date="@$SOURCE_DATE_EPOCH" {} +');
   if (healthCheck) {
-    lines.push('echo "runtime package: health check"', `"$root$prefix/bin/node" ${shellQuote(healthCheck.script)} --root "$root" --mode error --machine ${shellQuote(healthCheck.machine)}`);
+    lines.push('echo "runtime package: health check"', `"$root$prefix/bin/node" ${shellQuote(healthCheck.script)} --root "$root" --mode ${healthCheck.mode} --machine ${shellQuote(healthCheck.machine)}`);
   }
   lines.push(`echo "runtime package: "${shellQuote(packager)}`, command.map(shellQuote).join(' '), '');
   return lines.join('\n');

@@ -37,7 +37,7 @@ describe('runtime package spec and script', () => {
 
   test('the script stages node and its licence, clamps times to the archive\'s, and packages its own staging tree', () => {
     const spec = runtimePackageSpec(appSpec(), runtime);
-    const script = runtimePackageScript(spec, 'dpkg-deb', '/ndist/runtime/package', { script: '/ndist/health-check.mjs', machine: 'debian-bookworm' });
+    const script = runtimePackageScript(spec, 'dpkg-deb', '/ndist/runtime/package', { script: '/ndist/health-check.mjs', machine: 'debian-bookworm', mode: 'error' });
     assert.match(script, /export SOURCE_DATE_EPOCH="\$\(stat -c %Y "\$runtime\/LICENSE"\)"/);
     assert.match(script, /install -m 0755 "\$runtime\/bin\/node" "\$root\$prefix\/bin\/node"/);
     assert.match(script, /Package: ndist-node-22\.23\.3/);
