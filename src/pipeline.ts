@@ -298,7 +298,7 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
         const { record } = found;
         stage('artifact');
         const runtimePackage = runtimeKey
-          ? await provideRuntimePackage(context.cacheDir, runtimeKey, runtimePackageSpec(spec, runtime).fileName, context.outDir, () => Promise.reject(new Error('unreachable: checked in the cache above')), log)
+          ? await provideRuntimePackage(context.cacheDir, runtimeKey, runtimePackageSpec(spec, runtime).fileName, context.outDir, () => Promise.reject(new BuildError('the runtime package left the cache while this build used it (ndist cache prune?): run the build again', { stage: 'artifact' })), log)
           : undefined;
         log(`up to date: reusing ${artifactPath} (sha256 ${record.artifact.sha256}), built ${record.builtAt} from the same inputs; --force rebuilds`);
         return {
