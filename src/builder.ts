@@ -199,6 +199,7 @@ export class Builder {
           size: artifact.size,
           sha256: artifact.sha256,
           ...(sbom ? { sbom: { path: sbom.path, sha256: sbom.sha256 } } : {}),
+          ...(pipeline.runtimePackage ? { runtimePackage: { ...pipeline.runtimePackage } } : {}),
           ...(pipeline.reused ? { reused: true } : {}),
           durationMs,
           log: log.file,
@@ -249,6 +250,7 @@ export class Builder {
       const artifacts = results.flatMap((result) => [
         ...(result.artifact && result.sha256 ? [{ path: result.artifact, sha256: result.sha256 }] : []),
         ...(result.sbom ? [result.sbom] : []),
+        ...(result.runtimePackage ? [result.runtimePackage] : []),
       ]);
       if (artifacts.length > 0) {
         const checksums = await updateChecksums(outDir, artifacts);
@@ -334,5 +336,17 @@ async function signArtifacts(signer: Signer, results: BuildResult[], outDir: str
     result.sha256 = await sha256File(result.artifact!);
     result.size = (await stat(result.artifact!)).size;
     note(result.name, `signed: ${path.relative(outDir, result.artifact!)} with key ${signer.fingerprint}`);
+  }
+  // Runtime packages are copied from the (unsigned) cache on every run, so each run signs its copy,
+  // once however many builds share it.
+  const runtimePackages = new Map<string, NonNullable<BuildResult['runtimePackage']>[]>();
+  for (const result of results) {
+    if (result.ok && result.runtimePackage) runtimePackages.set(result.runtimePackage.path, [...(runtimePackages.get(result.runtimePackage.path) ?? []), result.runtimePackage]);
+  }
+  for (const [file, shared] of runtimePackages) {
+    await signer.signPackage(file);
+    const signed = { sha256: await sha256File(file), size: (await stat(file)).size };
+    for (const runtimePackage of shared) Object.assign(runtimePackage, signed);
+    note('ndist', `signed: ${path.relative(outDir, file)} with key ${signer.fingerprint}`);
   }
 }

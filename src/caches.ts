@@ -3,6 +3,7 @@
  * by content and safe to delete at any time; a deleted entry is made again when next needed.
  * - runtimes: <cacheDir>/runtimes/<kind>-<version>-<arch>/ (Node runtimes, npm CLIs);
  * - builds: <cacheDir>/builds/*.json, the records of no-op builds;
+ * - runtime packages: <cacheDir>/runtime-packages/<key>/ (runtime: 'shared', see runtime-package.ts);
  * - images: machine images ndist built (label io.ndist.machine), tagged by a hash of their context;
  * - the npm download cache and the dependency cache, Docker volumes (see dependency-cache.ts).
  */
@@ -15,8 +16,9 @@ import { LABEL, ndistLabels } from './docker/client.ts';
 import { BuildContainer } from './docker/container.ts';
 import { machineImageTag } from './docker/image.ts';
 import type { Machine } from './machines.ts';
+import { RUNTIME_PACKAGES_DIR } from './runtime-package.ts';
 
-export type CacheKind = 'runtime' | 'build record' | 'image' | 'npm cache' | 'dependency cache' | 'dependencies';
+export type CacheKind = 'runtime' | 'runtime package' | 'build record' | 'image' | 'npm cache' | 'dependency cache' | 'dependencies';
 
 export interface CacheEntry {
   kind: CacheKind;
@@ -31,6 +33,8 @@ export interface CacheEntry {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** The directories under cacheDir of the host's caches. */
+const HOST_DIRS: Partial<Record<CacheKind, string>> = { runtime: 'runtimes', 'runtime package': RUNTIME_PACKAGES_DIR, 'build record': 'builds' };
 
 async function treeSize(target: string): Promise<number> {
   const info = await lstat(target);
@@ -44,7 +48,7 @@ async function listDir(dir: string): Promise<string[]> {
   return readdir(dir).catch(() => []);
 }
 
-/** Runtimes and build records under `cacheDir`. */
+/** Runtimes, runtime packages and build records under `cacheDir`. */
 export async function hostEntries(cacheDir: string): Promise<CacheEntry[]> {
   const entries: CacheEntry[] = [];
   const runtimes = path.join(cacheDir, 'runtimes');
@@ -53,6 +57,15 @@ export async function hostEntries(cacheDir: string): Promise<CacheEntry[]> {
     // A runtime entry's meta.json is touched each time a build uses (and re-verifies) it.
     const used = await stat(path.join(dir, 'meta.json')).catch(() => stat(dir));
     entries.push({ kind: 'runtime', key: name, size: await treeSize(dir), lastUsed: used.mtime });
+  }
+  const runtimePackages = path.join(cacheDir, RUNTIME_PACKAGES_DIR);
+  for (const name of (await listDir(runtimePackages)).sort()) {
+    if (name.startsWith('.')) continue;
+    const dir = path.join(runtimePackages, name);
+    // The package file's time is its last use: it is touched each time a build reuses it.
+    const files = await listDir(dir);
+    const used = files.length > 0 ? await stat(path.join(dir, files[0]!)) : await stat(dir);
+    entries.push({ kind: 'runtime package', key: name, size: await treeSize(dir), lastUsed: used.mtime });
   }
   const builds = path.join(cacheDir, 'builds');
   for (const name of (await listDir(builds)).sort()) {
@@ -153,7 +166,7 @@ export async function pruneCaches(context: PruneContext, options: PruneOptions):
   const removed: CacheEntry[] = [];
   for (const entry of await hostEntries(cacheDir)) {
     if (!shouldPrune(entry, options)) continue;
-    await rm(path.join(cacheDir, entry.kind === 'runtime' ? 'runtimes' : 'builds', entry.key), { recursive: true, force: true });
+    await rm(path.join(cacheDir, HOST_DIRS[entry.kind]!, entry.key), { recursive: true, force: true });
     removed.push(entry);
   }
   const images = await imageEntries(docker, await currentImageTags(context.machines));

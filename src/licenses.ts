@@ -77,10 +77,13 @@ function main(args: string[]): number {
   for (const pkg of packages) {
     if (copyLicenseFiles(pkg.dir, path.join(out, `${pkg.name}@${pkg.version}`)) === 0) withoutFiles.push(`${pkg.name}@${pkg.version}`);
   }
-  copyLicenseFiles(value('--runtime'), path.join(out, `node@${value('--node-version')}`));
-  const listing = [{ name: 'node', version: value('--node-version'), license: 'MIT' }, ...packages.map(({ name, version, license }) => ({ name, version, license }))];
+  // A shared runtime is not in this package: its licence is in the runtime package it depends on.
+  const runtimePackage = args.includes('--runtime-package') ? value('--runtime-package') : undefined;
+  if (!runtimePackage) copyLicenseFiles(value('--runtime'), path.join(out, `node@${value('--node-version')}`));
+  const node = { name: 'node', version: value('--node-version'), license: 'MIT', ...(runtimePackage ? { package: runtimePackage } : {}) };
+  const listing = [node, ...packages.map(({ name, version, license }) => ({ name, version, license }))];
   writeFileSync(path.join(out, 'licenses.json'), `${JSON.stringify(listing, null, 2)}\n`);
-  console.log(`licences: ${packages.length} npm packages and the Node runtime, in ${out}`);
+  console.log(`licences: ${packages.length} npm packages${runtimePackage ? ` (the Node runtime's is in ${runtimePackage})` : ' and the Node runtime'}, in ${out}`);
   if (withoutFiles.length > 0) console.log(`licences: no licence file in ${withoutFiles.join(', ')} (their declared licence is in licenses.json)`);
   if (allowed.length === 0) return 0;
   const refused = packages.filter((pkg) => !isAllowed(pkg.license, new Set(allowed)));

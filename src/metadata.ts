@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ConfigError } from './errors.ts';
 import { resolvePackageName, type Machine } from './machines.ts';
 import { resolveLifecycle, type Lifecycle } from './service.ts';
+import { runtimeDependency, sharedRuntimePrefix } from './runtime-package.ts';
 import type { Arch, BuildOptions, Compression } from './types.ts';
 import { checkEntry, checkHomepage, checkPackageVersion, requireText } from './validate.ts';
 
@@ -39,6 +40,8 @@ export interface PackageSpec {
   provides: string[];
   conflicts: string[];
   replaces: string[];
+  /** runtime 'shared': the prefix of the runtime package the app runs on (/opt/ndist/node/<version>); unset: Node is bundled. */
+  sharedRuntime?: string;
   /** Service, account, config files, directories and hooks; absent for a plain package. */
   lifecycle?: Lifecycle;
 }
@@ -122,6 +125,10 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
   const fromPackageJson = (field: string, value: string | undefined) => (value === undefined ? undefined : requireText(`package.json ${field}`, value, { max: 500 }));
   const relations = (list: string[] | undefined) => (list ?? []).map((relation) => (machine.format === 'rpm' ? rpmRelation(relation) : relation));
   const description = (options.description ?? pkg.description ?? options.app).split('\n')[0]!.trim() || options.app;
+  const shared = options.runtime === 'shared';
+  if (shared && machine.format !== 'deb') {
+    throw new ConfigError('runtime', `'shared' makes .deb packages only so far; machine ${machine.id} makes .${machine.format}: use runtime: 'bundled' (the default) for it`);
+  }
   const lifecycle = resolveLifecycle(options, machine, sourceDir, description, `${version}-${iteration}`);
   return {
     app: options.app,
@@ -135,8 +142,7 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
     homepage: options.homepage ?? (pkg.homepage === undefined ? undefined : checkHomepage('package.json homepage', pkg.homepage)),
     entry,
     rpmArch,
-    runtimeDeps: (options.runtimeDeps ?? [])
-      .map((dep, index) => dep.split(' | ').map((alternative) => resolvePackageName(machine, alternative, `runtimeDeps[${index}]`)).join(' | '))
+    runtimeDeps: [...(options.runtimeDeps ?? []).map((dep, index) => dep.split(' | ').map((alternative) => resolvePackageName(machine, alternative, `runtimeDeps[${index}]`)).join(' | ')), ...(shared ? [runtimeDependency(options.node)] : [])]
       .map((dep) => (machine.format === 'rpm' ? rpmRelation(dep) : dep)),
     buildDeps: (options.buildDeps ?? []).map((dep, index) => resolvePackageName(machine, dep, `buildDeps[${index}]`)),
     compression: options.compression ?? machine.compression,
@@ -145,6 +151,7 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
     provides: relations(options.provides),
     conflicts: relations(options.conflicts),
     replaces: relations(options.replaces),
+    ...(shared ? { sharedRuntime: sharedRuntimePrefix(options.node) } : {}),
     ...(lifecycle ? { lifecycle } : {}),
     fileName: machine.format === 'rpm' ? `${options.app}-${version}-${iteration}.${rpmArch}.rpm` : `${options.app}_${version}-${iteration}_${arch}.deb`,
   };

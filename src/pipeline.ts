@@ -24,6 +24,7 @@ import {
   OUTPUT_DIR, RPM_FILE_LIST, RPM_FILE_LIST_SCRIPT, RPM_PAYLOAD, STAGING_DIR, fpmScriptFiles, packageCommand, rpmFileListScript, rpmSpecPath, stagedFiles, type Packager,
 } from './packager.ts';
 import { rpmScriptlets } from './service.ts';
+import { cachedRuntimePackage, provideRuntimePackage, runtimePackageKey, runtimePackageName, runtimePackageScript, runtimePackageSpec } from './runtime-package.ts';
 import { fetchNodeRuntime, fetchNpmCli, type RuntimeArchive, type RuntimeSource } from './runtime.ts';
 import { includeParts, renderScript, specValue } from './script.ts';
 import { buildSecrets, gitAuthFailure } from './secrets.ts';
@@ -37,6 +38,7 @@ const SCRIPT_IN_CONTAINER = '/ndist/build.sh';
 const HEALTH_CHECK_IN_CONTAINER = '/ndist/health-check.mjs';
 const LICENSES_IN_CONTAINER = '/ndist/licenses.mjs';
 const NPMRC_IN_CONTAINER = '/ndist/npmrc';
+const RUNTIME_PACKAGE_SCRIPT = '/ndist/runtime-package.sh';
 /** These run inside the machine with the bundled Node, from ndist's compiled output. */
 const HEALTH_CHECK_SCRIPT = path.join(PACKAGE_ROOT, 'lib', 'health-check.js');
 const LICENSES_SCRIPT = path.join(PACKAGE_ROOT, 'lib', 'licenses.js');
@@ -72,6 +74,8 @@ export interface PipelineResult {
   inputs: string;
   /** The artifact of an earlier build with the same inputs, reused: no container was started. */
   reused?: boolean;
+  /** runtime 'shared': the runtime package the app depends on, copied to outDir (reused: from the cache). */
+  runtimePackage?: Artifact & { reused: boolean };
 }
 
 /**
@@ -129,6 +133,8 @@ export function scriptVariables({ options, machine, spec, packager, runtime, npm
     os: machine.os ?? {},
     packages: machine.packages,
     prefix: spec.prefix,
+    sharedRuntime: spec.sharedRuntime ?? '',
+    runtimePackage: spec.sharedRuntime ? runtimePackageName(runtime.version) : '',
     entry: spec.entry,
     maintainer: spec.maintainer,
     description: spec.description,
@@ -155,7 +161,8 @@ export function scriptVariables({ options, machine, spec, packager, runtime, npm
     licensesArgs: [
       '--modules', '/ndist/src/node_modules',
       '--out', `${STAGING_DIR}${spec.prefix}/share/licenses`,
-      '--runtime', `/ndist/runtime/${runtime.root}`,
+      // A shared runtime's licence is in its own package: the app's listing names that package.
+      ...(spec.sharedRuntime ? ['--runtime-package', runtimePackageName(runtime.version)] : ['--runtime', `/ndist/runtime/${runtime.root}`]),
       '--node-version', runtime.version,
       ...(options.allowedLicenses ?? []).flatMap((id) => ['--allow', id]),
     ],
@@ -282,15 +289,23 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     if (context.force) log('up to date: not checked, --force rebuilds');
     else if (imageId !== 'missing') {
       const found = await findUpToDate(context.cacheDir, artifactPath, inputsHash);
-      if ('record' in found) {
+      const runtimeKey = 'record' in found && spec.sharedRuntime
+        ? runtimePackageKey({ spec: runtimePackageSpec(spec, runtime), runtime, machine, imageId, packager: found.record.packager as Packager })
+        : undefined;
+      if ('record' in found && runtimeKey && !cachedRuntimePackage(context.cacheDir, runtimeKey, runtimePackageSpec(spec, runtime).fileName)) {
+        log(`up to date: no, the runtime package ${runtimePackageSpec(spec, runtime).fileName} is not in the cache`);
+      } else if ('record' in found) {
         const { record } = found;
         stage('artifact');
+        const runtimePackage = runtimeKey
+          ? await provideRuntimePackage(context.cacheDir, runtimeKey, runtimePackageSpec(spec, runtime).fileName, context.outDir, () => Promise.reject(new BuildError('the runtime package left the cache while this build used it (ndist cache prune?): run the build again', { stage: 'artifact' })), log)
+          : undefined;
         log(`up to date: reusing ${artifactPath} (sha256 ${record.artifact.sha256}), built ${record.builtAt} from the same inputs; --force rebuilds`);
         return {
           artifact: record.artifact, sbom: record.sbom, spec, packager: record.packager as Packager, image: { tag: imageTag, id: imageId }, runtime, commit: source.commit, inputs: inputsHash, reused: true,
+          ...(runtimePackage ? { runtimePackage } : {}),
         };
-      }
-      log(`up to date: no, ${found.reason}`);
+      } else log(`up to date: no, ${found.reason}`);
     }
     stage('image');
     await checkEmulation(docker, spec.arch, log);
@@ -366,7 +381,30 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     const artifact = await writeArtifact(await container.getArchive(`${OUTPUT_DIR}/${spec.fileName}`), context.outDir, spec.fileName);
     log(`artifact: ${artifact.path} (${(artifact.size / 1e6).toFixed(1)} MB, sha256 ${artifact.sha256})`);
     const sbom = await fetchSbom(container, spec, context.outDir, log);
-    return { artifact, sbom, spec, packager, image, runtime, commit: source.commit, inputs: inputsHash };
+    let runtimePackage: PipelineResult['runtimePackage'];
+    if (spec.sharedRuntime) {
+      const runtimeSpec = runtimePackageSpec(spec, runtime);
+      const key = runtimePackageKey({ spec: runtimeSpec, runtime, machine, imageId: image.id, packager });
+      const built = container;
+      const mode = options.healthCheck ?? 'error';
+      const healthCheck = mode === 'off' ? undefined : { script: HEALTH_CHECK_IN_CONTAINER, machine: options.buildMachine, mode };
+      runtimePackage = await provideRuntimePackage(context.cacheDir, key, runtimeSpec.fileName, context.outDir, async (dir) => {
+        log(`runtime package: building ${runtimeSpec.fileName} (key ${key})`);
+        const script = runtimePackageScript(runtimeSpec, packager, `/ndist/runtime/${runtime.root}`, healthCheck);
+        await built.putArchive(packInputs([{ kind: 'content', name: RUNTIME_PACKAGE_SCRIPT.slice(1), content: script, mode: 0o755 }], new Date(epoch * 1000)), '/');
+        const problems: string[] = [];
+        const runtimeCode = await built.exec(['bash', RUNTIME_PACKAGE_SCRIPT], {
+          onLine: (line) => {
+            if (line.startsWith('health check error: ')) problems.push(line.slice('health check error: '.length));
+            log(line);
+          },
+        });
+        if (problems.length > 0) throw new BuildError(`the runtime package's health check failed:\n  ${problems.join('\n  ')}`, { build: options.name, stage: 'health check' });
+        if (runtimeCode !== 0) throw new BuildError(`packaging the runtime package failed with exit code ${runtimeCode}`, { build: options.name, stage: 'package' });
+        return writeArtifact(await built.getArchive(`${OUTPUT_DIR}/${runtimeSpec.fileName}`), dir, runtimeSpec.fileName);
+      }, log);
+    }
+    return { artifact, sbom, spec, packager, image, runtime, commit: source.commit, inputs: inputsHash, ...(runtimePackage ? { runtimePackage } : {}) };
   } finally {
     await container?.remove();
     await removeSource();

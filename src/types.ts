@@ -33,6 +33,12 @@ export interface BuildOptions {
   runtimeDeps?: string[];
   /** Exact Node.js version bundled under /opt/<app>/node, e.g. '22.23.3'. */
   node: string;
+  /**
+   * 'bundled' (default): Node is inside the app package under /opt/<app>/node. 'shared': Node is
+   * packaged once per exact version as ndist-node-<version> (/opt/ndist/node/<version>), which the
+   * app package depends on exactly; .deb machines only.
+   */
+  runtime?: 'bundled' | 'shared';
   /** Exact npm version used inside the build machine. Default '10.9.9'. */
   npm?: string;
   /** Extra arguments passed to fpm when the machine has fpm. */
@@ -164,6 +170,8 @@ export interface BuildResult {
   sha256?: string;
   /** CycloneDX SBOM written beside the artifact. */
   sbom?: { path: string; sha256: string };
+  /** runtime 'shared': the runtime package written beside the artifact; reused: taken from the cache, not built. */
+  runtimePackage?: { path: string; size: number; sha256: string; reused: boolean };
   durationMs: number;
   error?: Error;
   /** 'cancelled': stopped or never started because another build failed with failFast, or interrupted. */

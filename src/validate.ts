@@ -151,6 +151,9 @@ export function validateBuild(options: BuildOptions): void {
   if (options.compression !== undefined && !['xz', 'gzip', 'zstd', 'none'].includes(options.compression)) {
     fail('compression', `is ${JSON.stringify(options.compression)}; allowed: xz, gzip, zstd, none`);
   }
+  if (options.runtime !== undefined && !['bundled', 'shared'].includes(options.runtime)) {
+    fail('runtime', `is ${JSON.stringify(options.runtime)}; allowed: bundled (Node inside the app package, the default), shared (Node in its own ndist-node-<version> package)`);
+  }
   checkServiceOptions(options);
 }
 

@@ -12,6 +12,7 @@ import { Builder, directory } from '../../src/index.ts';
 import { ndistContainers } from '../helpers/docker.ts';
 
 const FIXTURE = path.resolve(import.meta.dirname, '..', 'fixtures', 'native-link');
+const TINY = path.resolve(import.meta.dirname, '..', 'fixtures', 'tiny-app');
 
 function gpg(home: string, args: string[], input?: string): { status: number | null; output: string } {
   const result = spawnSync('gpg', ['--batch', '--homedir', home, ...args], { input, encoding: 'utf8' });
@@ -70,6 +71,20 @@ describe('signed artifacts', { timeout: 15 * 60_000 }, () => {
 
     const keyLine = (await readFile(keyFile, 'utf8')).split('\n')[5]!;
     assert.ok(!lines.some((line) => line.includes(keyLine) || line.includes('test passphrase')), 'neither key nor passphrase is logged');
+    assert.deepEqual(await ndistContainers(), []);
+  });
+
+  it('signs the shared runtime package beside the app, and SHA256SUMS and the report have its signed bytes', async () => {
+    const outDir = path.join(work, 'dist-shared');
+    const builder = new Builder({ outDir, cacheDir: path.join(work, 'cache'), sign: { keyFile, passphrase: 'test passphrase' } });
+    builder.addBuild({ name: 'shared', app: 'tiny-app', source: directory({ path: TINY }), buildMachine: 'debian-bookworm', node: '22.23.3', runtime: 'shared', compression: 'none' });
+    const [result] = await builder.build();
+    const runtimeDeb = result!.runtimePackage!.path;
+    assert.equal(path.basename(runtimeDeb), 'ndist-node-22.23.3_22.23.3-1_amd64.deb');
+    for (const deb of [result!.artifact!, runtimeDeb]) assert.ok(execFileSync('ar', ['t', deb], { encoding: 'utf8' }).split('\n').includes('_gpgorigin'), `${deb} is signed`);
+    assert.match(execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: outDir, encoding: 'utf8' }), /^ndist-node-22\.23\.3_22\.23\.3-1_amd64\.deb: OK$/m);
+    const report = JSON.parse(await readFile(path.join(outDir, 'ndist-report.json'), 'utf8')) as { builds: { runtimePackage?: { sha256: string } }[] };
+    assert.equal(report.builds[0]?.runtimePackage?.sha256, execFileSync('sha256sum', [runtimeDeb], { encoding: 'utf8' }).split(' ')[0]);
     assert.deepEqual(await ndistContainers(), []);
   });
 

@@ -3,11 +3,11 @@
  * hash and the inputs hash of no-op builds; the records of no-op builds; what prune removes.
  */
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { shouldPrune, type CacheEntry } from '../../src/caches.ts';
+import { hostEntries, shouldPrune, type CacheEntry } from '../../src/caches.ts';
 import { cacheVolumes, dependencyCacheKey, type DependencyInputs } from '../../src/dependency-cache.ts';
 import type { RuntimeArchive } from '../../src/runtime.ts';
 import { SOURCE_EXCLUDES } from '../../src/source.ts';
@@ -198,5 +198,21 @@ describe('cache prune selection', () => {
     for (const kind of ['runtime', 'build record', 'image', 'npm cache', 'dependency cache', 'dependencies'] as const) {
       assert.equal(shouldPrune(entry(kind, daysAgo(0), true), { all: true, olderThanDays: 30, now }), true);
     }
+  });
+});
+
+describe('host caches', () => {
+  it('lists runtime packages with their size and last use (the package file\'s time), skipping partial entries', async () => {
+    const cacheDir = await tempDir();
+    const entry = path.join(cacheDir, 'runtime-packages', 'abc123');
+    await mkdir(entry, { recursive: true });
+    await mkdir(path.join(cacheDir, 'runtime-packages', '.tmp-x'));
+    await writeFile(path.join(entry, 'ndist-node-22.23.3_22.23.3-1_amd64.deb'), 'x'.repeat(10));
+    const used = new Date('2026-01-02T03:04:05Z');
+    await utimes(path.join(entry, 'ndist-node-22.23.3_22.23.3-1_amd64.deb'), used, used);
+    const entries = (await hostEntries(cacheDir)).filter((candidate) => candidate.kind === 'runtime package');
+    assert.deepEqual(entries, [{ kind: 'runtime package', key: 'abc123', size: 10, lastUsed: used }]);
+    assert.equal(shouldPrune(entries[0]!, { olderThanDays: 30, now: new Date('2026-03-01T00:00:00Z') }), true);
+    assert.equal(shouldPrune(entries[0]!, { olderThanDays: 30, now: new Date('2026-01-10T00:00:00Z') }), false);
   });
 });

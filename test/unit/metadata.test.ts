@@ -321,3 +321,24 @@ describe('resolvePackage: rpm machines', () => {
     assert.throws(() => resolve({ version: '1.0.0' }, ['index.js'], { runtimeDeps: ['@nope'] }), configError('runtimeDeps[0]', /"@nope" is not defined by machine debian-bookworm/));
   });
 });
+
+describe('resolvePackage: runtime', () => {
+  test("'shared' depends on the exact runtime package and runs its node", () => {
+    const spec = resolve(FULL_PACKAGE, ['bin/demo.js'], { runtime: 'shared', runtimeDeps: ['ca-certificates'] });
+    assert.deepEqual(spec.runtimeDeps, ['ca-certificates', 'ndist-node-22.23.3 (= 22.23.3-1)']);
+    assert.equal(spec.sharedRuntime, '/opt/ndist/node/22.23.3');
+  });
+
+  test("'bundled' (the default) adds no dependency", () => {
+    for (const runtime of [undefined, 'bundled'] as const) {
+      const spec = resolve(FULL_PACKAGE, ['bin/demo.js'], { runtime });
+      assert.deepEqual(spec.runtimeDeps, []);
+      assert.equal(spec.sharedRuntime, undefined);
+    }
+  });
+
+  test("'shared' is refused for an rpm machine, before any container", () => {
+    const rpm = findMachine(loadMachines(), 'debian-bookworm-rpm');
+    assert.throws(() => resolve(FULL_PACKAGE, ['bin/demo.js'], { runtime: 'shared', buildMachine: rpm.id }, rpm), configError('runtime', /\.deb packages only so far.*runtime: 'bundled'/));
+  });
+});

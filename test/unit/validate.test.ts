@@ -305,4 +305,9 @@ describe('validateBuild: fpmArgs, metadata, entry, compression', () => {
     for (const compression of ['xz', 'gzip', 'zstd', 'none']) accepts({ compression });
     for (const compression of ['gz', 'bzip2', 'XZ', '']) rejects({ compression }, 'compression', /allowed: xz, gzip, zstd, none/);
   });
+
+  test('runtime is bundled or shared', () => {
+    for (const runtime of ['bundled', 'shared']) accepts({ runtime });
+    for (const runtime of ['system', 'Shared', '', true]) rejects({ runtime }, 'runtime', /allowed: bundled .*shared/);
+  });
 });
