@@ -239,6 +239,15 @@ walk .
 `;
 }
 
+/**
+ * Shell that appends `Installed-Size:` for the tree at `root` (a shell expression) to its
+ * DEBIAN/control, counted as dpkg-gencontrol does (KiB per file rounded up, 1 per other entry):
+ * `du` counts directory blocks, which depend on the filesystem, and the package's bytes must not.
+ */
+export function installedSizeCommand(root: string): string {
+  return `find ${root} -mindepth 1 -path ${root}/DEBIAN -prune -o -printf '%y %s\\n' | awk '{ s += ($1 == "f") ? int(($2 + 1023) / 1024) : 1 } END { print "Installed-Size: " s }' >> ${root}/DEBIAN/control`;
+}
+
 export function dpkgDebCommand(spec: PackageSpec): string[] {
   return ['dpkg-deb', '--root-owner-group', `-Z${spec.compression}`, '--build', STAGING_DIR, `${OUTPUT_DIR}/${spec.fileName}`];
 }

@@ -21,7 +21,7 @@ import { resolvePackage, type PackageSpec } from './metadata.ts';
 import { checkEmulation } from './emulation.ts';
 import { DEPS_CACHE_DIR, NPM_CACHE_DIR, cacheMounts, cacheVolumes, dependencyCacheKey, ensureCacheVolumes, type DependencyKey } from './dependency-cache.ts';
 import {
-  OUTPUT_DIR, RPM_FILE_LIST, RPM_FILE_LIST_SCRIPT, RPM_PAYLOAD, STAGING_DIR, fpmScriptFiles, packageCommand, rpmFileListScript, rpmSpecPath, stagedFiles, type Packager,
+  OUTPUT_DIR, RPM_FILE_LIST, RPM_FILE_LIST_SCRIPT, RPM_PAYLOAD, STAGING_DIR, fpmScriptFiles, installedSizeCommand, packageCommand, rpmFileListScript, rpmSpecPath, stagedFiles, type Packager,
 } from './packager.ts';
 import { rpmScriptlets } from './service.ts';
 import { cachedRuntimePackage, provideRuntimePackage, runtimePackageKey, runtimePackageName, runtimePackageScript, runtimePackageSpec } from './runtime-package.ts';
@@ -177,6 +177,8 @@ export function scriptVariables({ options, machine, spec, packager, runtime, npm
     fileName: spec.fileName,
     packager,
     usesDpkgDeb: packager === 'dpkg-deb',
+    // ndist's own shell (no user input), hence inserted raw.
+    installedSizeCommand: installedSizeCommand('"$staging"'),
     usesRpmbuild: packager === 'rpmbuild',
     specFile: rpmSpecPath(spec),
     fileList: RPM_FILE_LIST,

@@ -17,7 +17,7 @@ import { sha256File } from './checksums.ts';
 import { registerCleanup } from './cleanup.ts';
 import type { PackageSpec } from './metadata.ts';
 import { PACKAGE_ROOT, type Machine } from './machines.ts';
-import { OUTPUT_DIR, STAGING_DIR, debControl, packageCommand, type Packager } from './packager.ts';
+import { OUTPUT_DIR, STAGING_DIR, debControl, installedSizeCommand, packageCommand, type Packager } from './packager.ts';
 import type { RuntimeArchive } from './runtime.ts';
 import { shellQuote } from './script.ts';
 
@@ -102,9 +102,7 @@ export function runtimePackageScript(spec: PackageSpec, packager: Packager, runt
   if (packager === 'dpkg-deb') {
     lines.push(
       `printf '%s' ${shellQuote(debControl(spec))} > "$root/DEBIAN/control"`,
-      // Counted as dpkg-gencontrol does (KiB per file rounded up, 1 per other entry), not with du:
-      // directory sizes depend on the filesystem, and the bytes must not.
-      `find "$root" -mindepth 1 -path "$root/DEBIAN" -prune -o -printf '%y %s\\n' | awk '{ s += ($1 == "f") ? int(($2 + 1023) / 1024) : 1 } END { print "Installed-Size: " s }' >> "$root/DEBIAN/control"`,
+      installedSizeCommand('"$root"'),
     );
   } else {
     lines.push('rm -rf "$root/DEBIAN"');
@@ -122,16 +120,16 @@ export type RuntimePackageBuilder = (dir: string) => Promise<Artifact>;
 
 const inFlight = new Map<string, Promise<string>>();
 
-/**
- * The cached runtime package for `key`, built once with `build` when it is missing (builds of one
- * run asking for the same key share that one build), then copied to `outDir`.
- */
 /** The cached runtime package for `key`, if it is there. */
 export function cachedRuntimePackage(cacheDir: string, key: string, fileName: string): string | undefined {
   const cached = path.join(cacheDir, RUNTIME_PACKAGES_DIR, key, fileName);
   return existsSync(cached) ? cached : undefined;
 }
 
+/**
+ * The cached runtime package for `key`, built once with `build` when it is missing (builds of one
+ * run asking for the same key share that one build), then copied to `outDir`.
+ */
 export async function provideRuntimePackage(
   cacheDir: string,
   key: string,

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { PackageSpec } from '../../src/metadata.ts';
 import {
-  OUTPUT_DIR, RPM_PAYLOAD, STAGING_DIR, debControl, dpkgDebCommand, fpmCommand, packageCommand, rpmFileListScript, rpmbuildCommand, stagedFiles, wrapperScript,
+  OUTPUT_DIR, RPM_PAYLOAD, STAGING_DIR, debControl, dpkgDebCommand, fpmCommand, installedSizeCommand, packageCommand, rpmFileListScript, rpmbuildCommand, stagedFiles, wrapperScript,
 } from '../../src/packager.ts';
 import { ConfigError } from '../../src/errors.ts';
 
@@ -39,6 +39,26 @@ function spec(changes: Partial<PackageSpec> = {}): PackageSpec {
 test('staging and output directories', () => {
   assert.equal(STAGING_DIR, '/ndist/root');
   assert.equal(OUTPUT_DIR, '/ndist/out');
+});
+
+describe('installedSizeCommand', () => {
+  test('counts KiB per file rounded up and 1 per directory or link, leaving DEBIAN out, as dpkg-gencontrol does', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'ndist-unit-size-'));
+    try {
+      mkdirSync(path.join(root, 'DEBIAN'));
+      writeFileSync(path.join(root, 'DEBIAN', 'control'), 'Package: x\n');
+      writeFileSync(path.join(root, 'DEBIAN', 'big'), Buffer.alloc(10_000));
+      mkdirSync(path.join(root, 'opt'));
+      writeFileSync(path.join(root, 'opt', 'one-byte'), 'x');
+      writeFileSync(path.join(root, 'opt', 'just-over-1k'), Buffer.alloc(1025));
+      symlinkSync('one-byte', path.join(root, 'opt', 'link'));
+      execFileSync('bash', ['-c', installedSizeCommand('"$1"'), 'size', root]);
+      // opt (1) + one-byte (1) + just-over-1k (2) + link (1)
+      assert.equal(readFileSync(path.join(root, 'DEBIAN', 'control'), 'utf8'), 'Package: x\nInstalled-Size: 5\n');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('fpmCommand', () => {
