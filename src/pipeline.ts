@@ -21,7 +21,7 @@ import { resolvePackage, type PackageSpec } from './metadata.ts';
 import { checkEmulation } from './emulation.ts';
 import { DEPS_CACHE_DIR, NPM_CACHE_DIR, cacheMounts, cacheVolumes, dependencyCacheKey, ensureCacheVolumes, type DependencyKey } from './dependency-cache.ts';
 import {
-  OUTPUT_DIR, RPM_FILE_LIST, RPM_FILE_LIST_SCRIPT, RPM_PAYLOAD, STAGING_DIR, fpmScriptFiles, installedSizeCommand, packageCommand, rpmFileListScript, rpmSpecPath, stagedFiles, type Packager,
+  OUTPUT_DIR, RPM_DIR, RPM_FILE_LIST, RPM_FILE_LIST_SCRIPT, RPM_PAYLOAD, STAGING_DIR, fpmScriptFiles, installedSizeCommand, packageCommand, rpmFileListScript, rpmSpecPath, stagedFiles, type Packager,
 } from './packager.ts';
 import { rpmScriptlets } from './service.ts';
 import { cachedRuntimePackage, provideRuntimePackage, runtimePackageKey, runtimePackageName, runtimePackageScript, runtimePackageSpec } from './runtime-package.ts';
@@ -241,6 +241,45 @@ async function checkContainerArch(container: BuildContainer, spec: PackageSpec, 
   }
 }
 
+export interface MachineInputsOptions {
+  /** The rendered build script, and for rpmbuild the rendered spec. */
+  script: string;
+  specText?: string;
+  spec: PackageSpec;
+  packager: Packager;
+  sourceDir: string;
+  /** The CA bundle's host path, when build machines get one. */
+  caBundle?: string;
+  registry: string;
+  /** Whether NPM_TOKEN is given to the build step, so npm's config names it. */
+  npmToken: boolean;
+}
+
+/**
+ * Everything a build streams into its machine but the runtime and npm archives: the script, the
+ * source, the files ndist stages, the scripts run inside, npm's config. `ndist shell` streams the
+ * same, so `bash /ndist/build.sh` there runs the build.
+ */
+export function machineInputs({ script, specText, spec, packager, sourceDir, caBundle, registry, npmToken }: MachineInputsOptions): InputEntry[] {
+  const content = (name: string, text: string | Buffer, mode: number): InputEntry => ({ kind: 'content', name: name.replace(/^\//, ''), content: text, mode });
+  return [
+    { kind: 'directory', name: 'ndist' },
+    { kind: 'directory', name: 'ndist/runtime' },
+    { kind: 'directory', name: 'ndist/npm' },
+    content(SCRIPT_IN_CONTAINER, script, 0o755),
+    { kind: 'tree', name: 'ndist/src', hostPath: sourceDir, exclude: SOURCE_EXCLUDES },
+    ...stagedFiles(spec, packager).map((file) => content(`${STAGING_DIR}/${file.path}`, file.content, file.mode)),
+    ...(packager === 'fpm' ? fpmScriptFiles(spec).map((file) => content(file.path, file.content, file.mode)) : []),
+    ...(caBundle ? [{ kind: 'file', name: CA_IN_CONTAINER.slice(1), hostPath: caBundle, mode: 0o644 } as InputEntry] : []),
+    { kind: 'file', name: HEALTH_CHECK_IN_CONTAINER.slice(1), hostPath: HEALTH_CHECK_SCRIPT, mode: 0o644 },
+    { kind: 'file', name: LICENSES_IN_CONTAINER.slice(1), hostPath: LICENSES_SCRIPT, mode: 0o644 },
+    content(NPMRC_IN_CONTAINER, npmUserConfig(registry, npmToken), 0o600),
+    ...(specText === undefined
+      ? []
+      : [{ kind: 'directory', name: RPM_DIR.slice(1) } as InputEntry, content(rpmSpecPath(spec), specText, 0o644), content(RPM_FILE_LIST_SCRIPT, rpmFileListScript(spec), 0o755)]),
+  ];
+}
+
 export async function runPipeline(options: BuildOptions, context: PipelineContext): Promise<PipelineResult> {
   const { docker, machine, log } = context;
   const stage = context.stage ?? (() => {});
@@ -326,30 +365,10 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     const caBundle = context.caBundle !== undefined && existsSync(context.caBundle);
     const variables = scriptVariables({ options, machine, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch: epoch, dependencyKey });
     const script = renderScript(readFileSync(machine.script, 'utf8'), variables, machine.script);
-    const rpmInputs: InputEntry[] = [];
-    if (packager === 'rpmbuild') {
-      const specText = renderScript(readFileSync(machine.specTemplate!, 'utf8'), variables, machine.specTemplate!, specValue);
-      rpmInputs.push(
-        { kind: 'directory', name: 'ndist/rpm' },
-        { kind: 'content', name: rpmSpecPath(spec).slice(1), content: specText, mode: 0o644 },
-        { kind: 'content', name: RPM_FILE_LIST_SCRIPT.slice(1), content: rpmFileListScript(spec), mode: 0o755 },
-      );
-    }
-
-    const inputs: InputEntry[] = [
-      { kind: 'directory', name: 'ndist' },
-      { kind: 'directory', name: 'ndist/runtime' },
-      { kind: 'directory', name: 'ndist/npm' },
-      { kind: 'content', name: SCRIPT_IN_CONTAINER.slice(1), content: script, mode: 0o755 },
-      { kind: 'tree', name: 'ndist/src', hostPath: source.dir, exclude: SOURCE_EXCLUDES },
-      ...stagedFiles(spec, packager).map((file): InputEntry => ({ kind: 'content', name: `${STAGING_DIR.slice(1)}/${file.path}`, content: file.content, mode: file.mode })),
-      ...(packager === 'fpm' ? fpmScriptFiles(spec).map((file): InputEntry => ({ kind: 'content', name: file.path.slice(1), content: file.content, mode: file.mode })) : []),
-      ...(caBundle ? [{ kind: 'file', name: CA_IN_CONTAINER.slice(1), hostPath: context.caBundle!, mode: 0o644 } as InputEntry] : []),
-      { kind: 'file', name: HEALTH_CHECK_IN_CONTAINER.slice(1), hostPath: HEALTH_CHECK_SCRIPT, mode: 0o644 },
-      { kind: 'file', name: LICENSES_IN_CONTAINER.slice(1), hostPath: LICENSES_SCRIPT, mode: 0o644 },
-      { kind: 'content', name: NPMRC_IN_CONTAINER.slice(1), content: npmUserConfig(registry, secrets.NPM_TOKEN !== undefined), mode: 0o600 },
-      ...rpmInputs,
-    ];
+    const specText = packager === 'rpmbuild' ? renderScript(readFileSync(machine.specTemplate!, 'utf8'), variables, machine.specTemplate!, specValue) : undefined;
+    const inputs = machineInputs({
+      script, specText, spec, packager, sourceDir: source.dir, caBundle: caBundle ? context.caBundle : undefined, registry, npmToken: secrets.NPM_TOKEN !== undefined,
+    });
     log('inputs: streaming source, runtime and npm into the container');
     await container.putArchive(packInputs(inputs, new Date(epoch * 1000)), '/');
     // Docker unpacks the archives as they are (gzip or xz): nothing is extracted on the host.

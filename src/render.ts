@@ -12,7 +12,7 @@ import type { Packager } from './packager.ts';
 import { DEFAULT_NPM_VERSION, npmRegistry, resolveCaBundle, scriptVariables, sourceDateEpoch } from './pipeline.ts';
 import type { CollectedBuilder } from './run.ts';
 import { defaultCacheDir, fetchNodeRuntime, fetchNpmCli, type RuntimeArchive } from './runtime.ts';
-import { renderScript } from './script.ts';
+import { renderScript, specValue } from './script.ts';
 import { describeSource, fetchSource, type FetchedSource } from './source.ts';
 import type { BuildOptions, BuilderOptions } from './types.ts';
 
@@ -31,6 +31,10 @@ export interface RenderedBuild {
   packageCommand: string[];
   /** The build script, fully rendered. */
   script: string;
+  /** The rpm spec, rendered, when the packager is rpmbuild. */
+  specText?: string;
+  /** The CA bundle's host path, when build machines get one. */
+  caBundle?: string;
 }
 
 /**
@@ -76,7 +80,11 @@ export async function renderFromSource(build: BuildOptions, builder: BuilderOpti
   const caBundle = caFile !== undefined && existsSync(caFile);
   const variables = scriptVariables({ options: build, machine, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch: sourceDateEpoch(build, source.epoch) });
   const script = renderScript(readFileSync(machine.script, 'utf8'), variables, machine.script);
-  return { options: build, machine, spec, packager, runtime, npm, registry, runtimeDir: variables.runtimeDir as string, packageCommand: variables.packageCommand as string[], script };
+  const specText = packager === 'rpmbuild' ? renderScript(readFileSync(machine.specTemplate!, 'utf8'), variables, machine.specTemplate!, specValue) : undefined;
+  return {
+    options: build, machine, spec, packager, runtime, npm, registry, runtimeDir: variables.runtimeDir as string, packageCommand: variables.packageCommand as string[], script, specText,
+    caBundle: caBundle ? caFile : undefined,
+  };
 }
 
 /** What `ndist build --dry-run` prints for one build: source and metadata resolved, nothing run. */

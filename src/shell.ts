@@ -3,17 +3,17 @@
  * /ndist/src, runtime, npm, the rendered script at /ndist/build.sh), and a shell (or a command)
  * attached to the terminal. The container is removed when it exits.
  */
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { registerCleanup } from './cleanup.ts';
 import { connectDocker, ndistLabels, proxyEnvironment } from './docker/client.ts';
 import { BuildContainer } from './docker/container.ts';
 import { ensureMachineImage } from './docker/image.ts';
-import { packInputs, type InputEntry } from './inputs.ts';
+import { packInputs } from './inputs.ts';
 import { findMachine, loadMachines } from './machines.ts';
-import { detectPackager, npmUserConfig, resolveCaBundle } from './pipeline.ts';
+import { detectPackager, machineInputs } from './pipeline.ts';
 import { renderFromSource } from './render.ts';
-import { SOURCE_EXCLUDES, fetchSource } from './source.ts';
+import { fetchSource } from './source.ts';
 import type { BuildOptions, BuilderOptions } from './types.ts';
 
 const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -40,16 +40,8 @@ export async function openShell(build: BuildOptions, builder: BuilderOptions, co
     container = await BuildContainer.start(docker, image.tag, { labels: ndistLabels(build.name), env: proxyEnvironment() });
     const packager = await detectPackager(container, machine);
     const rendered = await renderFromSource(build, builder, machine, source, packager, io.log);
-    const caFile = resolveCaBundle(builder.caBundle);
-    const inputs: InputEntry[] = [
-      { kind: 'directory', name: 'ndist' },
-      { kind: 'directory', name: 'ndist/runtime' },
-      { kind: 'directory', name: 'ndist/npm' },
-      { kind: 'content', name: 'ndist/build.sh', content: rendered.script, mode: 0o755 },
-      { kind: 'tree', name: 'ndist/src', hostPath: source.dir, exclude: SOURCE_EXCLUDES },
-      { kind: 'content', name: 'ndist/npmrc', content: npmUserConfig(rendered.registry, false), mode: 0o600 },
-      ...(caFile && existsSync(caFile) ? [{ kind: 'file', name: 'ndist/ca.crt', hostPath: caFile, mode: 0o644 } as InputEntry] : []),
-    ];
+    const { script, specText, spec, caBundle, registry } = rendered;
+    const inputs = machineInputs({ script, specText, spec, packager, sourceDir: source.dir, caBundle, registry, npmToken: false });
     await container.putArchive(packInputs(inputs), '/');
     await container.putArchive(createReadStream(rendered.runtime.file), '/ndist/runtime');
     await container.putArchive(createReadStream(rendered.npm.file), '/ndist/npm');
