@@ -33,6 +33,24 @@ function configError(fn: () => unknown): string {
   assert.fail('no error');
 }
 
+/** The options a README reference table (under `heading`) documents, in its first column. */
+async function readmeOptions(heading: string): Promise<string[]> {
+  const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf(`\n${heading}\n`);
+  assert.ok(start >= 0, `README has the section ${heading}`);
+  const section = readme.slice(start + heading.length + 2).split(/\n#{2,4} /)[0]!;
+  // A row's first cell names one option or several (`a`, `b`).
+  const cells = [...section.matchAll(/^\| (`\w+`(?:, `\w+`)*) \|/gm)].map((match) => match[1]!);
+  return cells.flatMap((cell) => [...cell.matchAll(/`(\w+)`/g)].map((name) => name[1]!)).sort();
+}
+
+describe("README's configuration reference", () => {
+  test('documents every option of new Builder() and of addBuild(), and no option that does not exist', async () => {
+    assert.deepEqual(await readmeOptions('### `new Builder(options)`'), interfaceKeys('BuilderOptions'));
+    assert.deepEqual(await readmeOptions('### `builder.addBuild(options)`'), interfaceKeys('BuildOptions'));
+  });
+});
+
 describe('ndist.config.schema.json', () => {
   test('describes every BuildOptions key and nothing else', async () => {
     const schema = JSON.parse(await readFile(SCHEMA_FILE, 'utf8'));
