@@ -126,9 +126,6 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
   const relations = (list: string[] | undefined) => (list ?? []).map((relation) => (machine.format === 'rpm' ? rpmRelation(relation) : relation));
   const description = (options.description ?? pkg.description ?? options.app).split('\n')[0]!.trim() || options.app;
   const shared = options.runtime === 'shared';
-  if (shared && machine.format !== 'deb') {
-    throw new ConfigError('runtime', `'shared' makes .deb packages only so far; machine ${machine.id} makes .${machine.format}: use runtime: 'bundled' (the default) for it`);
-  }
   const lifecycle = resolveLifecycle(options, machine, sourceDir, description, `${version}-${iteration}`);
   return {
     app: options.app,

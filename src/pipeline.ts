@@ -24,7 +24,9 @@ import {
   OUTPUT_DIR, RPM_DIR, RPM_FILE_LIST, RPM_FILE_LIST_SCRIPT, RPM_PAYLOAD, STAGING_DIR, fpmScriptFiles, installedSizeCommand, packageCommand, rpmFileListScript, rpmSpecPath, stagedFiles, type Packager,
 } from './packager.ts';
 import { rpmScriptlets } from './service.ts';
-import { cachedRuntimePackage, provideRuntimePackage, runtimePackageKey, runtimePackageName, runtimePackageScript, runtimePackageSpec } from './runtime-package.ts';
+import {
+  RUNTIME_RPM_FILE_LIST_SCRIPT, cachedRuntimePackage, provideRuntimePackage, runtimePackageKey, runtimePackageName, runtimePackageScript, runtimePackageSpec, runtimeSpecVariables,
+} from './runtime-package.ts';
 import { fetchNodeRuntime, fetchNpmCli, type RuntimeArchive, type RuntimeSource } from './runtime.ts';
 import { includeParts, renderScript, specValue } from './script.ts';
 import { buildSecrets, gitAuthFailure } from './secrets.ts';
@@ -412,7 +414,16 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
       runtimePackage = await provideRuntimePackage(context.cacheDir, key, runtimeSpec.fileName, context.outDir, async (dir) => {
         log(`runtime package: building ${runtimeSpec.fileName} (key ${key})`);
         const script = runtimePackageScript(runtimeSpec, packager, `/ndist/runtime/${runtime.root}`, healthCheck);
-        await built.putArchive(packInputs([{ kind: 'content', name: RUNTIME_PACKAGE_SCRIPT.slice(1), content: script, mode: 0o755 }], new Date(epoch * 1000)), '/');
+        const runtimeInputs: InputEntry[] = [{ kind: 'content', name: RUNTIME_PACKAGE_SCRIPT.slice(1), content: script, mode: 0o755 }];
+        if (packager === 'rpmbuild') {
+          // The machine's spec template, describing the runtime package instead of the app.
+          const runtimeSpecText = renderScript(readFileSync(machine.specTemplate!, 'utf8'), runtimeSpecVariables(variables, runtimeSpec), machine.specTemplate!, specValue);
+          runtimeInputs.push(
+            { kind: 'content', name: rpmSpecPath(runtimeSpec).slice(1), content: runtimeSpecText, mode: 0o644 },
+            { kind: 'content', name: RUNTIME_RPM_FILE_LIST_SCRIPT.slice(1), content: rpmFileListScript(runtimeSpec), mode: 0o755 },
+          );
+        }
+        await built.putArchive(packInputs(runtimeInputs, new Date(epoch * 1000)), '/');
         const problems: string[] = [];
         const runtimeCode = await built.exec(['bash', RUNTIME_PACKAGE_SCRIPT], {
           onLine: (line) => {

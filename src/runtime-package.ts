@@ -17,7 +17,7 @@ import { sha256File } from './checksums.ts';
 import { registerCleanup } from './cleanup.ts';
 import type { PackageSpec } from './metadata.ts';
 import { PACKAGE_ROOT, type Machine } from './machines.ts';
-import { OUTPUT_DIR, STAGING_DIR, debControl, installedSizeCommand, packageCommand, type Packager } from './packager.ts';
+import { OUTPUT_DIR, RPM_DIR, STAGING_DIR, debControl, installedSizeCommand, packageCommand, type Packager } from './packager.ts';
 import type { RuntimeArchive } from './runtime.ts';
 import { shellQuote } from './script.ts';
 
@@ -25,6 +25,11 @@ import { shellQuote } from './script.ts';
 export const RUNTIME_PACKAGES_DIR = 'runtime-packages';
 /** Where every shared runtime is installed: one directory per exact version. */
 export const SHARED_RUNTIME_ROOT = '/opt/ndist/node';
+/** The runtime package's staging root in the build machine, beside the app's. */
+export const RUNTIME_STAGING_DIR = `${STAGING_DIR}-runtime`;
+/** rpmbuild's %files list script and list for the runtime package, beside the app's. */
+export const RUNTIME_RPM_FILE_LIST_SCRIPT = `${RPM_DIR}/runtime-files.sh`;
+export const RUNTIME_RPM_FILE_LIST = `${RPM_DIR}/runtime-files.list`;
 /** Package revision of runtime packages: bumped only if ndist changes what they contain. */
 const RUNTIME_ITERATION = '1';
 
@@ -67,12 +72,39 @@ export function runtimePackageSpec(app: PackageSpec, runtime: RuntimeArchive): P
 export function runtimePackageKey(parts: { spec: PackageSpec; runtime: RuntimeArchive; machine: Machine; imageId: string; packager: Packager }): string {
   const { spec, runtime, machine, imageId, packager } = parts;
   const ndistVersion = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-  // This module's own text too: a change to the packaging script below is a new key.
-  const script = createHash('sha256').update(readFileSync(new URL(import.meta.url))).digest('hex');
+  // This module's own text too: a change to the packaging script below is a new key; and for
+  // rpmbuild the spec template the package is described with.
+  const script = createHash('sha256').update(readFileSync(new URL(import.meta.url))).update(packager === 'rpmbuild' && machine.specTemplate ? readFileSync(machine.specTemplate) : '').digest('hex');
   return createHash('sha256')
     .update(JSON.stringify([runtime.version, runtime.checksum, runtime.root, machine.id, imageId, spec.arch, spec.format, spec.compression, packager, ndistVersion, script]))
     .digest('hex')
     .slice(0, 32);
+}
+
+/**
+ * Variables for the machine's rpm spec template that make it describe the runtime package: the
+ * app's (so every name a template may use is defined) with the package's own metadata, staging
+ * root and %files list, and no relations or scriptlets.
+ */
+export function runtimeSpecVariables(appVariables: Record<string, unknown>, spec: PackageSpec): Record<string, unknown> {
+  return {
+    ...appVariables,
+    app: spec.app,
+    version: spec.version,
+    iteration: spec.iteration,
+    description: spec.description,
+    license: spec.license,
+    homepage: '',
+    maintainer: spec.maintainer,
+    runtimeDeps: [],
+    provides: [],
+    conflicts: [],
+    replaces: [],
+    rpmScriptlets: '',
+    stagingDir: RUNTIME_STAGING_DIR,
+    fileListScript: RUNTIME_RPM_FILE_LIST_SCRIPT,
+    fileList: RUNTIME_RPM_FILE_LIST,
+  };
 }
 
 /**
@@ -81,7 +113,7 @@ export function runtimePackageKey(parts: { spec: PackageSpec; runtime: RuntimeAr
  * It prints no `==> ` stage markers: it runs after the app's package, within the artifact stage.
  */
 export function runtimePackageScript(spec: PackageSpec, packager: Packager, runtimeDir: string, healthCheck: { script: string; machine: string; mode: 'error' | 'warn' } | undefined): string {
-  const root = `${STAGING_DIR}-runtime`;
+  const root = RUNTIME_STAGING_DIR;
   const command = packageCommand(spec, packager, []).map((word) => (word.startsWith(STAGING_DIR) ? word.replace(STAGING_DIR, root) : word));
   const lines = [
     '#!/bin/bash',

@@ -36,7 +36,7 @@ export interface BuildOptions {
   /**
    * 'bundled' (default): Node is inside the app package under /opt/<app>/node. 'shared': Node is
    * packaged once per exact version as ndist-node-<version> (/opt/ndist/node/<version>), which the
-   * app package depends on exactly; .deb machines only.
+   * app package depends on exactly.
    */
   runtime?: 'bundled' | 'shared';
   /** Exact npm version used inside the build machine. Default '10.9.9'. */

@@ -39,9 +39,9 @@ describe('shared runtime packages', { timeout: 15 * 60_000 }, () => {
   let cacheDir: string;
   const lines: string[] = [];
 
-  async function build(outDir: string, builds: Omit<BuildOptions, 'buildMachine' | 'compression' | 'runtime'>[]): Promise<BuildResult[]> {
+  async function build(outDir: string, builds: Omit<BuildOptions, 'buildMachine' | 'compression' | 'runtime'>[], buildMachine = 'debian-bookworm'): Promise<BuildResult[]> {
     const builder = new Builder({ outDir, cacheDir, log: (_build, line) => lines.push(line) });
-    for (const options of builds) builder.addBuild({ ...options, buildMachine: 'debian-bookworm', compression: 'none', runtime: 'shared' });
+    for (const options of builds) builder.addBuild({ ...options, buildMachine, compression: 'none', runtime: 'shared' });
     return builder.build();
   }
 
@@ -151,5 +151,32 @@ describe('shared runtime packages', { timeout: 15 * 60_000 }, () => {
     assert.match(await sh(`dpkg -r ndist-node-${OTHER_NODE}`, 1), /dependency problems/);
     assert.match(await sh('app-b'), new RegExp(`on node v${OTHER_NODE}`));
     assert.equal((await sh(`ls /opt/ndist/node`)).trim(), OTHER_NODE);
+  });
+
+  it('as .rpm (rpmbuild): the app Requires the exact runtime package, both install with rpm and the app runs on it', async (t) => {
+    const out = path.join(work, 'out-rpm');
+    const [a] = await build(out, [{ name: 'a-rpm', app: 'app-a', source: directory({ path: path.join(work, 'app-a') }), node: NODE }], 'debian-bookworm-rpm');
+    assert.ok(a?.ok, String(a?.error));
+    const runtimeRpm = `ndist-node-${NODE}-${NODE}-1.x86_64.rpm`;
+    assert.equal(path.basename(a.runtimePackage!.path), runtimeRpm);
+    const query = (...args: string[]) => execFileSync('rpm', ['-qp', ...args], { encoding: 'utf8' });
+    assert.match(query('--requires', a.artifact!), new RegExp(`^ndist-node-${NODE} = ${NODE}-1$`, 'm'));
+    assert.doesNotMatch(query('--list', a.artifact!), /bin\/node$/m, 'the app package carries no node');
+    assert.match(query('--list', a.runtimePackage!.path), new RegExp(`^/opt/ndist/node/${NODE}/bin/node$`, 'm'));
+    assert.match(query('--provides', a.runtimePackage!.path), new RegExp(`^ndist-node-${NODE} = ${NODE}-1$`, 'm'));
+
+    const host = await cleanHost('debian:bookworm', [a.artifact!, a.runtimePackage!.path]);
+    t.after(() => host.remove());
+    const sh = async (command: string, expectCode = 0) => {
+      const result = await host.sh(command);
+      assert.equal(result.code, expectCode, `${command}:\n${result.output}`);
+      return result.output;
+    };
+    await sh('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rpm >/dev/null');
+    // No --nodeps: rpm resolves the app's Requires against the runtime package given with it.
+    assert.match(await sh(`rpm -i --force-debian /tmp/app-a-1.0.0-1.x86_64.rpm`, 1), new RegExp(`ndist-node-${NODE} = ${NODE}-1 is needed by app-a`));
+    await sh(`rpm -i --force-debian /tmp/${runtimeRpm} /tmp/app-a-1.0.0-1.x86_64.rpm`);
+    assert.match(await sh('app-a'), new RegExp(`^app-a 1\\.0\\.0 on node v${NODE}: 3600000$`, 'm'));
+    assert.match(await sh(`rpm -e ndist-node-${NODE}`, 1), /is needed by \(installed\) app-a/);
   });
 });

@@ -337,8 +337,10 @@ describe('resolvePackage: runtime', () => {
     }
   });
 
-  test("'shared' is refused for an rpm machine, before any container", () => {
+  test("'shared' on an rpm machine Requires the exact runtime package, in RPM syntax", () => {
     const rpm = findMachine(loadMachines(), 'debian-bookworm-rpm');
-    assert.throws(() => resolve(FULL_PACKAGE, ['bin/demo.js'], { runtime: 'shared', buildMachine: rpm.id }, rpm), configError('runtime', /\.deb packages only so far.*runtime: 'bundled'/));
+    const spec = resolve(FULL_PACKAGE, ['bin/demo.js'], { runtime: 'shared', buildMachine: rpm.id }, rpm);
+    assert.deepEqual(spec.runtimeDeps, ['ndist-node-22.23.3 = 22.23.3-1']);
+    assert.equal(spec.sharedRuntime, '/opt/ndist/node/22.23.3');
   });
 });
