@@ -310,7 +310,9 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     const epoch = sourceDateEpoch(options, source.epoch);
     const imageTag = await machineImageTag(machine, spec.arch);
     const imageId = await docker.getImage(imageTag).inspect().then((info) => info.Id, () => 'missing');
-    const inputsHash = await buildInputsHash({
+    // Every input of the build but the machine image's id, which the record is written with once
+    // the image exists: a first build that creates the image must be up to date on the next run.
+    const inputParts = {
       ndist: { file: path.join(PACKAGE_ROOT, 'package.json') },
       ndistCode: await ndistCodeHash(),
       options: JSON.stringify(options),
@@ -320,14 +322,15 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
       runtime: `${runtime.version} ${runtime.checksum} ${runtime.root}`,
       npm: `${npm.version} ${npm.checksum} ${npm.root}`,
       registry,
-      image: `${imageTag} ${imageId}`,
       // The template as rendered: with the shared parts it includes.
       script: includeParts(readFileSync(machine.script, 'utf8'), machine.script),
       specTemplate: machine.specTemplate ? { file: machine.specTemplate } : '',
       healthCheck: { file: HEALTH_CHECK_SCRIPT },
       licenses: { file: LICENSES_SCRIPT },
       signingKey: context.signingKey ?? '',
-    });
+    };
+    const inputsWith = (id: string) => buildInputsHash({ ...inputParts, image: `${imageTag} ${id}` });
+    const inputsHash = await inputsWith(imageId);
     const artifactPath = path.join(context.outDir, spec.fileName);
     if (context.force) log('up to date: not checked, --force rebuilds');
     else if (imageId !== 'missing') {
@@ -436,7 +439,8 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
         return writeArtifact(await built.getArchive(`${OUTPUT_DIR}/${runtimeSpec.fileName}`), dir, runtimeSpec.fileName);
       }, log);
     }
-    return { artifact, sbom, spec, packager, image, runtime, commit: source.commit, inputs: inputsHash, ...(runtimePackage ? { runtimePackage } : {}) };
+    const builtInputs = image.id === imageId ? inputsHash : await inputsWith(image.id);
+    return { artifact, sbom, spec, packager, image, runtime, commit: source.commit, inputs: builtInputs, ...(runtimePackage ? { runtimePackage } : {}) };
   } finally {
     await container?.remove();
     await removeSource();
