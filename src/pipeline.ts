@@ -335,23 +335,26 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     if (context.force) log('up to date: not checked, --force rebuilds');
     else if (imageId !== 'missing') {
       const found = await findUpToDate(context.cacheDir, artifactPath, inputsHash);
-      const runtimeKey = 'record' in found && spec.sharedRuntime
-        ? runtimePackageKey({ spec: runtimePackageSpec(spec, runtime), runtime, machine, imageId, packager: found.record.packager as Packager })
-        : undefined;
-      if ('record' in found && runtimeKey && !cachedRuntimePackage(context.cacheDir, runtimeKey, runtimePackageSpec(spec, runtime).fileName)) {
-        log(`up to date: no, the runtime package ${runtimePackageSpec(spec, runtime).fileName} is not in the cache`);
-      } else if ('record' in found) {
+      if (!('record' in found)) log(`up to date: no, ${found.reason}`);
+      else {
         const { record } = found;
-        stage('artifact');
-        const runtimePackage = runtimeKey
-          ? await provideRuntimePackage(context.cacheDir, runtimeKey, runtimePackageSpec(spec, runtime).fileName, context.outDir, () => Promise.reject(new BuildError('the runtime package left the cache while this build used it (ndist cache prune?): run the build again', { stage: 'artifact' })), log)
-          : undefined;
-        log(`up to date: reusing ${artifactPath} (sha256 ${record.artifact.sha256}), built ${record.builtAt} from the same inputs; --force rebuilds`);
-        return {
-          artifact: record.artifact, sbom: record.sbom, spec, packager: record.packager as Packager, image: { tag: imageTag, id: imageId }, runtime, commit: source.commit, inputs: inputsHash, reused: true,
-          ...(runtimePackage ? { runtimePackage } : {}),
-        };
-      } else log(`up to date: no, ${found.reason}`);
+        // A shared-runtime app is up to date only while its runtime package is still cached.
+        const runtimeSpec = spec.sharedRuntime ? runtimePackageSpec(spec, runtime) : undefined;
+        const runtimeKey = runtimeSpec ? runtimePackageKey({ spec: runtimeSpec, runtime, machine, imageId, packager: record.packager as Packager }) : undefined;
+        if (runtimeSpec && runtimeKey && !cachedRuntimePackage(context.cacheDir, runtimeKey, runtimeSpec.fileName)) {
+          log(`up to date: no, the runtime package ${runtimeSpec.fileName} is not in the cache`);
+        } else {
+          stage('artifact');
+          const runtimePackage = runtimeSpec && runtimeKey
+            ? await provideRuntimePackage(context.cacheDir, runtimeKey, runtimeSpec.fileName, context.outDir, () => Promise.reject(new BuildError('the runtime package left the cache while this build used it (ndist cache prune?): run the build again', { stage: 'artifact' })), log)
+            : undefined;
+          log(`up to date: reusing ${artifactPath} (sha256 ${record.artifact.sha256}), built ${record.builtAt} from the same inputs; --force rebuilds`);
+          return {
+            artifact: record.artifact, sbom: record.sbom, spec, packager: record.packager as Packager, image: { tag: imageTag, id: imageId }, runtime, commit: source.commit, inputs: inputsHash, reused: true,
+            ...(runtimePackage ? { runtimePackage } : {}),
+          };
+        }
+      }
     }
     stage('image');
     await checkEmulation(docker, spec.arch, log);
