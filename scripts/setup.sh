@@ -40,9 +40,10 @@ if ! engine_answers; then
 fi
 say "Docker engine: $(docker version --format '{{.Server.Version}}')"
 
-# Signing tools, used only by signed runs (and the tests); lintian, run by the service tests on the .deb.
+# Signing tools, used only by signed runs (and the tests); lintian, run by the service tests on the .deb;
+# the repository indexers `ndist publish` runs (apt-ftparchive, createrepo_c).
 missing=()
-for tool in gpg:gnupg debsigs:debsigs rpmsign:rpm lintian:lintian; do
+for tool in gpg:gnupg debsigs:debsigs rpmsign:rpm lintian:lintian apt-ftparchive:apt-utils createrepo_c:createrepo-c; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
 done
 [ ${#missing[@]} -eq 0 ] || { say "installing ${missing[*]}"; apt_install "${missing[@]}"; }

@@ -225,7 +225,8 @@ export class Builder {
       }
       log.close();
       reporter.finished(result);
-      return { options: build, result, pipeline };
+      const machine = targets.get(build)!;
+      return { options: build, result, pipeline, target: { format: machine.format, ...(machine.os ? { os: machine.os } : {}) } };
     };
 
     reporter.begin(names);

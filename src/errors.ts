@@ -25,6 +25,11 @@ export class BuildError extends Error {
   }
 }
 
+/** A repository operation was refused or failed: a version published twice, a tool missing, nothing to roll back to. */
+export class RepositoryError extends Error {
+  override name = 'RepositoryError';
+}
+
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

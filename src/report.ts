@@ -6,6 +6,7 @@
 import { appendFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { OsRelease, PackageFormat } from './machines.ts';
 import type { PipelineResult } from './pipeline.ts';
 import { formatDuration, formatSize } from './progress/reporter.ts';
 import type { BuildOptions, BuildResult, SourceSpec } from './types.ts';
@@ -17,6 +18,8 @@ export interface BuildRecord {
   result: BuildResult;
   /** What the pipeline produced, when it got to the end. */
   pipeline?: PipelineResult;
+  /** The target the machine builds for: `ndist publish` files the package under its release. */
+  target?: { format: PackageFormat; os?: OsRelease };
 }
 
 /** A source as the report shows it: credentials in a git URL are left out. */
@@ -47,14 +50,14 @@ export function buildReport(records: BuildRecord[], run: { outDir: string; start
     durationMs: Date.now() - run.startedAt.getTime(),
     ok: records.every((record) => record.result.ok),
     settings: { concurrency: run.concurrency, failFast: run.failFast, ...(run.only ? { only: run.only } : {}) },
-    builds: records.map(({ options, result, pipeline }) => ({
+    builds: records.map(({ options, result, pipeline, target }) => ({
       name: result.name,
       status: result.status,
       ...(result.reused ? { reused: true } : {}),
       inputs: inputs(options),
       ...(pipeline
         ? {
-            machine: { id: options.buildMachine, image: pipeline.image.tag, imageId: pipeline.image.id },
+            machine: { id: options.buildMachine, image: pipeline.image.tag, imageId: pipeline.image.id, ...target },
             ...(pipeline.commit ? { commit: pipeline.commit } : {}),
             runtime: { version: pipeline.runtime.version, source: pipeline.runtime.source, checksum: pipeline.runtime.checksum },
             packager: pipeline.packager,

@@ -25,8 +25,12 @@ export interface Signer {
   /** Fingerprint of the signing key. */
   fingerprint: string;
   signPackage(file: string): Promise<void>;
-  /** Write `<file>.asc`, a detached armored signature. */
-  signDetached(file: string): Promise<string>;
+  /** Write a detached armored signature: `<file>.asc`, or `output`. */
+  signDetached(file: string, output?: string): Promise<string>;
+  /** Write `file` with its signature inline, as apt's InRelease is. */
+  clearSign(file: string, output: string): Promise<void>;
+  /** The public key, binary (an apt keyring) or armored. */
+  exportPublicKey(armor: boolean): Promise<Buffer>;
   close(): Promise<void>;
 }
 
@@ -79,11 +83,20 @@ export async function openSigner(options: SigningOptions): Promise<Signer> {
           await tool('rpmsign', ['--addsign', '--define', `__gpg ${gpg}`, '--define', `_gpg_name ${fingerprint}`, '--define', `_gpg_path ${home}`, '--define', '_gpg_sign_cmd_extra_args --pinentry-mode loopback', file], env, `rpmsign on ${path.basename(file)}`);
         }
       },
-      async signDetached(file) {
-        const signature = `${file}.asc`;
+      async signDetached(file, output) {
+        const signature = output ?? `${file}.asc`;
         await rm(signature, { force: true });
         await tool('gpg', ['--batch', '--yes', '--local-user', fingerprint, '--armor', '--detach-sign', '--output', signature, file], env, `signing ${path.basename(file)}`);
         return signature;
+      },
+      async clearSign(file, output) {
+        await rm(output, { force: true });
+        await tool('gpg', ['--batch', '--yes', '--local-user', fingerprint, '--clearsign', '--output', output, file], env, `signing ${path.basename(file)}`);
+      },
+      async exportPublicKey(armor) {
+        const output = path.join(home, armor ? 'public.asc' : 'public.gpg');
+        await tool('gpg', ['--batch', '--yes', ...(armor ? ['--armor'] : []), '--output', output, '--export', fingerprint], env, 'exporting the public key');
+        return readFile(output);
       },
       close: remove,
     };

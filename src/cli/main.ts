@@ -7,12 +7,13 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { bootstrapImage } from '../bootstrap.ts';
 import { BuildsFailedError } from '../builder.ts';
 import { registerCleanup } from '../cleanup.ts';
-import { BuildError, ConfigError } from '../errors.ts';
+import { BuildError, ConfigError, RepositoryError } from '../errors.ts';
 import { defaultBuildFile, isConfigFile, runConfigFile } from '../config.ts';
 import { init } from '../init.ts';
 import { PACKAGE_ROOT, loadMachines } from '../machines.ts';
 import { commandLine, describeBuild, pickBuild, renderBuild } from '../render.ts';
 import { setRunSettings, type CollectedBuilder, type RunSettings } from '../run.ts';
+import { addRepositoryCommands } from './repo.ts';
 
 function version(): string {
   return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -90,7 +91,7 @@ const ONLY_HELP = 'only the builds whose name matches (`*`, `?`, `[abc]`, `{a,b}
 
 function program(state: { exitCode: number }): Command {
   const cli = new Command('ndist')
-    .description('Build self-contained .deb packages of Node.js apps inside Docker build machines')
+    .description('Build self-contained .deb and .rpm packages of Node.js apps inside Docker build machines, and publish them to signed apt and yum repositories')
     .version(version())
     .exitOverride()
     .showHelpAfterError();
@@ -208,6 +209,8 @@ function program(state: { exitCode: number }): Command {
       for (const line of await pruneCommand({ all: options.all, olderThanDays: options.olderThan })) console.log(line);
     });
 
+  addRepositoryCommands(cli);
+
   cli
     .command('machines')
     .description('list the build machines: defaults and those of ./templates/build_machines.json')
@@ -230,7 +233,7 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) return error.exitCode;
     // Matched by name, not instanceof: a package.ts may load another copy of ndist than this CLI.
     const name = error instanceof Error ? error.name : '';
-    if ([BuildsFailedError.name, BuildError.name, ConfigError.name].includes(name)) {
+    if ([BuildsFailedError.name, BuildError.name, ConfigError.name, RepositoryError.name].includes(name)) {
       console.error(`ndist: ${(error as Error).message}`);
       return name === ConfigError.name ? 2 : 1;
     }
