@@ -48,7 +48,9 @@ export async function stageAptSuite(state: RepositoryState, dist: string, aptRoo
   }
   // Names here are validated ([a-z0-9._-]) and the paths are relative to aptRoot: nothing to quote.
   const config = [
-    'Dir { ArchiveDir "."; };',
+    // CacheDir: apt-ftparchive keeps a cache of package fields keyed by file name, by default in `/`,
+    // where another repository's files of the same name would be taken for these. One per run.
+    `Dir { ArchiveDir "."; CacheDir "${relativeStaging}"; };`,
     'Default { Packages::Compress ". gzip xz"; };',
     `Tree "${relativeStaging}/dists/${dist}" { Sections "${channels.join(' ')}"; Architectures "${archs.join(' ')}"; FileList "${relativeStaging}/lists/$(SECTION)_$(ARCH)"; Contents " "; };`,
   ].join('\n');
