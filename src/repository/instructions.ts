@@ -14,6 +14,11 @@ export function aptSourcesLine(state: RepositoryState, url: string, dist: string
   return `deb [signed-by=/etc/apt/keyrings/${state.name}.gpg] ${base(url)}/apt ${dist} ${channel}`;
 }
 
+/** An apt preferences entry making the repository's versions win, older or not. */
+export function aptPin(state: RepositoryState): string {
+  return `printf 'Package: *\\nPin: release o=${state.name}\\nPin-Priority: 1001\\n'`;
+}
+
 export function repoFileName(state: RepositoryState, channel: string): string {
   return `${state.name}-${channel}.repo`;
 }
@@ -55,6 +60,8 @@ export function installInstructions(state: RepositoryState, url: string): string
     for (const { dist, channel } of debs) lines.push(`echo '${aptSourcesLine(state, url, dist, channel)}' | sudo tee /etc/apt/sources.list.d/${state.name}.list`);
     lines.push(`sudo apt-get update && sudo apt-get install -y ${app}`, '```', '');
     lines.push('Upgrade with `sudo apt-get update && sudo apt-get upgrade`. After `ndist rollback`, go back with', `\`sudo apt-get install -y --allow-downgrades ${app}=<version>\` (ndist rollback prints the exact command).`, '');
+    lines.push('To have hosts follow the channel exactly, rollbacks included, pin the repository above 1000;', '`sudo apt-get update && sudo apt-get upgrade -y --allow-downgrades` then also downgrades:', '', '```sh');
+    lines.push(`${aptPin(state)} | sudo tee /etc/apt/preferences.d/${state.name}`, '```', '');
   }
   const rpms = keys.filter((key) => key.format === 'rpm');
   if (rpms.length) {
