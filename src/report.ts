@@ -8,7 +8,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { OsRelease, PackageFormat } from './machines.ts';
 import type { PipelineResult } from './pipeline.ts';
-import { formatDuration, formatSize } from './progress/reporter.ts';
+import { formatDuration, formatSize, textTable } from './progress/reporter.ts';
 import type { BuildOptions, BuildResult, SourceSpec } from './types.ts';
 
 export const REPORT_FILE = 'ndist-report.json';
@@ -100,9 +100,7 @@ const HEADER = ['BUILD', 'STATUS', 'ARTIFACT', 'SIZE', 'DURATION'];
 
 /** The summary table printed at the end of a run. */
 export function summaryTable(results: BuildResult[], outDir: string): string {
-  const body = rows(results, outDir);
-  const widths = HEADER.map((title, column) => Math.max(title.length, ...body.map((row) => row[column]!.length)));
-  return [HEADER, ...body].map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+  return textTable(HEADER, rows(results, outDir)).join('\n');
 }
 
 /** The same summary as markdown, for GITHUB_STEP_SUMMARY. */

@@ -4,6 +4,7 @@ import {
 } from '../caches.ts';
 import { connectDocker } from '../docker/client.ts';
 import { loadMachines } from '../machines.ts';
+import { textTable } from '../progress/reporter.ts';
 import { defaultCacheDir } from '../runtime.ts';
 
 function formatSize(bytes: number | undefined): string {
@@ -20,9 +21,7 @@ function table(entries: CacheEntry[]): string[] {
     entry.lastUsed ? entry.lastUsed.toISOString().slice(0, 16).replace('T', ' ') : '',
     entry.current === undefined ? '' : entry.current ? 'current' : 'stale',
   ]);
-  const header = ['CACHE', 'KEY', 'SIZE', 'LAST USED', ''];
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  return [header, ...rows].map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+  return textTable(['CACHE', 'KEY', 'SIZE', 'LAST USED', ''], rows);
 }
 
 export async function listCaches(): Promise<string[]> {

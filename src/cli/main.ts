@@ -12,6 +12,7 @@ import { defaultBuildFile, isConfigFile, runConfigFile } from '../config.ts';
 import { init } from '../init.ts';
 import { PACKAGE_ROOT, loadMachines } from '../machines.ts';
 import { commandLine, describeBuild, pickBuild, renderBuild } from '../render.ts';
+import { textTable } from '../progress/reporter.ts';
 import { setRunSettings, type CollectedBuilder, type RunSettings } from '../run.ts';
 import { addRepositoryCommands } from './repo.ts';
 
@@ -216,9 +217,7 @@ function program(state: { exitCode: number }): Command {
     .description('list the build machines: defaults and those of ./templates/build_machines.json')
     .action(() => {
       const rows = [...loadMachines(process.cwd()).values()].map((machine) => [machine.id, machine.image, machine.format, machine.arch.join(','), machine.origin]);
-      const header = ['ID', 'IMAGE', 'FORMAT', 'ARCH', 'FROM'];
-      const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-      for (const row of [header, ...rows]) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+      for (const line of textTable(['ID', 'IMAGE', 'FORMAT', 'ARCH', 'FROM'], rows)) console.log(line);
     });
   return cli;
 }

@@ -1,6 +1,7 @@
 /** `ndist publish|promote|rollback|repo`, over repository/repository.ts: what changed, then what each channel holds. */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { textTable } from '../progress/reporter.ts';
 import type { ChannelListing } from '../repository/channels.ts';
 import { listRepository, promote, publish, repositoryInstructions, rollback, type RepositoryOptions } from '../repository/repository.ts';
 
@@ -10,9 +11,7 @@ function channelTable(channels: ChannelListing[]): string[] {
       ? listing.packages.map((pkg) => [listing.channel, pkg.name, pkg.version, pkg.arch, pkg.current ? 'current' : ''])
       : [[listing.channel, '(empty)', '', '', '']],
   );
-  const header = ['CHANNEL', 'PACKAGE', 'VERSION', 'ARCH', ''];
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  return [header, ...rows].map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+  return textTable(['CHANNEL', 'PACKAGE', 'VERSION', 'ARCH', ''], rows);
 }
 
 function parseKeep(value: string): number {

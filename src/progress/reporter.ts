@@ -42,6 +42,12 @@ export function formatSize(bytes: number | undefined): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
+/** Lines of a table for the terminal: columns padded to their widest cell, two spaces apart. */
+export function textTable(header: string[], rows: string[][]): string[] {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  return [header, ...rows].map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+}
+
 /** One line per event, `<build> | <text>`, build names padded to one width, no control characters. */
 export class PlainReporter implements Reporter {
   private width = 0;
