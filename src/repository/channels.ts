@@ -122,6 +122,7 @@ function addToChannel(state: RepositoryState, key: string, ids: string[], keep: 
  * it installed, and mirrors, would hold two different packages under one version.
  */
 export function publishPackages(state: RepositoryState, packages: PublishedPackage[], channel: string, keep: number): Change[] {
+  const batch = new Map<string, PublishedPackage>();
   for (const pkg of packages) {
     const published = state.packages[pkg.id];
     if (published && published.sha256 !== pkg.sha256) {
@@ -129,6 +130,9 @@ export function publishPackages(state: RepositoryState, packages: PublishedPacka
         `${label(pkg)} for ${pkg.dist} is already published with other bytes (published sha256 ${published.sha256}, this file ${pkg.sha256}); a published version is never rewritten: give the new build a new version or iteration`,
       );
     }
+    const twin = batch.get(pkg.id);
+    if (twin && twin.sha256 !== pkg.sha256) throw new RepositoryError(`two files of this publish are ${label(pkg)} for ${pkg.dist}, with other bytes (sha256 ${twin.sha256} and ${pkg.sha256}): publish one`);
+    batch.set(pkg.id, pkg);
   }
   const changes: Change[] = [];
   for (const pkg of packages) if (!state.packages[pkg.id]) state.packages[pkg.id] = pkg;

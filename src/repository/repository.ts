@@ -177,10 +177,10 @@ async function lock(repo: string): Promise<() => Promise<void>> {
       await writeFile(file, owner, { flag: 'wx' });
       return registerCleanup(() => rm(file, { force: true }));
     } catch (error) {
-      if ((error as { code?: string }).code !== 'EEXIST' || attempt > 0) throw error;
+      if ((error as { code?: string }).code !== 'EEXIST') throw error;
       const [host, pid] = (await readFile(file, 'utf8').catch(() => '')).trim().split(' ');
-      const alive = host === os.hostname() && pid !== undefined && processAlive(Number(pid));
-      if (alive || host !== os.hostname()) throw new RepositoryError(`${repo} is being changed by another ndist (${host ?? '?'}, pid ${pid ?? '?'}); if it is gone, remove ${file}`);
+      const stale = host === os.hostname() && pid !== undefined && !processAlive(Number(pid));
+      if (!stale || attempt > 0) throw new RepositoryError(`${repo} is being changed by another ndist (${host ?? '?'}, pid ${pid ?? '?'}); if it is gone, remove ${file}`);
       await rm(file, { force: true });
     }
   }
@@ -315,7 +315,6 @@ const formatDist = (pkg: { format: PackageFormat; dist: string }) => `${pkg.form
 /** Publish an outDir's packages (or package files) to a channel. */
 export async function publish(inputs: string[], options: PublishOptions): Promise<OperationResult> {
   validate(options);
-  checkName('channel', options.channel, 'stable');
   const candidates = await resolveInputs(inputs, options.dist);
   const { state, result } = await changeRepository(options, async (state) => {
     const records = toPublished(state, candidates);

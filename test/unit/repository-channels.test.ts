@@ -39,6 +39,9 @@ describe('repository channels', () => {
       /app 1\.0\.0-1 \(amd64\) for bookworm is already published with other bytes \(published sha256 app-1\.0\.0-1-amd64-bookworm, this file other\)/,
     );
     assert.deepEqual(state, before);
+    // Two different files under one version in the same publish: refused too.
+    assert.throws(() => publishPackages(state, [pkg('app', '2.0.0-1'), pkg('app', '2.0.0-1', { sha256: 'another build' })], 'stable', 5), /two files of this publish are app 2\.0\.0-1 \(amd64\) for bookworm, with other bytes \(sha256 app-2\.0\.0-1-amd64-bookworm and another build\)/);
+    assert.deepEqual(state, before);
   });
 
   it('a version is per target release: the same version for trixie is another package', () => {
