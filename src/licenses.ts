@@ -82,6 +82,8 @@ function main(args: string[]): number {
   if (!runtimePackage) copyLicenseFiles(value('--runtime'), path.join(out, `node@${value('--node-version')}`));
   const node = { name: 'node', version: value('--node-version'), license: 'MIT', ...(runtimePackage ? { package: runtimePackage } : {}) };
   const listing = [node, ...packages.map(({ name, version, license }) => ({ name, version, license }))];
+  // Nothing may have been copied (no dependency, shared runtime): the directory may not exist yet.
+  mkdirSync(out, { recursive: true });
   writeFileSync(path.join(out, 'licenses.json'), `${JSON.stringify(listing, null, 2)}\n`);
   console.log(`licences: ${packages.length} npm packages${runtimePackage ? ` (the Node runtime's is in ${runtimePackage})` : ' and the Node runtime'}, in ${out}`);
   if (withoutFiles.length > 0) console.log(`licences: no licence file in ${withoutFiles.join(', ')} (their declared licence is in licenses.json)`);

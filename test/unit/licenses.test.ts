@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -43,5 +44,14 @@ describe('licences of bundled packages', () => {
     assert.equal(isAllowed('MIT AND Apache-2.0', allowed), true);
     assert.equal(isAllowed('GPL-3.0', allowed), false);
     assert.equal(isAllowed('UNKNOWN', allowed), false);
+  });
+
+  test('an app without dependencies on a shared runtime still gets licenses.json (nothing copied before it)', async () => {
+    const dir = path.dirname(modules);
+    const out = path.join(dir, 'staged', 'share', 'licenses');
+    await mkdir(path.join(dir, 'empty_modules'));
+    const script = path.resolve(import.meta.dirname, '..', '..', 'src', 'licenses.ts');
+    execFileSync(process.execPath, ['--import', 'tsx', script, '--out', out, '--modules', path.join(dir, 'empty_modules'), '--node-version', '22.23.3', '--runtime-package', 'ndist-node-22.23.3'], { stdio: 'pipe' });
+    assert.deepEqual(JSON.parse(await readFile(path.join(out, 'licenses.json'), 'utf8')), [{ name: 'node', version: '22.23.3', license: 'MIT', package: 'ndist-node-22.23.3' }]);
   });
 });
