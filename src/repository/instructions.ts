@@ -43,7 +43,8 @@ export function repoFile(state: RepositoryState, url: string, dist: string, chan
 /** Downgrade commands after a rollback, per format. */
 export function downgradeCommand(format: 'deb' | 'rpm', app: string, version: string): string {
   return format === 'deb'
-    ? `sudo apt-get update && sudo apt-get install -y --allow-downgrades ${app}=${version}`
+    ? // confdef/confold: config files the admin edited are kept without a prompt, as on an upgrade.
+      `sudo apt-get update && sudo apt-get install -y --allow-downgrades -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold ${app}=${version}`
     : `sudo dnf downgrade -y ${app}   # or: sudo dnf distro-sync -y ${app}`;
 }
 

@@ -265,7 +265,12 @@ async function changeRepository<T>(
       }
       state.key = signer.fingerprint;
       if (options.url !== undefined) state.url = options.url;
+      const contents = () => JSON.stringify([state.packages, state.channels]);
+      const before = contents();
       const { touched, result, sources } = await change(state);
+      // Nothing published, promoted or rolled back: the indexes stay byte for byte (a sync uploads nothing).
+      const reindex = contents() === before ? [] : [...new Set(touched)].sort();
+      if (reindex.length === 0) log('no channel changed: the indexes stay as they are');
       // New packages into the pool first: the indexes written next point at them.
       for (const [file, source] of sources ?? []) {
         const target = path.join(repo, file);
@@ -275,7 +280,7 @@ async function changeRepository<T>(
         await rename(`${target}.${process.pid}.partial`, target);
       }
       const swaps: [string, string][] = [];
-      for (const key of [...new Set(touched)].sort()) {
+      for (const key of reindex) {
         const [format, dist] = key.split('/') as [PackageFormat, string];
         if (format === 'deb') {
           log(`indexing apt suite ${dist}`);

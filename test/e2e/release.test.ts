@@ -14,7 +14,7 @@
  * and wget, which INSTALL.md's commands use) and a dnf image build while the packages do.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -25,6 +25,7 @@ import { Builder, directory } from '../../src/index.ts';
 import type { BuildOptions } from '../../src/types.ts';
 import { TEST_LABEL, TEST_SESSION, ndistContainers } from '../helpers/docker.ts';
 import { serveDirectory, type StaticServer } from '../helpers/static-server.ts';
+import { SYSTEMD_RUN_ARGS, buildHostImage } from '../helpers/test-hosts.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const SERVICE_APP = path.join(ROOT, 'test', 'fixtures', 'service-app');
@@ -56,12 +57,11 @@ function ndist(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
 class Host {
   private constructor(readonly id: string) {}
 
-  /** `systemd`: run systemd as PID 1, as service.test.ts does (cgroups read-only, tmpfs /run, CAP_SYS_ADMIN). */
+  /** `systemd`: run systemd as PID 1 (see SYSTEMD_RUN_ARGS). */
   static start(image: string, systemd: boolean): Host {
     const args = ['run', '-d', '--network', 'host', '--label', `${TEST_LABEL}=true`, '--label', `io.ndist.session=${TEST_SESSION}`];
     if (systemd) {
-      args.push('--cap-add', 'SYS_ADMIN', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined');
-      args.push('-v', '/sys/fs/cgroup:/sys/fs/cgroup:ro', '--tmpfs', '/run', '--tmpfs', '/run/lock', image, '/lib/systemd/systemd');
+      args.push(...SYSTEMD_RUN_ARGS, image, '/lib/systemd/systemd');
     } else {
       args.push(image, 'sleep', 'infinity');
     }
@@ -167,8 +167,8 @@ describe('release channels: publish, install from the repository, promote, upgra
     builders.push(rpm);
 
     // The test images build while the packages do; the two service builds share one runtime package build.
-    const hostImage = buildImage(HOST_IMAGE, 'systemd systemd-sysv sudo wget');
-    const dnfImage = buildImage(DNF_IMAGE, 'dnf');
+    const hostImage = buildHostImage(HOST_IMAGE, 'systemd systemd-sysv sudo wget');
+    const dnfImage = buildHostImage(DNF_IMAGE, 'dnf');
     images.push(HOST_IMAGE, DNF_IMAGE);
     // Every build and image finishes (and cleans up) before a failure is reported.
     const settled = await Promise.allSettled([...builders.map((builder) => builder.build()), hostImage, dnfImage]);
@@ -248,7 +248,7 @@ describe('release channels: publish, install from the repository, promote, upgra
   it('rollback: the downgrade command ndist prints brings 1.0 back; the service runs it with the edited config', async () => {
     const rollback = await ndist(['rollback', APP, ...repoArgs(), '--channel', 'stable'], { NDIST_SIGNING_KEY: key.secret });
     assert.equal(rollback.code, 0, rollback.stderr);
-    const command = /((?:sudo )?apt-get update && (?:sudo )?apt-get install -y --allow-downgrades service-app=(\S+))\s*$/m.exec(rollback.stdout);
+    const command = /((?:sudo )?apt-get update && (?:sudo )?apt-get install -y --allow-downgrades (?:-o Dpkg::Options::=--force-conf(?:def|old) )*service-app=(\S+))\s*$/m.exec(rollback.stdout);
     assert.ok(command, `no apt downgrade command in:\n${rollback.stdout}`);
     assert.equal(command[2], '1.0-1');
     await host.ok(command[1]!);
@@ -282,9 +282,12 @@ describe('release channels: publish, install from the repository, promote, upgra
   });
 
   it('a published version is never rewritten; repo ls shows what each channel holds', async () => {
+    const inRelease = path.join(repo, 'apt', 'dists', 'bookworm', 'InRelease');
+    const signedBefore = sha256(await readFile(inRelease));
     const same = await ndist(['publish', out('1.0'), ...repoArgs(), '--channel', 'stable', '--key-file', keyFile]);
     assert.equal(same.code, 0, same.stderr);
     assert.match(same.stdout, /^service-app 1\.0-1 \(amd64\) is already in deb\/bookworm\/stable$/m);
+    assert.equal(sha256(await readFile(inRelease)), signedBefore, 'nothing changed: the signed index is not rewritten');
 
     // 1.0 rebuilt with other bytes (the program changed, the version did not).
     const tree = path.join(work, 'rebuilt-tree');
@@ -437,18 +440,4 @@ function decompress(file: string, data: Buffer): Buffer {
   if (file.endsWith('.gz')) return gunzipSync(data);
   const tool = file.endsWith('.bz2') ? 'bzip2' : file.endsWith('.xz') ? 'xz' : file.endsWith('.zst') ? 'zstd' : undefined;
   return tool ? execFileSync(tool, ['-dc'], { input: data, maxBuffer: 256 * 1024 * 1024 }) : data;
-}
-
-/** `docker build` of debian:bookworm with `packages`, labelled for this session. */
-function buildImage(tag: string, packages: string): Promise<void> {
-  const dockerfile = `FROM debian:bookworm\nRUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${packages} >/dev/null && apt-get clean && rm -rf /var/lib/apt/lists/*\n`;
-  return new Promise((resolve, reject) => {
-    const child = spawn('docker', ['build', '-q', '--label', `${TEST_LABEL}=true`, '--label', `io.ndist.session=${TEST_SESSION}`, '-t', tag, '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`cannot build ${tag}:\n${output}`))));
-    child.stdin.end(dockerfile);
-  });
 }

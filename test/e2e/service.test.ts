@@ -10,7 +10,7 @@
  * only in build-version (what the program prints) and the default config file.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,7 @@ import { after, before, describe, it } from 'node:test';
 import { Builder, directory } from '../../src/index.ts';
 import type { BuildOptions } from '../../src/types.ts';
 import { TEST_LABEL, TEST_SESSION, cleanHost, ndistContainers } from '../helpers/docker.ts';
+import { SYSTEMD_RUN_ARGS, buildHostImage } from '../helpers/test-hosts.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'service-app');
@@ -61,13 +62,7 @@ class Host {
   private constructor(readonly id: string) {}
 
   static start(image: string): Host {
-    const args = ['run', '-d', '--label', `${TEST_LABEL}=true`, '--label', `io.ndist.session=${TEST_SESSION}`];
-    // systemd needs its cgroup hierarchy (read-only is enough for it to run units) and a tmpfs /run;
-    // CAP_SYS_ADMIN and no seccomp/AppArmor profile let it give the unit its own mount namespace, so
-    // ProtectSystem and PrivateTmp really apply (without them systemd skips them silently in a container).
-    // --privileged is refused on this machine and not needed.
-    const systemd = ['--cap-add', 'SYS_ADMIN', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined'];
-    args.push(...systemd, '-v', '/sys/fs/cgroup:/sys/fs/cgroup:ro', '--tmpfs', '/run', '--tmpfs', '/run/lock', image, '/lib/systemd/systemd');
+    const args = ['run', '-d', '--label', `${TEST_LABEL}=true`, '--label', `io.ndist.session=${TEST_SESSION}`, ...SYSTEMD_RUN_ARGS, image, '/lib/systemd/systemd'];
     return new Host(execFileSync('docker', args, { encoding: 'utf8' }).trim());
   }
 
@@ -157,8 +152,7 @@ describe('a service package installs, upgrades, is removed and purged like a dis
       builder.addBuild(buildOptions(`service rpm ${version}`, sources[version]!, version, 'debian-bookworm-rpm'));
     }
     // The test image builds while the packages do.
-    const dockerfile = 'FROM debian:bookworm\nRUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd systemd-sysv rpm >/dev/null && rm -rf /var/lib/apt/lists/*\n';
-    const image = buildImage(dockerfile);
+    const image = buildHostImage(IMAGE, 'systemd systemd-sysv rpm');
     image.catch(() => {}); // awaited below; a failed build must not leave it unhandled
     const results = await builder.build();
     await image;
@@ -326,17 +320,4 @@ async function waitFor(read: () => string, expected: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   assert.fail(`expected a line "${expected}", got:\n${last}`);
-}
-
-/** `docker build` of the test image, in the background while the packages build. */
-function buildImage(dockerfile: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('docker', ['build', '-q', '--label', `${TEST_LABEL}=true`, '--label', `io.ndist.session=${TEST_SESSION}`, '-t', IMAGE, '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`cannot build the test image:\n${output}`))));
-    child.stdin.end(dockerfile);
-  });
 }

@@ -152,7 +152,7 @@ describe('repository: publish, promote, rollback on the host', () => {
     let stable = (await listRepository(repo)).channels.find((listing) => listing.channel === 'deb/bookworm/stable')!;
     assert.deepEqual(stable.packages.filter((p) => p.name === 'acme').map((p) => [p.version, p.current]), [['1.1.0-1deb12', true], ['1.0.0-1deb12', false]]);
     const { rolledBack } = await rollback('acme', { ...options(), channel: 'stable' });
-    assert.deepEqual(rolledBack.map((step) => [step.removed, step.current, step.downgrade]), [['1.1.0-1deb12', '1.0.0-1deb12', 'sudo apt-get update && sudo apt-get install -y --allow-downgrades acme=1.0.0-1deb12']]);
+    assert.deepEqual(rolledBack.map((step) => [step.removed, step.current, step.downgrade]), [['1.1.0-1deb12', '1.0.0-1deb12', 'sudo apt-get update && sudo apt-get install -y --allow-downgrades -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold acme=1.0.0-1deb12']]);
     stable = (await listRepository(repo)).channels.find((listing) => listing.channel === 'deb/bookworm/stable')!;
     assert.deepEqual(stable.packages.map((p) => p.version), ['1.0.0-1deb12', '22.23.3-1']);
     assert.doesNotMatch(readFileSync(path.join(repo, 'apt', 'dists', 'bookworm', 'stable', 'binary-amd64', 'Packages'), 'utf8'), /1\.1\.0-1deb12/);
