@@ -10,7 +10,7 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from
 import os from 'node:os';
 import path from 'node:path';
 import { registerCleanup } from '../cleanup.ts';
-import { ConfigError, RepositoryError } from '../errors.ts';
+import { ConfigError, RepositoryError, errorMessage } from '../errors.ts';
 import type { OsRelease, PackageFormat } from '../machines.ts';
 import { REPORT_FILE } from '../report.ts';
 import { openSigner, type SigningOptions } from '../signing.ts';
@@ -198,7 +198,12 @@ function processAlive(pid: number): boolean {
 async function readState(repo: string, name: string | undefined): Promise<RepositoryState> {
   const file = path.join(repo, STATE_FILE);
   if (!existsSync(file)) return emptyState(name ?? 'ndist');
-  const state = JSON.parse(await readFile(file, 'utf8')) as RepositoryState;
+  let state: RepositoryState;
+  try {
+    state = JSON.parse(await readFile(file, 'utf8')) as RepositoryState;
+  } catch (error) {
+    throw new RepositoryError(`cannot read ${file}: ${errorMessage(error)}`);
+  }
   if (state.format !== STATE_FORMAT) throw new RepositoryError(`${file} is not an ndist repository state (${STATE_FORMAT}); was it made by a newer ndist?`);
   if (name !== undefined && name !== state.name) throw new ConfigError('name', `the repository is named ${state.name}; its name cannot change (hosts have it in their key and sources file names)`);
   return state;
@@ -245,7 +250,7 @@ async function dropUnheldFiles(repo: string, state: RepositoryState, log: (line:
  */
 async function changeRepository<T>(
   options: RepositoryOptions,
-  change: (state: RepositoryState) => Promise<{ touched: string[]; result: T; newFiles?: PublishedPackage[]; sources?: Map<string, string> }>,
+  change: (state: RepositoryState) => { touched: string[]; result: T; sources?: Map<string, string> },
 ): Promise<{ state: RepositoryState; result: T }> {
   const log = options.log ?? (() => {});
   const repo = path.resolve(options.repo);
@@ -267,7 +272,7 @@ async function changeRepository<T>(
       if (options.url !== undefined) state.url = options.url;
       const contents = () => JSON.stringify([state.packages, state.channels]);
       const before = contents();
-      const { touched, result, sources } = await change(state);
+      const { touched, result, sources } = change(state);
       // Nothing published, promoted or rolled back: the indexes stay byte for byte (a sync uploads nothing).
       const reindex = contents() === before ? [] : [...new Set(touched)].sort();
       if (reindex.length === 0) log('no channel changed: the indexes stay as they are');
@@ -321,7 +326,7 @@ const formatDist = (pkg: { format: PackageFormat; dist: string }) => `${pkg.form
 export async function publish(inputs: string[], options: PublishOptions): Promise<OperationResult> {
   validate(options);
   const candidates = await resolveInputs(inputs, options.dist);
-  const { state, result } = await changeRepository(options, async (state) => {
+  const { state, result } = await changeRepository(options, (state) => {
     const records = toPublished(state, candidates);
     const changes = publishPackages(state, records, options.channel, options.keep ?? DEFAULT_KEEP);
     const sources = new Map(records.map((record, index) => [record.file, candidates[index]!.file.path]));
@@ -333,7 +338,7 @@ export async function publish(inputs: string[], options: PublishOptions): Promis
 /** Add an app's version from one channel to another (testing → stable). */
 export async function promote(app: string, version: string, options: PromoteOptions): Promise<OperationResult> {
   validate(options);
-  const { state, result } = await changeRepository(options, async (state) => {
+  const { state, result } = await changeRepository(options, (state) => {
     const changes = promotePackages(state, app, version, options.from, options.to, options.keep ?? DEFAULT_KEEP, options.dist);
     const touched = Object.keys(state.channels).map(parseChannelKey).filter((ref) => ref.channel === options.to && (!options.dist || ref.dist === options.dist)).map(formatDist);
     return { touched, result: changes };
@@ -348,7 +353,7 @@ export interface RollbackResult extends OperationResult {
 /** Take the newest version of an app out of a channel; hosts go back with the command printed per target. */
 export async function rollback(app: string, options: RollbackOptions): Promise<RollbackResult> {
   validate(options);
-  const { state, result } = await changeRepository(options, async (state) => {
+  const { state, result } = await changeRepository(options, (state) => {
     const outcome = rollbackChannel(state, app, options.channel, options.dist);
     return { touched: outcome.rolledBack.map(formatDist), result: outcome };
   });
