@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { sha256File } from '../checksums.ts';
-import { ConfigError, RepositoryError } from '../errors.ts';
+import { ConfigError, RepositoryError, errorMessage } from '../errors.ts';
 import type { PackageFormat } from '../machines.ts';
 
 const run = promisify(execFile);
@@ -28,7 +28,8 @@ export interface PackageFile {
   size: number;
 }
 
-export const HOST_TOOLS: Record<string, string> = {
+/** The Debian package of each host tool, for the message when one is missing. */
+const HOST_TOOLS: Record<string, string> = {
   'dpkg-deb': 'dpkg',
   rpm: 'rpm',
   'apt-ftparchive': 'apt-utils',
@@ -45,12 +46,8 @@ export async function hostTool(command: string, args: string[], what: string, op
       throw new RepositoryError(`${what} needs ${command}, which is not installed (Debian/Ubuntu: apt-get install ${HOST_TOOLS[command] ?? command}; or run scripts/setup.sh)`);
     }
     const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim();
-    throw new RepositoryError(`${what}: ${command} failed: ${stderr.split('\n').slice(-3).join(' ') || errorText(error)}`);
+    throw new RepositoryError(`${what}: ${command} failed: ${stderr.split('\n').slice(-3).join(' ') || errorMessage(error)}`);
   }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Dependency names of a Depends field or an rpm requires list, without versions and alternatives' syntax. */

@@ -52,11 +52,9 @@ interface Parsed {
 
 /** `[epoch:]version[-release]`: the release is after the last `-` (Debian's revision, rpm's release). */
 function parse(full: string): Parsed {
-  const colon = full.indexOf(':');
-  const epoch = colon > 0 && /^\d+$/.test(full.slice(0, colon)) ? Number(full.slice(0, colon)) : 0;
-  const rest = colon > 0 && /^\d+$/.test(full.slice(0, colon)) ? full.slice(colon + 1) : full;
+  const [, epoch = '0', rest = full] = /^(\d+):(.*)$/.exec(full) ?? [];
   const dash = rest.lastIndexOf('-');
-  return dash < 0 ? { epoch, version: rest, release: '' } : { epoch, version: rest.slice(0, dash), release: rest.slice(dash + 1) };
+  return { epoch: Number(epoch), version: dash < 0 ? rest : rest.slice(0, dash), release: dash < 0 ? '' : rest.slice(dash + 1) };
 }
 
 /** rpm's rpmvercmp, segment by segment. */
