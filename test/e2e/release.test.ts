@@ -16,6 +16,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -119,7 +120,7 @@ function serviceBuild(source: string, version: string): BuildOptions {
 
 /** A throwaway signing key without passphrase: its armored secret key and its public key (binary). */
 function throwawayKey(home: string, uid: string): { secret: string; publicKey: Buffer; keyId: string } {
-  execFileSync('mkdir', ['-m', '700', home]);
+  mkdirSync(home, { mode: 0o700 });
   const gpg = (args: string[]) => execFileSync('gpg', ['--batch', '--homedir', home, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   gpg(['--passphrase', '', '--quick-gen-key', uid, 'rsa3072', 'sign', 'never']);
   const fingerprint = /^fpr:+([0-9A-F]+):/m.exec(gpg(['--with-colons', '--list-keys']).toString())![1]!;
@@ -199,7 +200,7 @@ describe('release channels: publish, install from the repository, promote, upgra
 
     // InRelease verifies with the published key alone.
     const verifier = path.join(work, 'gpg-verify');
-    execFileSync('mkdir', ['-m', '700', verifier]);
+    mkdirSync(verifier, { mode: 0o700 });
     const inRelease = spawnSync('gpgv', ['--homedir', verifier, '--keyring', path.join(repo, 'keyring.gpg'), path.join(repo, 'apt', 'dists', 'bookworm', 'InRelease')], { encoding: 'utf8' });
     assert.equal(inRelease.status, 0, inRelease.stderr);
     assert.match(inRelease.stderr, /Good signature from "ndist release test <release@ndist\.invalid>"/);
@@ -352,7 +353,7 @@ describe('release channels: publish, install from the repository, promote, upgra
 
     // repomd.xml.asc verifies against keyring.asc alone.
     const verifier = path.join(work, 'gpg-yum');
-    execFileSync('mkdir', ['-m', '700', verifier]);
+    mkdirSync(verifier, { mode: 0o700 });
     execFileSync('gpg', ['--batch', '--homedir', verifier, '--import', path.join(repo, 'keyring.asc')], { stdio: 'ignore' });
     const repomd = path.join(yum, 'repodata', 'repomd.xml');
     const verified = spawnSync('gpg', ['--batch', '--homedir', verifier, '--verify', `${repomd}.asc`, repomd], { encoding: 'utf8' });

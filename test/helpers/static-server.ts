@@ -13,15 +13,12 @@ export interface StaticServer {
   /** http://127.0.0.1:<port>, no trailing slash. */
   url: string;
   port: number;
-  /** Paths requested so far (URL paths, in order), to check what a client fetched. */
-  requests: string[];
   close(): Promise<void>;
 }
 
 /** Start serving `root`. Only GET and HEAD; a path outside `root`, a directory or a missing file is a 404. */
 export async function serveDirectory(root: string): Promise<StaticServer> {
   const base = path.resolve(root);
-  const requests: string[] = [];
   const server: Server = createServer((request, response) => {
     const notFound = () => response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     let urlPath: string;
@@ -30,7 +27,6 @@ export async function serveDirectory(root: string): Promise<StaticServer> {
     } catch {
       return notFound(); // a malformed escape: no such file, and no exception in the test's process
     }
-    requests.push(urlPath);
     const file = path.join(base, urlPath);
     if ((request.method !== 'GET' && request.method !== 'HEAD') || (file !== base && !file.startsWith(`${base}${path.sep}`))) return notFound();
     stat(file).then(
@@ -54,7 +50,6 @@ export async function serveDirectory(root: string): Promise<StaticServer> {
   return {
     url: `http://127.0.0.1:${port}`,
     port,
-    requests,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
