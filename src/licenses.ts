@@ -4,6 +4,10 @@
  * licence files go to `<prefix>/share/licenses/<name>@<version>/`, the Node runtime's to
  * `node@<version>/`, and `licenses.json` lists name, version and declared licence. With an
  * allow-list, a package under any other licence fails the build, named with its licence.
+ *
+ * With `--sbom`, the CycloneDX SBOM that `npm sbom --package-lock-only` wrote from the lockfile is
+ * reduced to what is installed (the lockfile also lists optional packages for other platforms), and a
+ * package installed but not in the SBOM fails the build: the SBOM lists exactly what ships.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -61,6 +65,33 @@ export function isAllowed(expression: string, allowed: Set<string>): boolean {
   return allowed.has(text.replace(/^\(|\)$/g, '').trim());
 }
 
+interface CycloneDx {
+  components?: { name: string; version: string; 'bom-ref'?: string }[];
+  dependencies?: { ref: string; dependsOn?: string[] }[];
+}
+
+/**
+ * The SBOM with only the components installed (and the dependency graph without the others), and
+ * the installed packages it does not list.
+ */
+export function reconcileSbom(sbom: CycloneDx, installed: BundledPackage[]): { sbom: CycloneDx; leftOut: string[]; unlisted: string[] } {
+  const id = (pkg: { name: string; version: string }) => `${pkg.name}@${pkg.version}`;
+  const installedIds = new Set(installed.map(id));
+  const components = sbom.components ?? [];
+  const kept = components.filter((component) => installedIds.has(id(component)));
+  const leftOut = components.filter((component) => !installedIds.has(id(component)));
+  const leftOutRefs = new Set(leftOut.map((component) => component['bom-ref']));
+  const dependencies = sbom.dependencies
+    ?.filter((entry) => !leftOutRefs.has(entry.ref))
+    .map((entry) => ({ ...entry, dependsOn: (entry.dependsOn ?? []).filter((ref) => !leftOutRefs.has(ref)) }));
+  const listed = new Set(kept.map(id));
+  return {
+    sbom: { ...sbom, components: kept, ...(dependencies ? { dependencies } : {}) },
+    leftOut: [...new Set(leftOut.map(id))],
+    unlisted: [...new Set(installed.map(id).filter((pkg) => !listed.has(pkg)))],
+  };
+}
+
 function copyLicenseFiles(fromDir: string, toDir: string): number {
   const files = existsSync(fromDir) ? readdirSync(fromDir).filter((name) => LICENSE_FILE.test(name)) : [];
   if (files.length > 0) mkdirSync(toDir, { recursive: true });
@@ -87,6 +118,16 @@ function main(args: string[]): number {
   writeFileSync(path.join(out, 'licenses.json'), `${JSON.stringify(listing, null, 2)}\n`);
   console.log(`licences: ${packages.length} npm packages${runtimePackage ? ` (the Node runtime's is in ${runtimePackage})` : ' and the Node runtime'}, in ${out}`);
   if (withoutFiles.length > 0) console.log(`licences: no licence file in ${withoutFiles.join(', ')} (their declared licence is in licenses.json)`);
+  if (args.includes('--sbom')) {
+    const file = value('--sbom');
+    const { sbom, leftOut, unlisted } = reconcileSbom(JSON.parse(readFileSync(file, 'utf8')) as CycloneDx, packages);
+    writeFileSync(file, `${JSON.stringify(sbom, null, 2)}\n`);
+    console.log(`sbom: ${sbom.components!.length} npm packages${leftOut.length > 0 ? ` (${leftOut.length} in the lockfile but not installed, e.g. optional ones for other platforms, left out)` : ''}`);
+    if (unlisted.length > 0) {
+      console.log(`sbom error: installed but not in the lockfile's production tree: ${unlisted.join(', ')}`);
+      return 5;
+    }
+  }
   if (allowed.length === 0) return 0;
   const refused = packages.filter((pkg) => !isAllowed(pkg.license, new Set(allowed)));
   for (const pkg of refused) console.log(`licence error: ${pkg.name}@${pkg.version} is under ${pkg.license}, which allowedLicenses does not list`);

@@ -62,6 +62,11 @@ describe('the example builds a .deb that installs and runs on a clean host', { t
     assert.match(execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: path.join(work, 'dist'), encoding: 'utf8' }), /^hello-app_1\.0\.0-1deb12_amd64\.deb: OK\nhello-app_1\.0\.0-1deb12_amd64\.deb\.cdx\.json: OK$/m);
     const sbom = JSON.parse(await readFile(`${deb}.cdx.json`, 'utf8')) as { components: { name: string }[] };
     assert.ok(['better-sqlite3', 'ms'].every((name) => sbom.components.some((component) => component.name === name)), 'the SBOM lists the bundled dependencies');
+    // The fixture has a devDependency: it is neither in the package nor in its SBOM, which lists exactly what ships.
+    const shipped = execFileSync('dpkg-deb', ['-c', deb], { encoding: 'utf8' }).split('\n')
+      .flatMap((line) => /\/app\/(?:node_modules\/(?:@[^/]+\/)?[^/]+\/)*node_modules\/((?:@[^/]+\/)?[^/]+)\/package\.json$/.exec(line)?.[1] ?? []);
+    assert.ok(!shipped.includes('is-number'), 'the devDependency is not in the package');
+    assert.deepEqual(sbom.components.map((component) => component.name).sort(), shipped.sort());
     assert.match(output, /runtime: node 22\.23\.3 .*from/);
     assert.deepEqual(await ndistContainers(), []);
   });

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { declaredLicense, findPackages, isAllowed } from '../../src/licenses.ts';
+import { declaredLicense, findPackages, isAllowed, reconcileSbom } from '../../src/licenses.ts';
 
 describe('licences of bundled packages', () => {
   let modules: string;
@@ -53,5 +53,38 @@ describe('licences of bundled packages', () => {
     const script = path.resolve(import.meta.dirname, '..', '..', 'src', 'licenses.ts');
     execFileSync(process.execPath, ['--import', 'tsx', script, '--out', out, '--modules', path.join(dir, 'empty_modules'), '--node-version', '22.23.3', '--runtime-package', 'ndist-node-22.23.3'], { stdio: 'pipe' });
     assert.deepEqual(JSON.parse(await readFile(path.join(out, 'licenses.json'), 'utf8')), [{ name: 'node', version: '22.23.3', license: 'MIT', package: 'ndist-node-22.23.3' }]);
+  });
+});
+
+describe('SBOM reconciled with what is installed', () => {
+  const installed = [
+    { name: 'ms', version: '2.1.3', license: 'MIT', dir: '/m/ms' },
+    { name: '@esbuild/linux-x64', version: '0.24.0', license: 'MIT', dir: '/m/@esbuild/linux-x64' },
+  ];
+  const fromLockfile = {
+    bomFormat: 'CycloneDX',
+    components: [
+      { name: '@esbuild/darwin-arm64', version: '0.24.0', 'bom-ref': '@esbuild/darwin-arm64@0.24.0' },
+      { name: '@esbuild/linux-x64', version: '0.24.0', 'bom-ref': '@esbuild/linux-x64@0.24.0' },
+      { name: 'ms', version: '2.1.3', 'bom-ref': 'ms@2.1.3' },
+    ],
+    dependencies: [
+      { ref: 'app@1.0.0', dependsOn: ['ms@2.1.3', '@esbuild/darwin-arm64@0.24.0', '@esbuild/linux-x64@0.24.0'] },
+      { ref: '@esbuild/darwin-arm64@0.24.0', dependsOn: [] },
+      { ref: 'ms@2.1.3', dependsOn: [] },
+    ],
+  };
+
+  test('optional packages of other platforms leave the SBOM and its dependency graph', () => {
+    const { sbom, leftOut, unlisted } = reconcileSbom(fromLockfile, installed);
+    assert.deepEqual(sbom.components!.map((component) => component.name), ['@esbuild/linux-x64', 'ms']);
+    assert.deepEqual(sbom.dependencies, [{ ref: 'app@1.0.0', dependsOn: ['ms@2.1.3', '@esbuild/linux-x64@0.24.0'] }, { ref: 'ms@2.1.3', dependsOn: [] }]);
+    assert.deepEqual(leftOut, ['@esbuild/darwin-arm64@0.24.0']);
+    assert.deepEqual(unlisted, []);
+  });
+
+  test('an installed package the lockfile does not list is reported', () => {
+    const { unlisted } = reconcileSbom(fromLockfile, [...installed, { name: 'stray', version: '1.0.0', license: 'MIT', dir: '/m/stray' }]);
+    assert.deepEqual(unlisted, ['stray@1.0.0']);
   });
 });
