@@ -18,8 +18,8 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeF
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { ensureMachineImage, imageExists, machineImageTag } from '../src/docker/image.ts';
-import { loadMachines } from '../src/machines.ts';
+import { ensureMachineImage, imageExists, machineImageTag } from '../src/machine/docker/image.ts';
+import { loadMachines } from '../src/machine/catalogue.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const NODE_VERSION = '22.23.3';

@@ -90,6 +90,6 @@ for image in "${images[@]}"; do
   fi
   command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
   say "base image $image: no registry reachable, creating it with debootstrap"
-  [ -f lib/cli/main.js ] || npm run --silent build
+  [ -f lib/commands/main.js ] || npm run --silent build
   node bin/ndist.js bootstrap-image "$image" --arch "$arch"
 done

@@ -9,8 +9,8 @@ import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { registerCleanup } from './cleanup.ts';
-import { BuildError } from './errors.ts';
+import { registerCleanup } from '../cleanup.ts';
+import { BuildError } from '../errors.ts';
 
 export interface Artifact {
   path: string;

@@ -9,30 +9,30 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { writeArtifact, type Artifact } from './artifact.ts';
-import { registerCleanup } from './cleanup.ts';
-import { ndistLabels, proxyEnvironment } from './docker/client.ts';
-import { BuildContainer } from './docker/container.ts';
-import { ensureMachineImage, machineImageTag } from './docker/image.ts';
-import { BuildError } from './errors.ts';
-import { packInputs, type InputEntry } from './inputs.ts';
-import { PACKAGE_ROOT, type Machine } from './machines.ts';
-import type { Stage } from './progress/stages.ts';
-import { resolvePackage, type PackageSpec } from './metadata.ts';
-import { checkEmulation } from './emulation.ts';
-import { DEPS_CACHE_DIR, NPM_CACHE_DIR, cacheMounts, cacheVolumes, dependencyCacheKey, ensureCacheVolumes, type DependencyKey } from './dependency-cache.ts';
+import { registerCleanup } from '../cleanup.ts';
+import { ndistLabels, proxyEnvironment } from '../machine/docker/client.ts';
+import { BuildContainer } from '../machine/docker/container.ts';
+import { ensureMachineImage, machineImageTag } from '../machine/docker/image.ts';
+import { BuildError } from '../errors.ts';
+import { packInputs, type InputEntry } from '../machine/inputs.ts';
+import { PACKAGE_ROOT, type Machine } from '../machine/catalogue.ts';
+import type { Stage } from '../progress/stages.ts';
+import { resolvePackage, type PackageSpec } from '../package/metadata.ts';
+import { checkEmulation } from '../machine/emulation.ts';
+import { DEPS_CACHE_DIR, NPM_CACHE_DIR, cacheMounts, cacheVolumes, dependencyCacheKey, ensureCacheVolumes, type DependencyKey } from '../cache/dependency-cache.ts';
 import {
   OUTPUT_DIR, RPM_DIR, RPM_FILE_LIST, RPM_FILE_LIST_SCRIPT, RPM_PAYLOAD, STAGING_DIR, fpmScriptFiles, installedSizeCommand, packageCommand, rpmFileListScript, rpmSpecPath, stagedFiles, type Packager,
-} from './packager.ts';
-import { rpmScriptlets } from './service.ts';
+} from '../package/packager.ts';
+import { rpmScriptlets } from '../package/service.ts';
 import {
   RUNTIME_RPM_FILE_LIST_SCRIPT, cachedRuntimePackage, provideRuntimePackage, runtimePackageKey, runtimePackageName, runtimePackageScript, runtimePackageSpec, runtimeSpecVariables,
-} from './runtime-package.ts';
+} from '../package/runtime-package.ts';
 import { fetchNodeRuntime, fetchNpmCli, type RuntimeArchive, type RuntimeSource } from './runtime.ts';
-import { includeParts, renderScript, specValue } from './script.ts';
+import { includeParts, renderScript, specValue } from '../machine/script.ts';
 import { buildSecrets, gitAuthFailure } from './secrets.ts';
 import { SOURCE_EXCLUDES, fetchSource } from './source.ts';
-import type { BuildOptions } from './types.ts';
-import { buildInputsHash, findUpToDate, ndistCodeHash, sourceTreeHash } from './up-to-date.ts';
+import type { BuildOptions } from '../options/types.ts';
+import { buildInputsHash, findUpToDate, ndistCodeHash, sourceTreeHash } from '../cache/up-to-date.ts';
 
 export const DEFAULT_NPM_VERSION = '10.9.9';
 const CA_IN_CONTAINER = '/ndist/ca.crt';
@@ -42,8 +42,8 @@ const LICENSES_IN_CONTAINER = '/ndist/licenses.mjs';
 const NPMRC_IN_CONTAINER = '/ndist/npmrc';
 const RUNTIME_PACKAGE_SCRIPT = '/ndist/runtime-package.sh';
 /** These run inside the machine with the bundled Node, from ndist's compiled output. */
-const HEALTH_CHECK_SCRIPT = path.join(PACKAGE_ROOT, 'lib', 'health-check.js');
-const LICENSES_SCRIPT = path.join(PACKAGE_ROOT, 'lib', 'licenses.js');
+const HEALTH_CHECK_SCRIPT = path.join(PACKAGE_ROOT, 'lib', 'in-machine', 'health-check.js');
+const LICENSES_SCRIPT = path.join(PACKAGE_ROOT, 'lib', 'in-machine', 'licenses.js');
 
 export interface PipelineContext {
   docker: Docker;

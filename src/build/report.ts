@@ -6,10 +6,10 @@
 import { appendFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { OsRelease, PackageFormat } from './machines.ts';
+import type { OsRelease, PackageFormat } from '../machine/catalogue.ts';
 import type { PipelineResult } from './pipeline.ts';
-import { formatDuration, formatSize, textTable } from './progress/reporter.ts';
-import type { BuildOptions, BuildResult, SourceSpec } from './types.ts';
+import { formatDuration, formatSize, textTable } from '../progress/reporter.ts';
+import type { BuildOptions, BuildResult, SourceSpec } from '../options/types.ts';
 
 export const REPORT_FILE = 'ndist-report.json';
 

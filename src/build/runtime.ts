@@ -15,8 +15,8 @@ import { mkdir, mkdtemp, open, readFile, rename, rm, utimes, writeFile } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { registerCleanup } from './cleanup.ts';
-import { BuildError, errorMessage } from './errors.ts';
+import { registerCleanup } from '../cleanup.ts';
+import { BuildError, errorMessage } from '../errors.ts';
 
 export type RuntimeSource = 'official' | 'npm';
 

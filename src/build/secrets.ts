@@ -4,7 +4,7 @@
  * configuration, an image, the log or the report. Whatever refers to them (npm's auth line, git's
  * credential helper) names the variable, and the tool reads its value from that environment.
  */
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../errors.ts';
 
 /** Username git sends with NDIST_GIT_TOKEN when NDIST_GIT_USERNAME is unset; hosts that take a token as the password accept any. */
 export const DEFAULT_GIT_USERNAME = 'x-access-token';

@@ -6,9 +6,9 @@ import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
-import { sessionId } from './docker/client.ts';
-import { BuildError, errorMessage } from './errors.ts';
-import type { SourceSpec } from './types.ts';
+import { sessionId } from '../machine/docker/client.ts';
+import { BuildError, errorMessage } from '../errors.ts';
+import type { SourceSpec } from '../options/types.ts';
 
 export interface FetchedSource {
   /** Directory holding the app, with package.json at its root. */

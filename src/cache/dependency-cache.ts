@@ -11,9 +11,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { LABEL } from './docker/client.ts';
-import type { RuntimeArchive } from './runtime.ts';
-import type { Arch } from './types.ts';
+import { LABEL } from '../machine/docker/client.ts';
+import type { RuntimeArchive } from '../build/runtime.ts';
+import type { Arch } from '../options/types.ts';
 
 /** Where the volumes are mounted in the build machine. */
 export const NPM_CACHE_DIR = '/ndist/cache/npm';

@@ -12,11 +12,11 @@ import { lstat, readFile, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { DEPS_CACHE_DIR, cacheMounts, cacheVolumes, type CacheVolumes } from './dependency-cache.ts';
-import { LABEL, ndistLabels } from './docker/client.ts';
-import { BuildContainer } from './docker/container.ts';
-import { machineImageTag } from './docker/image.ts';
-import type { Machine } from './machines.ts';
-import { RUNTIME_PACKAGES_DIR } from './runtime-package.ts';
+import { LABEL, ndistLabels } from '../machine/docker/client.ts';
+import { BuildContainer } from '../machine/docker/container.ts';
+import { machineImageTag } from '../machine/docker/image.ts';
+import type { Machine } from '../machine/catalogue.ts';
+import { RUNTIME_PACKAGES_DIR } from '../package/runtime-package.ts';
 
 export type CacheKind = 'runtime' | 'runtime package' | 'build record' | 'image' | 'npm cache' | 'dependency cache' | 'dependencies';
 

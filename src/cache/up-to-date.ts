@@ -11,7 +11,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, readlink, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sha256File } from './checksums.ts';
+import { sha256File } from '../build/checksums.ts';
 
 /** One file a build wrote, as recorded. */
 export interface RecordedFile {
@@ -64,7 +64,7 @@ export async function sourceTreeHash(dir: string, exclude: readonly (string | Re
 }
 
 /** The directory of ndist's code as it runs: src/ under tsx, lib/ once built or installed. */
-const CODE_DIR = path.dirname(fileURLToPath(import.meta.url));
+const CODE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 let codeHash: Promise<string> | undefined;
 
 /** A hash of ndist's own code, once per process: a build made by other code is not up to date. */

@@ -1,11 +1,11 @@
 /** `ndist cache ls|prune`, over caches.ts: tables for the terminal. */
 import {
   currentImageTags, dependencyEntries, hostEntries, imageEntries, pruneCaches, volumeEntries, type CacheEntry, type PruneOptions,
-} from '../caches.ts';
-import { connectDocker } from '../docker/client.ts';
-import { loadMachines } from '../machines.ts';
+} from '../cache/inventory.ts';
+import { connectDocker } from '../machine/docker/client.ts';
+import { loadMachines } from '../machine/catalogue.ts';
 import { textTable } from '../progress/reporter.ts';
-import { defaultCacheDir } from '../runtime.ts';
+import { defaultCacheDir } from '../build/runtime.ts';
 
 function formatSize(bytes: number | undefined): string {
   if (bytes === undefined || bytes < 0) return '?';

@@ -1,7 +1,7 @@
 /** `ndist init`: a package.ts for the project in a directory, from its package.json. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../errors.ts';
 
 /** The Node.js version `ndist init` pins when not told one: the one ndist's own tests bundle. */
 export const INIT_NODE_VERSION = '22.23.3';

@@ -4,16 +4,16 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { bootstrapImage } from '../bootstrap.ts';
-import { BuildsFailedError } from '../builder.ts';
+import { bootstrapImage } from '../machine/bootstrap.ts';
+import { BuildsFailedError } from '../build/builder.ts';
 import { registerCleanup } from '../cleanup.ts';
 import { BuildError, ConfigError, RepositoryError } from '../errors.ts';
-import { defaultBuildFile, isConfigFile, runConfigFile } from '../config.ts';
-import { init } from '../init.ts';
-import { PACKAGE_ROOT, loadMachines } from '../machines.ts';
-import { commandLine, describeBuild, pickBuild, renderBuild } from '../render.ts';
+import { defaultBuildFile, isConfigFile, runConfigFile } from '../options/config.ts';
+import { init } from './init.ts';
+import { PACKAGE_ROOT, loadMachines } from '../machine/catalogue.ts';
+import { commandLine, describeBuild, pickBuild, renderBuild } from './render.ts';
 import { textTable } from '../progress/reporter.ts';
-import { setRunSettings, type CollectedBuilder, type RunSettings } from '../run.ts';
+import { setRunSettings, type CollectedBuilder, type RunSettings } from '../options/run-settings.ts';
 import { addRepositoryCommands } from './repo.ts';
 
 function version(): string {
@@ -162,7 +162,7 @@ function program(state: { exitCode: number }): Command {
     .option('-f, --file <file>', FILE_HELP)
     .action(async (name: string, command: string[], options: { file?: string }) => {
       const { build, builder } = pickBuild(await collectBuilds(options.file), name);
-      const { openShell } = await import('../shell.ts');
+      const { openShell } = await import('./shell.ts');
       const tty = command.length === 0 && process.stdin.isTTY === true && process.stdout.isTTY === true;
       state.exitCode = await openShell(build, builder, command, {
         stdin: tty || !process.stdin.isTTY ? process.stdin : undefined,

@@ -4,17 +4,17 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { registerCleanup } from './cleanup.ts';
-import { ConfigError } from './errors.ts';
-import { findMachine, loadMachines, type Machine } from './machines.ts';
-import { resolvePackage, type PackageSpec } from './metadata.ts';
-import type { Packager } from './packager.ts';
-import { DEFAULT_NPM_VERSION, npmRegistry, resolveCaBundle, scriptVariables, sourceDateEpoch } from './pipeline.ts';
-import type { CollectedBuilder } from './run.ts';
-import { defaultCacheDir, fetchNodeRuntime, fetchNpmCli, type RuntimeArchive } from './runtime.ts';
-import { renderScript, specValue } from './script.ts';
-import { describeSource, fetchSource, type FetchedSource } from './source.ts';
-import type { BuildOptions, BuilderOptions } from './types.ts';
+import { registerCleanup } from '../cleanup.ts';
+import { ConfigError } from '../errors.ts';
+import { findMachine, loadMachines, type Machine } from '../machine/catalogue.ts';
+import { resolvePackage, type PackageSpec } from '../package/metadata.ts';
+import type { Packager } from '../package/packager.ts';
+import { DEFAULT_NPM_VERSION, npmRegistry, resolveCaBundle, scriptVariables, sourceDateEpoch } from '../build/pipeline.ts';
+import type { CollectedBuilder } from '../options/run-settings.ts';
+import { defaultCacheDir, fetchNodeRuntime, fetchNpmCli, type RuntimeArchive } from '../build/runtime.ts';
+import { renderScript, specValue } from '../machine/script.ts';
+import { describeSource, fetchSource, type FetchedSource } from '../build/source.ts';
+import type { BuildOptions, BuilderOptions } from '../options/types.ts';
 
 export interface RenderedBuild {
   options: BuildOptions;

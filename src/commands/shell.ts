@@ -5,16 +5,16 @@
  */
 import { createReadStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { registerCleanup } from './cleanup.ts';
-import { connectDocker, ndistLabels, proxyEnvironment } from './docker/client.ts';
-import { BuildContainer } from './docker/container.ts';
-import { ensureMachineImage } from './docker/image.ts';
-import { packInputs } from './inputs.ts';
-import { findMachine, loadMachines } from './machines.ts';
-import { detectPackager, machineInputs } from './pipeline.ts';
+import { registerCleanup } from '../cleanup.ts';
+import { connectDocker, ndistLabels, proxyEnvironment } from '../machine/docker/client.ts';
+import { BuildContainer } from '../machine/docker/container.ts';
+import { ensureMachineImage } from '../machine/docker/image.ts';
+import { packInputs } from '../machine/inputs.ts';
+import { findMachine, loadMachines } from '../machine/catalogue.ts';
+import { detectPackager, machineInputs } from '../build/pipeline.ts';
 import { renderFromSource } from './render.ts';
-import { fetchSource } from './source.ts';
-import type { BuildOptions, BuilderOptions } from './types.ts';
+import { fetchSource } from '../build/source.ts';
+import type { BuildOptions, BuilderOptions } from '../options/types.ts';
 
 const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 

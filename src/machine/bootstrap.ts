@@ -11,9 +11,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
-import { registerCleanup } from './cleanup.ts';
+import { registerCleanup } from '../cleanup.ts';
 import { LABEL, connectDocker } from './docker/client.ts';
-import { BuildError, ConfigError } from './errors.ts';
+import { BuildError, ConfigError } from '../errors.ts';
 
 export interface BootstrapOptions {
   /** Package archive to install from. Default: debootstrap's own default for the distro. */

@@ -8,10 +8,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
-import { ConfigError } from './errors.ts';
-import type { Arch, Compression } from './types.ts';
+import { ConfigError } from '../errors.ts';
+import type { Arch, Compression } from '../options/types.ts';
 
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_TEMPLATES_DIR = path.join(PACKAGE_ROOT, 'templates');
 export const DEFAULT_BUILDERS_DIR = path.join(PACKAGE_ROOT, 'builders');
 export const SCHEMA_FILE = path.join(DEFAULT_TEMPLATES_DIR, 'build_machines.schema.json');

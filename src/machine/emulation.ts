@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type Docker from 'dockerode';
-import { BuildError } from './errors.ts';
-import type { Arch } from './types.ts';
+import { BuildError } from '../errors.ts';
+import type { Arch } from '../options/types.ts';
 
 const ENGINE_ARCH: Record<string, Arch> = { x86_64: 'amd64', amd64: 'amd64', aarch64: 'arm64', arm64: 'arm64' };
 const QEMU_NAME: Record<Arch, string> = { amd64: 'x86_64', arm64: 'aarch64' };

@@ -9,8 +9,8 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import Handlebars from 'handlebars';
-import { ConfigError } from './errors.ts';
-import { DEFAULT_TEMPLATES_DIR } from './machines.ts';
+import { ConfigError } from '../errors.ts';
+import { DEFAULT_TEMPLATES_DIR } from './catalogue.ts';
 
 /** Parts of a build script that ndist's templates, and a project's own, can share. */
 export const PARTIALS_DIR = path.join(DEFAULT_TEMPLATES_DIR, 'partials');

@@ -6,9 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { Builder } from './builder.ts';
-import { ConfigError } from './errors.ts';
-import { PACKAGE_ROOT } from './machines.ts';
+import { Builder } from '../build/builder.ts';
+import { ConfigError } from '../errors.ts';
+import { PACKAGE_ROOT } from '../machine/catalogue.ts';
 import type { BuildOptions, BuilderOptions, SourceSpec } from './types.ts';
 
 export const CONFIG_FILE = 'ndist.config.json';

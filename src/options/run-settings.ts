@@ -3,7 +3,7 @@
  * on globalThis under a registered symbol, so they reach the Builder even when the package.ts loads
  * another copy of ndist than the CLI runs. CLI flags win over the Builder's own options.
  */
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../errors.ts';
 import type { BuildOptions, BuilderOptions } from './types.ts';
 
 /** What a Builder holds, recorded under `ndist list` (and render, dry-run) instead of building. */

@@ -1,4 +1,4 @@
-import type { SigningOptions } from './signing.ts';
+import type { SigningOptions } from '../package/signing.ts';
 
 /** What a package.ts describes: builds, their sources, and the machines they run on. */
 

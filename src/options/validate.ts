@@ -3,7 +3,7 @@
  * wrong and what would be right, not as a failure deep inside a container.
  */
 import { existsSync, statSync } from 'node:fs';
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../errors.ts';
 import type { BuildOptions, SourceSpec } from './types.ts';
 
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;

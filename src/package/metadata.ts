@@ -4,12 +4,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError } from './errors.ts';
-import { resolvePackageName, type Machine } from './machines.ts';
+import { ConfigError } from '../errors.ts';
+import { resolvePackageName, type Machine } from '../machine/catalogue.ts';
 import { resolveLifecycle, type Lifecycle } from './service.ts';
 import { runtimeDependency, sharedRuntimePrefix } from './runtime-package.ts';
-import type { Arch, BuildOptions, Compression } from './types.ts';
-import { checkEntry, checkHomepage, checkPackageVersion, requireText } from './validate.ts';
+import type { Arch, BuildOptions, Compression } from '../options/types.ts';
+import { checkEntry, checkHomepage, checkPackageVersion, requireText } from '../options/validate.ts';
 
 export interface PackageSpec {
   app: string;

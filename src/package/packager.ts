@@ -3,9 +3,9 @@
  * (the /usr/bin wrapper, metadata) and the exact packager command line: fpm where the machine has
  * it, else dpkg-deb (.deb) or rpmbuild with a spec rendered from a template (.rpm).
  */
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../errors.ts';
 import type { PackageSpec } from './metadata.ts';
-import { shellQuote } from './script.ts';
+import { shellQuote } from '../machine/script.ts';
 import { PHASES, debConffiles, phaseScripts, type Phase } from './service.ts';
 
 export type Packager = 'fpm' | 'dpkg-deb' | 'rpmbuild';

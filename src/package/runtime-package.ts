@@ -12,14 +12,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, rename, rm, stat, utimes } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Artifact } from './artifact.ts';
-import { sha256File } from './checksums.ts';
-import { registerCleanup } from './cleanup.ts';
+import type { Artifact } from '../build/artifact.ts';
+import { sha256File } from '../build/checksums.ts';
+import { registerCleanup } from '../cleanup.ts';
 import type { PackageSpec } from './metadata.ts';
-import { PACKAGE_ROOT, type Machine } from './machines.ts';
+import { PACKAGE_ROOT, type Machine } from '../machine/catalogue.ts';
 import { OUTPUT_DIR, RPM_DIR, STAGING_DIR, debControl, installedSizeCommand, packageCommand, type Packager } from './packager.ts';
-import type { RuntimeArchive } from './runtime.ts';
-import { shellQuote } from './script.ts';
+import type { RuntimeArchive } from '../build/runtime.ts';
+import { shellQuote } from '../machine/script.ts';
 
 /** Under the cache directory: one directory per key holding the package file. */
 export const RUNTIME_PACKAGES_DIR = 'runtime-packages';

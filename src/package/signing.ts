@@ -9,8 +9,8 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { registerCleanup } from './cleanup.ts';
-import { BuildError, ConfigError } from './errors.ts';
+import { registerCleanup } from '../cleanup.ts';
+import { BuildError, ConfigError } from '../errors.ts';
 
 const run = promisify(execFile);
 

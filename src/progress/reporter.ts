@@ -3,7 +3,7 @@
  * finished) to a Reporter: the live task tree on a terminal, or plain prefixed lines elsewhere.
  */
 import type { Writable } from 'node:stream';
-import type { BuildResult } from '../types.ts';
+import type { BuildResult } from '../options/types.ts';
 import type { Stage } from './stages.ts';
 
 export interface Reporter {

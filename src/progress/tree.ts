@@ -3,7 +3,7 @@
  * the elapsed time in the build's title and the latest line of output under the running stage.
  */
 import { Listr, PRESET_TIMER, type ListrDefaultRenderer, type ListrSimpleRenderer, type ListrTaskWrapper } from 'listr2';
-import type { BuildResult } from '../types.ts';
+import type { BuildResult } from '../options/types.ts';
 import { formatDuration, plainText, type Reporter } from './reporter.ts';
 import { STAGES, STAGE_TITLES, type Stage } from './stages.ts';
 

@@ -6,9 +6,9 @@ import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { sha256File } from '../checksums.ts';
+import { sha256File } from '../build/checksums.ts';
 import { ConfigError, RepositoryError, errorMessage } from '../errors.ts';
-import type { PackageFormat } from '../machines.ts';
+import type { PackageFormat } from '../machine/catalogue.ts';
 
 const run = promisify(execFile);
 

@@ -11,9 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { registerCleanup } from '../cleanup.ts';
 import { ConfigError, RepositoryError, errorMessage } from '../errors.ts';
-import type { OsRelease, PackageFormat } from '../machines.ts';
-import { REPORT_FILE } from '../report.ts';
-import { openSigner, type SigningOptions } from '../signing.ts';
+import type { OsRelease, PackageFormat } from '../machine/catalogue.ts';
+import { REPORT_FILE } from '../build/report.ts';
+import { openSigner, type SigningOptions } from '../package/signing.ts';
 import { aptPoolPath, stageAptSuite } from './apt.ts';
 import {
   STATE_FORMAT, emptyState, listChannels, packageId, parseChannelKey, promotePackages, publishPackages, referencedFiles, rollbackChannel,

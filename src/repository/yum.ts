@@ -6,7 +6,7 @@
  */
 import { copyFile, link, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Signer } from '../signing.ts';
+import type { Signer } from '../package/signing.ts';
 import { parseChannelKey, type RepositoryState } from './channels.ts';
 import { hostTool } from './package-file.ts';
 

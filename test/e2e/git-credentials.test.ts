@@ -13,9 +13,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Builder, BuildsFailedError, directory, type BuildOptions } from '../../src/index.ts';
-import { machineImageTag } from '../../src/docker/image.ts';
-import { loadMachines } from '../../src/machines.ts';
-import { gitCredentialEnvironment } from '../../src/secrets.ts';
+import { machineImageTag } from '../../src/machine/docker/image.ts';
+import { loadMachines } from '../../src/machine/catalogue.ts';
+import { gitCredentialEnvironment } from '../../src/build/secrets.ts';
 import { cleanHost, docker, ndistContainers } from '../helpers/docker.ts';
 import { startGitServer, type GitServer } from '../helpers/git-http.ts';
 

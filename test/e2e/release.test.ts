@@ -23,7 +23,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { Builder, directory } from '../../src/index.ts';
-import type { BuildOptions } from '../../src/types.ts';
+import type { BuildOptions } from '../../src/options/types.ts';
 import { TEST_LABEL, TEST_SESSION, ndistContainers } from '../helpers/docker.ts';
 import { serveDirectory, type StaticServer } from '../helpers/static-server.ts';
 import { SYSTEMD_RUN_ARGS, buildHostImage } from '../helpers/test-hosts.ts';

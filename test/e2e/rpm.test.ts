@@ -10,8 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Builder, directory } from '../../src/index.ts';
-import { sha256File } from '../../src/checksums.ts';
-import { openSigner } from '../../src/signing.ts';
+import { sha256File } from '../../src/build/checksums.ts';
+import { openSigner } from '../../src/package/signing.ts';
 import { cleanHost, ndistContainers, type CleanHost } from '../helpers/docker.ts';
 
 const FIXTURE = path.resolve(import.meta.dirname, '..', 'fixtures', 'hello-app');

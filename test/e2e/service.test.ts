@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Builder, directory } from '../../src/index.ts';
-import type { BuildOptions } from '../../src/types.ts';
+import type { BuildOptions } from '../../src/options/types.ts';
 import { TEST_LABEL, TEST_SESSION, cleanHost, ndistContainers } from '../helpers/docker.ts';
 import { SYSTEMD_RUN_ARGS, buildHostImage } from '../helpers/test-hosts.ts';
 

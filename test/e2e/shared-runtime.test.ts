@@ -11,10 +11,10 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { sha256File } from '../../src/checksums.ts';
+import { sha256File } from '../../src/build/checksums.ts';
 import { Builder, directory } from '../../src/index.ts';
-import { defaultCacheDir } from '../../src/runtime.ts';
-import type { BuildOptions, BuildResult } from '../../src/types.ts';
+import { defaultCacheDir } from '../../src/build/runtime.ts';
+import type { BuildOptions, BuildResult } from '../../src/options/types.ts';
 import { cleanHost, ndistContainers } from '../helpers/docker.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');

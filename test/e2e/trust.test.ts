@@ -12,11 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Builder, BuildsFailedError, directory, type BuildOptions } from '../../src/index.ts';
-import { cacheMounts, cacheVolumes } from '../../src/dependency-cache.ts';
-import { BuildContainer } from '../../src/docker/container.ts';
-import { machineImageTag } from '../../src/docker/image.ts';
-import { loadMachines } from '../../src/machines.ts';
-import { shellQuote } from '../../src/script.ts';
+import { cacheMounts, cacheVolumes } from '../../src/cache/dependency-cache.ts';
+import { BuildContainer } from '../../src/machine/docker/container.ts';
+import { machineImageTag } from '../../src/machine/docker/image.ts';
+import { loadMachines } from '../../src/machine/catalogue.ts';
+import { shellQuote } from '../../src/machine/script.ts';
 import { TEST_LABEL, cleanHost, docker, ndistContainers } from '../helpers/docker.ts';
 
 const TOKEN = 'ndist-test-token-5f1c9a77e0';

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { after } from 'node:test';
 import Docker from 'dockerode';
 import tar from 'tar-stream';
-import { cacheVolumes } from '../../src/dependency-cache.ts';
-import { BuildContainer } from '../../src/docker/container.ts';
+import { cacheVolumes } from '../../src/cache/dependency-cache.ts';
+import { BuildContainer } from '../../src/machine/docker/container.ts';
 
 export const docker = new Docker();
 export const TEST_LABEL = 'io.ndist.test';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import tar from 'tar-stream';
-import { writeArtifact } from '../../src/artifact.ts';
+import { writeArtifact } from '../../src/build/artifact.ts';
 import { BuildError } from '../../src/errors.ts';
 
 type TarEntry = { name: string; content?: Buffer; type?: 'file' | 'directory' };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseBootstrapImage } from '../../src/bootstrap.ts';
+import { parseBootstrapImage } from '../../src/machine/bootstrap.ts';
 import { ConfigError } from '../../src/errors.ts';
 
 describe('parseBootstrapImage', () => {

@@ -7,12 +7,12 @@ import { chmod, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/p
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { hostEntries, shouldPrune, type CacheEntry } from '../../src/caches.ts';
-import { cacheVolumes, dependencyCacheKey, type DependencyInputs } from '../../src/dependency-cache.ts';
-import type { RuntimeArchive } from '../../src/runtime.ts';
-import { SOURCE_EXCLUDES } from '../../src/source.ts';
-import { sha256File } from '../../src/checksums.ts';
-import { buildInputsHash, findUpToDate, ndistCodeHash, sourceTreeHash, writeUpToDate } from '../../src/up-to-date.ts';
+import { hostEntries, shouldPrune, type CacheEntry } from '../../src/cache/inventory.ts';
+import { cacheVolumes, dependencyCacheKey, type DependencyInputs } from '../../src/cache/dependency-cache.ts';
+import type { RuntimeArchive } from '../../src/build/runtime.ts';
+import { SOURCE_EXCLUDES } from '../../src/build/source.ts';
+import { sha256File } from '../../src/build/checksums.ts';
+import { buildInputsHash, findUpToDate, ndistCodeHash, sourceTreeHash, writeUpToDate } from '../../src/cache/up-to-date.ts';
 
 const tempDirs: string[] = [];
 async function tempDir(): Promise<string> {

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { CHECKSUMS_FILE, updateChecksums } from '../../src/checksums.ts';
+import { CHECKSUMS_FILE, updateChecksums } from '../../src/build/checksums.ts';
 
 describe('updateChecksums', () => {
   let outDir: string;

@@ -47,7 +47,7 @@ describe('CI recipes', () => {
   });
 
   test('the documented ndist commands parse with the CLI', async () => {
-    const { main } = await import('../../src/cli/main.ts');
+    const { main } = await import('../../src/commands/main.ts');
     for (const command of ndistOnly(await documentedCommands())) {
       const words = command.replace('"$ONLY"', '*').split(' ').slice(2);
       // --help after the options: commander parses them, then prints help and exits 0.

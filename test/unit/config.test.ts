@@ -4,20 +4,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import ts from 'typescript';
-import { collectBuilds } from '../../src/cli/main.ts';
-import { CONFIG_FILE, SCHEMA_FILE, configBuilds, defaultBuildFile, parseConfig, runConfigFile } from '../../src/config.ts';
+import { collectBuilds } from '../../src/commands/main.ts';
+import { CONFIG_FILE, SCHEMA_FILE, configBuilds, defaultBuildFile, parseConfig, runConfigFile } from '../../src/options/config.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { setRunSettings } from '../../src/run.ts';
+import { setRunSettings } from '../../src/options/run-settings.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'tiny-app');
 
-/** The property names of an interface in src/types.ts, read with the TypeScript compiler. */
+/** The property names of an interface in src/options/types.ts, read with the TypeScript compiler. */
 function interfaceKeys(name: string): string[] {
-  const file = path.join(ROOT, 'src', 'types.ts');
+  const file = path.join(ROOT, 'src', 'options', 'types.ts');
   const source = ts.createSourceFile(file, ts.sys.readFile(file)!, ts.ScriptTarget.Latest);
   const node = source.statements.find((statement): statement is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(statement) && statement.name.text === name);
-  assert.ok(node, `interface ${name} in src/types.ts`);
+  assert.ok(node, `interface ${name} in src/options/types.ts`);
   return node.members.map((member) => (member.name as ts.Identifier).text).sort();
 }
 
@@ -55,7 +55,7 @@ describe('ndist.config.schema.json', () => {
   test('describes every BuildOptions key and nothing else', async () => {
     const schema = JSON.parse(await readFile(SCHEMA_FILE, 'utf8'));
     assert.deepEqual(Object.keys(schema.definitions.build.properties).sort(), interfaceKeys('BuildOptions'));
-    const required = interfaceKeys('BuildOptions').filter((key) => !ts.sys.readFile(path.join(ROOT, 'src', 'types.ts'))!.includes(`  ${key}?:`));
+    const required = interfaceKeys('BuildOptions').filter((key) => !ts.sys.readFile(path.join(ROOT, 'src', 'options', 'types.ts'))!.includes(`  ${key}?:`));
     assert.deepEqual([...schema.definitions.build.required].sort(), required);
   });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { analyse, compareVersions, dependencyNames, parseNeeded, parseVersions, type Analysis } from '../../src/health-check.ts';
+import { analyse, compareVersions, dependencyNames, parseNeeded, parseVersions, type Analysis } from '../../src/in-machine/health-check.ts';
 
 const READELF_DYNAMIC = `
 Dynamic section at offset 0x2dd8 contains 27 entries:

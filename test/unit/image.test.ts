@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { machineBuildArgs, machineImageTag } from '../../src/docker/image.ts';
-import { loadMachines, type Machine } from '../../src/machines.ts';
+import { machineBuildArgs, machineImageTag } from '../../src/machine/docker/image.ts';
+import { loadMachines, type Machine } from '../../src/machine/catalogue.ts';
 
 let dir: string;
 before(() => {

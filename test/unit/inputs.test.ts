@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import tar from 'tar-stream';
-import { packInputs, type InputEntry } from '../../src/inputs.ts';
+import { packInputs, type InputEntry } from '../../src/machine/inputs.ts';
 
 interface ReadEntry {
   name: string;

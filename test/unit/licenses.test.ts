@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { declaredLicense, findPackages, isAllowed, reconcileSbom } from '../../src/licenses.ts';
+import { declaredLicense, findPackages, isAllowed, reconcileSbom } from '../../src/in-machine/licenses.ts';
 
 describe('licences of bundled packages', () => {
   let modules: string;
@@ -50,7 +50,7 @@ describe('licences of bundled packages', () => {
     const dir = path.dirname(modules);
     const out = path.join(dir, 'staged', 'share', 'licenses');
     await mkdir(path.join(dir, 'empty_modules'));
-    const script = path.resolve(import.meta.dirname, '..', '..', 'src', 'licenses.ts');
+    const script = path.resolve(import.meta.dirname, '..', '..', 'src', 'in-machine', 'licenses.ts');
     execFileSync(process.execPath, ['--import', 'tsx', script, '--out', out, '--modules', path.join(dir, 'empty_modules'), '--node-version', '22.23.3', '--runtime-package', 'ndist-node-22.23.3'], { stdio: 'pipe' });
     assert.deepEqual(JSON.parse(await readFile(path.join(out, 'licenses.json'), 'utf8')), [{ name: 'node', version: '22.23.3', license: 'MIT', package: 'ndist-node-22.23.3' }]);
   });

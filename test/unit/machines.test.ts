@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
-import { DEFAULT_BUILDERS_DIR, DEFAULT_TEMPLATES_DIR, PACKAGE_ROOT, SCHEMA_FILE, findMachine, loadMachines, resolvePackageName } from '../../src/machines.ts';
+import { DEFAULT_BUILDERS_DIR, DEFAULT_TEMPLATES_DIR, PACKAGE_ROOT, SCHEMA_FILE, findMachine, loadMachines, resolvePackageName } from '../../src/machine/catalogue.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
-import { findMachine, loadMachines, type Machine } from '../../src/machines.ts';
-import { resolvePackage, type PackageSpec } from '../../src/metadata.ts';
-import type { BuildOptions } from '../../src/types.ts';
+import { findMachine, loadMachines, type Machine } from '../../src/machine/catalogue.ts';
+import { resolvePackage, type PackageSpec } from '../../src/package/metadata.ts';
+import type { BuildOptions } from '../../src/options/types.ts';
 
 let root: string;
 let bookworm: Machine;

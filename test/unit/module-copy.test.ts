@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import tar from 'tar-stream';
-import { packInputs } from '../../src/inputs.ts';
-import { MODULE_COPY, SOURCE_EXCLUDES, fetchSource } from '../../src/source.ts';
+import { packInputs } from '../../src/machine/inputs.ts';
+import { MODULE_COPY, SOURCE_EXCLUDES, fetchSource } from '../../src/build/source.ts';
 
 test('neither streamed into the build machine nor counted in the source date', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ndist-module-copy-'));

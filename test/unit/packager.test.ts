@@ -4,10 +4,10 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, sy
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { PackageSpec } from '../../src/metadata.ts';
+import type { PackageSpec } from '../../src/package/metadata.ts';
 import {
   OUTPUT_DIR, RPM_PAYLOAD, STAGING_DIR, debControl, dpkgDebCommand, fpmCommand, installedSizeCommand, packageCommand, rpmFileListScript, rpmbuildCommand, stagedFiles, wrapperScript,
-} from '../../src/packager.ts';
+} from '../../src/package/packager.ts';
 import { ConfigError } from '../../src/errors.ts';
 
 function spec(changes: Partial<PackageSpec> = {}): PackageSpec {

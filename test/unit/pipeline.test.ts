@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { npmUserConfig, sourceDateEpoch } from '../../src/pipeline.ts';
-import type { BuildOptions } from '../../src/types.ts';
+import { npmUserConfig, sourceDateEpoch } from '../../src/build/pipeline.ts';
+import type { BuildOptions } from '../../src/options/types.ts';
 
 describe('npm configuration for the build machine', () => {
   test('an auth line naming NPM_TOKEN, never its value, for the configured registry', () => {

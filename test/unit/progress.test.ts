@@ -7,8 +7,8 @@ import { describe, test } from 'node:test';
 import { BuildLogs, logFileName } from '../../src/progress/log-file.ts';
 import { PlainReporter, chooseProgress, plainText } from '../../src/progress/reporter.ts';
 import { scriptStage } from '../../src/progress/stages.ts';
-import { markdownSummary, reportedSource, summaryTable } from '../../src/report.ts';
-import type { BuildResult } from '../../src/types.ts';
+import { markdownSummary, reportedSource, summaryTable } from '../../src/build/report.ts';
+import type { BuildResult } from '../../src/options/types.ts';
 
 describe('progress', () => {
   test('plainText removes colours, cursor moves and control characters; a carriage return keeps the last part', () => {

@@ -8,12 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
-import { appName, init, initPackageFile } from '../../src/init.ts';
-import { findMachine, loadMachines } from '../../src/machines.ts';
-import { commandLine, describeBuild, guessPackager, pickBuild, renderBuild } from '../../src/render.ts';
-import { DEFAULT_NPM_VERSION } from '../../src/pipeline.ts';
-import { defaultCacheDir, fetchNodeRuntime, fetchNpmCli } from '../../src/runtime.ts';
-import type { BuildOptions } from '../../src/types.ts';
+import { appName, init, initPackageFile } from '../../src/commands/init.ts';
+import { findMachine, loadMachines } from '../../src/machine/catalogue.ts';
+import { commandLine, describeBuild, guessPackager, pickBuild, renderBuild } from '../../src/commands/render.ts';
+import { DEFAULT_NPM_VERSION } from '../../src/build/pipeline.ts';
+import { defaultCacheDir, fetchNodeRuntime, fetchNpmCli } from '../../src/build/runtime.ts';
+import type { BuildOptions } from '../../src/options/types.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'tiny-app');

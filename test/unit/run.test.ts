@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
-import { globToRegExp, runSettings, selectNames, setRunSettings } from '../../src/run.ts';
+import { globToRegExp, runSettings, selectNames, setRunSettings } from '../../src/options/run-settings.ts';
 
 describe('run settings and --only', () => {
   const names = ['hello :: bookworm', 'hello :: trixie', 'api :: bookworm', 'a.b'];
@@ -40,7 +40,7 @@ describe('run settings and --only', () => {
 
 describe('--verbose', () => {
   test('asks for plain lines (every line of container output) unless the Builder is silent', async () => {
-    const { progressWanted } = await import('../../src/builder.ts');
+    const { progressWanted } = await import('../../src/build/builder.ts');
     assert.equal(progressWanted({}, {}), 'auto');
     assert.equal(progressWanted({}, { verbose: true }), 'plain');
     assert.equal(progressWanted({ progress: 'tree' }, { verbose: true }), 'plain');

@@ -4,14 +4,14 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { sha256File } from '../../src/checksums.ts';
-import { findMachine, loadMachines } from '../../src/machines.ts';
-import type { PackageSpec } from '../../src/metadata.ts';
-import { STAGING_DIR } from '../../src/packager.ts';
-import type { RuntimeArchive } from '../../src/runtime.ts';
+import { sha256File } from '../../src/build/checksums.ts';
+import { findMachine, loadMachines } from '../../src/machine/catalogue.ts';
+import type { PackageSpec } from '../../src/package/metadata.ts';
+import { STAGING_DIR } from '../../src/package/packager.ts';
+import type { RuntimeArchive } from '../../src/build/runtime.ts';
 import {
   cachedRuntimePackage, provideRuntimePackage, runtimeDependency, runtimePackageKey, runtimePackageScript, runtimePackageSpec,
-} from '../../src/runtime-package.ts';
+} from '../../src/package/runtime-package.ts';
 
 const runtime: RuntimeArchive = { kind: 'node', version: '22.23.3', source: 'npm', file: '/cache/node.tgz', root: 'package', checksum: 'sha512-abc' };
 

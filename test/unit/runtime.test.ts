@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { defaultCacheDir, fetchNodeRuntime, fetchNpmCli, RuntimeError, type FetchOptions } from '../../src/runtime.ts';
+import { defaultCacheDir, fetchNodeRuntime, fetchNpmCli, RuntimeError, type FetchOptions } from '../../src/build/runtime.ts';
 
 const ARCHIVE = Buffer.from('not really an xz archive, but bytes are bytes\n');
 const SHA256 = createHash('sha256').update(ARCHIVE).digest('hex');

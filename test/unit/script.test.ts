@@ -6,12 +6,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
-import { findMachine, loadMachines, type Machine } from '../../src/machines.ts';
-import { resolvePackage } from '../../src/metadata.ts';
-import { installedSizeCommand, packageCommand, type Packager } from '../../src/packager.ts';
-import type { RuntimeArchive } from '../../src/runtime.ts';
-import { PARTIALS_DIR, includeParts, renderScript, shellQuote, shellWords } from '../../src/script.ts';
-import type { BuildOptions } from '../../src/types.ts';
+import { findMachine, loadMachines, type Machine } from '../../src/machine/catalogue.ts';
+import { resolvePackage } from '../../src/package/metadata.ts';
+import { installedSizeCommand, packageCommand, type Packager } from '../../src/package/packager.ts';
+import type { RuntimeArchive } from '../../src/build/runtime.ts';
+import { PARTIALS_DIR, includeParts, renderScript, shellQuote, shellWords } from '../../src/machine/script.ts';
+import type { BuildOptions } from '../../src/options/types.ts';
 
 let dir: string;
 /** Files an injection would create or remove. */
@@ -256,9 +256,9 @@ describe('includeParts: the shared parts of the build scripts', () => {
 
 describe('templates/debian.sh.hbs rendered with scriptVariables', () => {
   const FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/hello-app');
-  // src/pipeline.ts is imported when the tests run, so that the other tests of this file do not
+  // src/build/pipeline.ts is imported when the tests run, so that the other tests of this file do not
   // depend on everything it imports.
-  let scriptVariables: typeof import('../../src/pipeline.ts').scriptVariables;
+  let scriptVariables: typeof import('../../src/build/pipeline.ts').scriptVariables;
   let machine: Machine;
   let template: string;
 
@@ -273,7 +273,7 @@ describe('templates/debian.sh.hbs rendered with scriptVariables', () => {
   const npm: RuntimeArchive = { kind: 'npm', version: '10.9.9', source: 'npm', file: '/cache/runtimes/npm-10.9.9.tgz', root: 'package', checksum: 'sha512-00' };
 
   before(async () => {
-    ({ scriptVariables } = await import('../../src/pipeline.ts'));
+    ({ scriptVariables } = await import('../../src/build/pipeline.ts'));
     machine = findMachine(loadMachines(), 'debian-bookworm');
     template = readFileSync(machine.script, 'utf8');
   });

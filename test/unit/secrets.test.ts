@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
-import { buildSecrets, gitAuthFailure, gitCredentialEnvironment } from '../../src/secrets.ts';
+import { buildSecrets, gitAuthFailure, gitCredentialEnvironment } from '../../src/build/secrets.ts';
 
 const TOKEN = 'unit-token-7c2e';
 

@@ -5,13 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
-import type { PackageSpec } from '../../src/metadata.ts';
-import { fpmCommand, fpmScriptFiles, stagedFiles, wrapperScript } from '../../src/packager.ts';
+import type { PackageSpec } from '../../src/package/metadata.ts';
+import { fpmCommand, fpmScriptFiles, stagedFiles, wrapperScript } from '../../src/package/packager.ts';
 import {
   LIFECYCLE, PHASES, debConffiles, environmentFileText, phaseScript, resolveLifecycle, rpmScriptlets, systemdQuote, systemdUnitDir, type Lifecycle,
-} from '../../src/service.ts';
-import type { BuildOptions } from '../../src/types.ts';
-import { validateBuild } from '../../src/validate.ts';
+} from '../../src/package/service.ts';
+import type { BuildOptions } from '../../src/options/types.ts';
+import { validateBuild } from '../../src/options/validate.ts';
 
 let source: string;
 before(() => {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { BuildError } from '../../src/errors.ts';
-import { describeSource, directory, fetchSource, git, gitDirectory, type FetchedSource } from '../../src/source.ts';
+import { describeSource, directory, fetchSource, git, gitDirectory, type FetchedSource } from '../../src/build/source.ts';
 
 /** Run git in `cwd` with a fixed identity and no signing, whatever the host's configuration. */
 function gitIn(cwd: string, ...args: string[]): string {

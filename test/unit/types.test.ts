@@ -8,11 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fpmCommand } from '../../src/packager.ts';
-import type { PackageSpec } from '../../src/metadata.ts';
-import { directory, git, gitDirectory } from '../../src/source.ts';
-import type { Arch, BuildOptions, BuildResult, Compression, SourceSpec } from '../../src/types.ts';
-import { validateBuild } from '../../src/validate.ts';
+import { fpmCommand } from '../../src/package/packager.ts';
+import type { PackageSpec } from '../../src/package/metadata.ts';
+import { directory, git, gitDirectory } from '../../src/build/source.ts';
+import type { Arch, BuildOptions, BuildResult, Compression, SourceSpec } from '../../src/options/types.ts';
+import { validateBuild } from '../../src/options/validate.ts';
 
 // `satisfies Record<T, true>` fails to compile when a member of the union is missing or extra.
 const ARCHES = Object.keys({ amd64: true, arm64: true } satisfies Record<Arch, true>) as Arch[];

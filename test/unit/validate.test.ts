@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
-import type { BuildOptions } from '../../src/types.ts';
-import { checkEntry, checkPackageVersion, toPackageVersion, validateBuild } from '../../src/validate.ts';
+import type { BuildOptions } from '../../src/options/types.ts';
+import { checkEntry, checkPackageVersion, toPackageVersion, validateBuild } from '../../src/options/validate.ts';
 
 let dir: string;
 before(() => {

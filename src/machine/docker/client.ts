@@ -1,6 +1,6 @@
 /** The connection to the Docker engine, and the labels that mark what ndist creates. */
 import Docker from 'dockerode';
-import { BuildError, errorMessage } from '../errors.ts';
+import { BuildError, errorMessage } from '../../errors.ts';
 
 /** Every container ndist creates carries these labels, so a leak can be found: `docker ps -a -f label=io.ndist`. */
 export const LABEL = 'io.ndist';

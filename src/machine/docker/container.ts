@@ -5,8 +5,8 @@
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type Docker from 'dockerode';
-import { registerCleanup } from '../cleanup.ts';
-import { BuildError, errorMessage } from '../errors.ts';
+import { registerCleanup } from '../../cleanup.ts';
+import { BuildError, errorMessage } from '../../errors.ts';
 
 export interface ExecOptions {
   env?: Record<string, string>;

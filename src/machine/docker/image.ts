@@ -9,10 +9,10 @@ import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { BuildError } from '../errors.ts';
+import { BuildError } from '../../errors.ts';
 import { packInputs } from '../inputs.ts';
-import type { Machine } from '../machines.ts';
-import type { Arch } from '../types.ts';
+import type { Machine } from '../catalogue.ts';
+import type { Arch } from '../../options/types.ts';
 import { LABEL, proxyEnvironment } from './client.ts';
 
 async function listFiles(dir: string, prefix = ''): Promise<string[]> {
