@@ -1,27 +1,27 @@
 /**
  * A private git server for tests: `git http-backend` (smart HTTP) behind a Node http server that
- * requires basic auth with a given password, listening on the Docker bridge's gateway, the address
- * build containers reach the host at.
+ * requires basic auth with a given password, listening on this machine's address on the default
+ * Docker bridge, the address build containers (started on that bridge) reach it at.
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import { bridgeHostAddress, localIpv4Addresses, type BridgeNetwork } from './bridge-address.ts';
 import { docker } from './docker.ts';
 
 export interface GitServer {
-  /** http://<gateway>:<port>, no trailing slash. */
+  /** http://<this machine on the bridge>:<port>, no trailing slash. */
   url: string;
   /** Requests answered, by outcome: with the right password, refused. */
   counts: { authorised: number; refused: number };
   close(): Promise<void>;
 }
 
-/** The default bridge network's gateway: the host as containers on it see it. */
-export async function bridgeGateway(): Promise<string> {
-  const network = (await docker.getNetwork('bridge').inspect()) as { IPAM: { Config: { Gateway?: string }[] } };
-  const gateway = network.IPAM.Config.find((config) => config.Gateway)?.Gateway;
-  if (!gateway) throw new Error('the bridge network has no gateway');
-  return gateway;
+/** This machine as containers on the default bridge see it, whether or not the engine records the bridge's gateway. */
+export async function bridgeAddress(): Promise<string> {
+  const network = (await docker.getNetwork('bridge').inspect()) as BridgeNetwork;
+  return bridgeHostAddress(network, localIpv4Addresses(os.networkInterfaces()));
 }
 
 /** Serves the bare repositories under `root` to whoever sends `password` (any username). */
@@ -74,8 +74,12 @@ export async function startGitServer(root: string, password: string): Promise<Gi
     });
     cgi.on('close', () => response.end());
   });
-  const host = await bridgeGateway();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, host, resolve));
+  const host = await bridgeAddress();
+  await new Promise<void>((resolve, reject) =>
+    server
+      .once('error', (error) => reject(new Error(`cannot listen on ${host}, this machine's address on the Docker bridge as worked out from \`docker network inspect bridge\`: ${error.message}`, { cause: error })))
+      .listen(0, host, resolve),
+  );
   return {
     url: `http://${host}:${(server.address() as AddressInfo).port}`,
     counts,
