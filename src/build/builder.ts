@@ -9,7 +9,8 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { sha256File, updateChecksums } from './checksums.ts';
 import { runAllCleanups } from '../cleanup.ts';
-import { connectDocker } from '../machine/docker/client.ts';
+import { DockerEngine } from '../machine/docker/engine.ts';
+import type { Engine } from '../machine/engine.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
 import { PACKAGE_ROOT, findMachine, loadMachines, type Machine } from '../machine/catalogue.ts';
 import { resolveCaBundle, runPipeline, type PipelineResult } from './pipeline.ts';
@@ -60,7 +61,14 @@ function positiveInteger(value: number, field: string): number {
 export class Builder {
   private readonly builds: BuildOptions[] = [];
 
-  constructor(private readonly options: BuilderOptions = {}) {}
+  /**
+   * `connectEngine` gives the container engine the builds run on: Docker, connected when a run
+   * starts. Unit tests give an in-memory engine instead; it is not an option of the public API.
+   */
+  constructor(
+    private readonly options: BuilderOptions = {},
+    private readonly connectEngine: () => Promise<Engine> = DockerEngine.connect,
+  ) {}
 
   /** Add a build. Its options are checked now, so a mistake is reported before anything runs. */
   addBuild(build: BuildOptions): this {
@@ -101,7 +109,7 @@ export class Builder {
     const concurrency = positiveInteger(settings.concurrency ?? this.options.concurrency ?? os.availableParallelism(), settings.concurrency ? '--concurrency' : 'concurrency');
     const failFast = settings.failFast ?? this.options.failFast ?? false;
     const force = settings.force ?? this.options.force ?? false;
-    const docker = await connectDocker();
+    const engine = await this.connectEngine();
     const outDir = path.resolve(this.options.outDir ?? 'dist');
     const cacheDir = this.options.cacheDir ?? defaultCacheDir();
     const caBundle = resolveCaBundle(this.options.caBundle);
@@ -160,7 +168,7 @@ export class Builder {
       let failure: Error | undefined;
       try {
         pipeline = await runPipeline(build, {
-          docker,
+          engine,
           machine: targets.get(build)!,
           outDir,
           cacheDir,
