@@ -7,19 +7,17 @@ import { execFile } from 'node:child_process';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type Docker from 'dockerode';
 import { writeArtifact, type Artifact } from './artifact.ts';
 import { registerCleanup } from '../cleanup.ts';
 import { ndistLabels, proxyEnvironment } from '../machine/docker/client.ts';
-import { BuildContainer } from '../machine/docker/container.ts';
-import { ensureMachineImage, machineImageTag } from '../machine/docker/image.ts';
+import { machineImageTag } from '../machine/docker/image.ts';
+import type { Engine, MachineContainer } from '../machine/engine.ts';
 import { BuildError } from '../errors.ts';
 import { packInputs, type InputEntry } from '../machine/inputs.ts';
 import { PACKAGE_ROOT, type Machine } from '../machine/catalogue.ts';
 import type { Stage } from '../progress/stages.ts';
 import { resolvePackage, type PackageSpec } from '../package/metadata.ts';
-import { checkEmulation } from '../machine/emulation.ts';
-import { DEPS_CACHE_DIR, NPM_CACHE_DIR, cacheMounts, cacheVolumes, dependencyCacheKey, ensureCacheVolumes, type DependencyKey } from '../cache/dependency-cache.ts';
+import { DEPS_CACHE_DIR, NPM_CACHE_DIR, cacheMounts, cacheVolumes, dependencyCacheKey, type DependencyKey } from '../cache/dependency-cache.ts';
 import {
   OUTPUT_DIR, RPM_DIR, RPM_FILE_LIST, RPM_FILE_LIST_SCRIPT, RPM_PAYLOAD, STAGING_DIR, fpmScriptFiles, installedSizeCommand, packageCommand, rpmFileListScript, rpmSpecPath, stagedFiles, type Packager,
 } from '../package/packager.ts';
@@ -46,7 +44,7 @@ const HEALTH_CHECK_SCRIPT = path.join(PACKAGE_ROOT, 'lib', 'in-machine', 'health
 const LICENSES_SCRIPT = path.join(PACKAGE_ROOT, 'lib', 'in-machine', 'licenses.js');
 
 export interface PipelineContext {
-  docker: Docker;
+  engine: Engine;
   machine: Machine;
   outDir: string;
   cacheDir: string;
@@ -199,7 +197,7 @@ export function sbomFileName(spec: PackageSpec): string {
 }
 
 /** The SBOM the machine's script wrote beside the package, if it wrote one (a project's own template may not). */
-async function fetchSbom(container: BuildContainer, spec: PackageSpec, outDir: string, log: (line: string) => void): Promise<Artifact | undefined> {
+async function fetchSbom(container: MachineContainer, spec: PackageSpec, outDir: string, log: (line: string) => void): Promise<Artifact | undefined> {
   const name = sbomFileName(spec);
   let archive;
   try {
@@ -223,7 +221,7 @@ export function sourceDateEpoch(options: BuildOptions, sourceEpoch: number, env:
 }
 
 /** fpm where the machine has it; else dpkg-deb for .deb, rpmbuild for .rpm. */
-export async function detectPackager(container: BuildContainer, machine: Machine): Promise<Packager> {
+export async function detectPackager(container: MachineContainer, machine: Machine): Promise<Packager> {
   if ((await container.exec(['sh', '-c', 'command -v fpm'])) === 0) return 'fpm';
   if (machine.format === 'deb') return 'dpkg-deb';
   if ((await container.exec(['sh', '-c', 'command -v rpmbuild'])) === 0) return 'rpmbuild';
@@ -234,7 +232,7 @@ export async function detectPackager(container: BuildContainer, machine: Machine
 }
 
 /** The architecture the container really runs, as uname reports it (through QEMU for a foreign one). */
-async function checkContainerArch(container: BuildContainer, spec: PackageSpec, image: string): Promise<void> {
+async function checkContainerArch(container: MachineContainer, spec: PackageSpec, image: string): Promise<void> {
   const lines: string[] = [];
   await container.exec(['uname', '-m'], { onLine: (line) => lines.push(line) });
   const machine = lines.join('').trim();
@@ -283,12 +281,12 @@ export function machineInputs({ script, specText, spec, packager, sourceDir, caB
 }
 
 export async function runPipeline(options: BuildOptions, context: PipelineContext): Promise<PipelineResult> {
-  const { docker, machine, log } = context;
+  const { engine, machine, log } = context;
   const stage = context.stage ?? (() => {});
   stage('source');
   const source = await fetchSource(options.source, log);
   const removeSource = registerCleanup(source.cleanup);
-  let container: BuildContainer | undefined;
+  let container: MachineContainer | undefined;
   try {
     const spec = resolvePackage(options, machine, source.dir);
     context.claimArtifact?.(spec.fileName);
@@ -309,7 +307,7 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     }
     const epoch = sourceDateEpoch(options, source.epoch);
     const imageTag = await machineImageTag(machine, spec.arch);
-    const imageId = await docker.getImage(imageTag).inspect().then((info) => info.Id, () => 'missing');
+    const imageId = (await engine.imageId(imageTag)) ?? 'missing';
     // Every input of the build but the machine image's id, which the record is written with once
     // the image exists: a first build that creates the image must be up to date on the next run.
     const inputParts = {
@@ -357,16 +355,16 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
       }
     }
     stage('image');
-    await checkEmulation(docker, spec.arch, log);
-    const image = await ensureMachineImage(docker, machine, spec.arch, log);
+    await engine.checkEmulation(spec.arch, log);
+    const image = await engine.ensureMachineImage(machine, spec.arch, log);
     stage('dependencies');
     const volumes = cacheVolumes();
-    await ensureCacheVolumes(docker, volumes);
+    await engine.ensureCacheVolumes(volumes);
     const dependencyKey = dependencyCacheKey({
       sourceDir: source.dir, imageId: image.id, runtime, npm, arch: spec.arch, buildDeps: spec.buildDeps, buildFromSource: options.buildFromSource ?? true, registry,
     });
     log(dependencyKey.key ? `dependency cache: key ${dependencyKey.key}` : `dependency cache: not used, ${dependencyKey.reason}`);
-    container = await BuildContainer.start(docker, image.tag, { labels: ndistLabels(options.name), env: proxyEnvironment(), mounts: cacheMounts(volumes) });
+    container = await engine.startContainer({ image: image.tag, labels: ndistLabels(options.name), env: proxyEnvironment(), mounts: cacheMounts(volumes) });
     log(`container: ${container.id.slice(0, 12)} from ${image.tag}`);
     await checkContainerArch(container, spec, image.tag);
     const packager = await detectPackager(container, machine);

@@ -10,8 +10,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type Docker from 'dockerode';
-import { LABEL } from '../machine/docker/client.ts';
+import type { VolumeMount } from '../machine/engine.ts';
 import type { RuntimeArchive } from '../build/runtime.ts';
 import type { Arch } from '../options/types.ts';
 
@@ -33,23 +32,11 @@ export function cacheVolumes(env: NodeJS.ProcessEnv = process.env): CacheVolumes
   return { npm: `${prefix}-npm-cache`, deps: `${prefix}-deps` };
 }
 
-/** Create the volumes when missing, labelled io.ndist so `ndist cache` finds them. */
-export async function ensureCacheVolumes(docker: Docker, volumes: CacheVolumes): Promise<void> {
-  for (const [kind, name] of Object.entries(volumes)) {
-    try {
-      await docker.getVolume(name).inspect();
-    } catch {
-      // Creating an existing volume is not an error, so two builds racing here both succeed.
-      await docker.createVolume({ Name: name, Labels: { [LABEL]: 'true', [`${LABEL}.cache`]: kind } });
-    }
-  }
-}
-
 /** Mounts of the volumes in a build container. */
-export function cacheMounts(volumes: CacheVolumes): Docker.MountSettings[] {
+export function cacheMounts(volumes: CacheVolumes): VolumeMount[] {
   return [
-    { Type: 'volume', Source: volumes.npm, Target: NPM_CACHE_DIR },
-    { Type: 'volume', Source: volumes.deps, Target: DEPS_CACHE_DIR },
+    { volume: volumes.npm, target: NPM_CACHE_DIR },
+    { volume: volumes.deps, target: DEPS_CACHE_DIR },
   ];
 }
 

@@ -7,12 +7,7 @@ import { finished } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import { registerCleanup } from '../../cleanup.ts';
 import { BuildError, errorMessage } from '../../errors.ts';
-
-export interface ExecOptions {
-  env?: Record<string, string>;
-  /** Each line of output, stdout and stderr alike, as it comes. */
-  onLine?: (line: string) => void;
-}
+import type { ContainerSpec, ExecOptions, MachineContainer } from '../engine.ts';
 
 /** Call `onLine` for each complete line written to the returned stream. */
 function lineSplitter(onLine: (line: string) => void): PassThrough {
@@ -40,7 +35,7 @@ export interface AttachedIo {
   workingDir?: string;
 }
 
-export class BuildContainer {
+export class BuildContainer implements MachineContainer {
   private constructor(
     private readonly container: Docker.Container,
     readonly remove: () => Promise<void>,
@@ -50,7 +45,7 @@ export class BuildContainer {
     return this.container.id;
   }
 
-  static async start(docker: Docker, image: string, options: { labels: Record<string, string>; env: Record<string, string>; platform?: string; mounts?: Docker.MountSettings[] }): Promise<BuildContainer> {
+  static async start(docker: Docker, image: string, options: Omit<ContainerSpec, 'image'>): Promise<BuildContainer> {
     const container = await docker.createContainer({
       Image: image,
       // Kept alive so that the steps can run one by one with exec.
@@ -59,8 +54,7 @@ export class BuildContainer {
       Labels: options.labels,
       Env: Object.entries(options.env).map(([name, value]) => `${name}=${value}`),
       WorkingDir: '/',
-      ...(options.mounts ? { HostConfig: { Mounts: options.mounts } } : {}),
-      ...(options.platform ? { platform: options.platform } : {}),
+      ...(options.mounts ? { HostConfig: { Mounts: options.mounts.map(({ volume, target }) => ({ Type: 'volume' as const, Source: volume, Target: target })) } } : {}),
     });
     const remove = registerCleanup(() => container.remove({ force: true, v: true }).catch(() => undefined));
     try {
