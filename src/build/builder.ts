@@ -2,7 +2,6 @@
  * The public entry point: a Builder collects builds and runs them in parallel (p-limit), each in its
  * own build machine, shows their progress, writes each build's log, and reports what each produced.
  */
-import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,8 +9,8 @@ import pLimit from 'p-limit';
 import { sha256File, updateChecksums } from './checksums.ts';
 import { runAllCleanups } from '../cleanup.ts';
 import { connectDocker } from '../machine/docker/client.ts';
-import { ConfigError, errorMessage } from '../errors.ts';
-import { PACKAGE_ROOT, findMachine, loadMachines, type Machine } from '../machine/catalogue.ts';
+import { BuildsFailedError, ConfigError, errorMessage } from '../errors.ts';
+import { findMachine, loadMachines, type Machine } from '../machine/catalogue.ts';
 import { resolveCaBundle, runPipeline, type PipelineResult } from './pipeline.ts';
 import { BuildLogs } from '../progress/log-file.ts';
 import { PlainReporter, SilentReporter, chooseProgress, type Reporter } from '../progress/reporter.ts';
@@ -24,32 +23,14 @@ import { openSigner, type Signer } from '../package/signing.ts';
 import type { BuildOptions, BuilderOptions, BuildResult } from '../options/types.ts';
 import { writeUpToDate } from '../cache/up-to-date.ts';
 import { validateBuild } from '../options/validate.ts';
+import { ndistVersion } from '../util/ndist-version.ts';
 
 /** Lines of a failed build's log shown at the end of the run. */
 const TAIL_LINES = 25;
 
-/** Raised by build() when at least one build failed; `results` holds every build's outcome. */
-export class BuildsFailedError extends Error {
-  override name = 'BuildsFailedError';
-  constructor(readonly results: BuildResult[]) {
-    const failed = results.filter((result) => result.status === 'failed');
-    const cancelled = results.filter((result) => result.status === 'cancelled').length;
-    const which = failed.map((result) => `${result.name} (${errorMessage(result.error)})`).join('; ');
-    super(`${failed.length} of ${results.length} builds failed${cancelled ? ` (${cancelled} cancelled)` : ''}${which ? `: ${which}` : ''}`);
-  }
-}
-
 /** Why the builds still running are stopped. */
 class Cancelled extends Error {
   override name = 'Cancelled';
-}
-
-function ndistVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
 }
 
 function positiveInteger(value: number, field: string): number {

@@ -16,7 +16,8 @@ import type { Artifact } from '../build/artifact.ts';
 import { sha256File } from '../build/checksums.ts';
 import { registerCleanup } from '../cleanup.ts';
 import type { PackageSpec } from './metadata.ts';
-import { PACKAGE_ROOT, type Machine } from '../machine/catalogue.ts';
+import type { Machine } from '../machine/catalogue.ts';
+import { ndistVersion } from '../util/ndist-version.ts';
 import { OUTPUT_DIR, RPM_DIR, STAGING_DIR, debControl, installedSizeCommand, packageCommand, type Packager } from './packager.ts';
 import type { RuntimeArchive } from '../build/runtime.ts';
 import { shellQuote } from '../machine/script.ts';
@@ -71,12 +72,11 @@ export function runtimePackageSpec(app: PackageSpec, runtime: RuntimeArchive): P
 /** The cache key: everything that decides the runtime package's bytes. */
 export function runtimePackageKey(parts: { spec: PackageSpec; runtime: RuntimeArchive; machine: Machine; imageId: string; packager: Packager }): string {
   const { spec, runtime, machine, imageId, packager } = parts;
-  const ndistVersion = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   // This module's own text too: a change to the packaging script below is a new key; and for
   // rpmbuild the spec template the package is described with.
   const script = createHash('sha256').update(readFileSync(new URL(import.meta.url))).update(packager === 'rpmbuild' && machine.specTemplate ? readFileSync(machine.specTemplate) : '').digest('hex');
   return createHash('sha256')
-    .update(JSON.stringify([runtime.version, runtime.checksum, runtime.root, machine.id, imageId, spec.arch, spec.format, spec.compression, packager, ndistVersion, script]))
+    .update(JSON.stringify([runtime.version, runtime.checksum, runtime.root, machine.id, imageId, spec.arch, spec.format, spec.compression, packager, ndistVersion(), script]))
     .digest('hex')
     .slice(0, 32);
 }
