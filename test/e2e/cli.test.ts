@@ -118,6 +118,8 @@ describe('ndist CLI', () => {
     assert.match((await npx('machines')).stdout, /^debian-bookworm\s/m, 'templates/build_machines.json is in the package');
     // The README's setup step runs node_modules/ndist/scripts/setup.sh: it ships (syntax-checked here; CI runs it from the checkout).
     await run('bash', ['-n', path.join(dir, 'node_modules', 'ndist', 'scripts', 'setup.sh')]);
+    // Only what runs from an installed package ships: scripts/bench.ts imports ../src, which does not.
+    assert.deepEqual(await readdir(path.join(dir, 'node_modules', 'ndist', 'scripts')), ['setup.sh']);
     await npx('init', '--node', '22.23.3');
     const render = await npx('render', 'tiny-app :: bookworm', '--script-only');
     assert.equal(render.stdout.split('\n')[0], '#!/bin/bash', 'the templates are in the package');
