@@ -8,8 +8,8 @@
  * triggers it the bytes are the same. Built packages are kept in <cacheDir>/runtime-packages/<key>/
  * and reused; within one run, builds needing the same one wait for a single build of it.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, rename, rm, stat, utimes } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rename, rm, stat, utimes } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Artifact } from '../build/artifact.ts';
@@ -21,6 +21,7 @@ import { ndistVersion } from '../util/ndist-version.ts';
 import { OUTPUT_DIR, RPM_DIR, STAGING_DIR, debControl, installedSizeCommand, packageCommand, type Packager } from './packager.ts';
 import type { RuntimeArchive } from '../build/runtime.ts';
 import { shellQuote } from '../machine/script.ts';
+import { copyFileAtomic } from '../util/atomic-write.ts';
 
 /** Under the cache directory: one directory per key holding the package file. */
 export const RUNTIME_PACKAGES_DIR = 'runtime-packages';
@@ -190,9 +191,7 @@ export async function provideRuntimePackage(
   await mkdir(outDir, { recursive: true });
   const target = path.join(outDir, fileName);
   // Builds of one run sharing an outDir copy the same bytes at once: each under its own name.
-  const partial = path.join(outDir, `.${fileName}.${randomUUID()}.partial`);
-  await copyFile(cached, partial);
-  await rename(partial, target);
+  await copyFileAtomic(cached, target);
   const artifact = { path: target, size: (await stat(target)).size, sha256: await sha256File(target) };
   log(`runtime package: ${reused ? 'reused from the cache' : 'built'}: ${target} (${(artifact.size / 1e6).toFixed(1)} MB, sha256 ${artifact.sha256})`);
   return { ...artifact, reused };
