@@ -1,8 +1,8 @@
 /** ndist's public API: what a package.ts imports. */
-export { Builder, BuildsFailedError } from './build/builder.ts';
+export { Builder } from './build/builder.ts';
 export { git, gitDirectory, directory } from './build/source.ts';
 export { bootstrapImage } from './machine/bootstrap.ts';
-export { ConfigError, BuildError, RepositoryError } from './errors.ts';
+export { ConfigError, BuildError, BuildsFailedError, RepositoryError, RuntimeError } from './errors.ts';
 export { publish, promote, rollback, listRepository, repositoryInstructions } from './repository/repository.ts';
 export type { PublishOptions, PromoteOptions, RollbackOptions, RepositoryOptions } from './repository/repository.ts';
 export type { BuildOptions, BuilderOptions, BuildResult, SourceSpec, Arch, Compression } from './options/types.ts';

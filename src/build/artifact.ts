@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { registerCleanup } from '../cleanup.ts';
 import { BuildError } from '../errors.ts';
+import { partialPath } from '../util/atomic-write.ts';
 
 export interface Artifact {
   path: string;
@@ -24,7 +25,7 @@ export interface Artifact {
 export async function writeArtifact(archive: Readable, outDir: string, fileName: string): Promise<Artifact> {
   await mkdir(outDir, { recursive: true });
   const target = path.join(outDir, fileName);
-  const partial = path.join(outDir, `.${fileName}.${process.pid}.partial`);
+  const partial = partialPath(target);
   const extract = tar.extract();
   let artifact: Artifact | undefined;
   // An interrupt exits before the `finally` below runs: the partial file is removed with the containers.

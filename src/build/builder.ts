@@ -2,15 +2,14 @@
  * The public entry point: a Builder collects builds, runs them (build-run.ts: in parallel, each in
  * its own build machine), then signs and checksums what they produced, and reports it.
  */
-import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { sha256File, updateChecksums } from './checksums.ts';
 import { DockerEngine } from '../machine/docker/engine.ts';
 import type { Engine } from '../machine/engine.ts';
-import { ConfigError, errorMessage } from '../errors.ts';
-import { PACKAGE_ROOT, findMachine, loadMachines } from '../machine/catalogue.ts';
+import { BuildsFailedError, ConfigError, errorMessage } from '../errors.ts';
+import { findMachine, loadMachines } from '../machine/catalogue.ts';
 import { BuildRun, type RunPlan } from './build-run.ts';
 import { resolveCaBundle } from './pipeline.ts';
 import { chooseProgress } from '../progress/reporter.ts';
@@ -21,25 +20,7 @@ import { openSigner, type Signer } from '../package/signing.ts';
 import type { BuildOptions, BuilderOptions, BuildResult } from '../options/types.ts';
 import { writeUpToDate } from '../cache/up-to-date.ts';
 import { validateBuild } from '../options/validate.ts';
-
-/** Raised by build() when at least one build failed; `results` holds every build's outcome. */
-export class BuildsFailedError extends Error {
-  override name = 'BuildsFailedError';
-  constructor(readonly results: BuildResult[]) {
-    const failed = results.filter((result) => result.status === 'failed');
-    const cancelled = results.filter((result) => result.status === 'cancelled').length;
-    const which = failed.map((result) => `${result.name} (${errorMessage(result.error)})`).join('; ');
-    super(`${failed.length} of ${results.length} builds failed${cancelled ? ` (${cancelled} cancelled)` : ''}${which ? `: ${which}` : ''}`);
-  }
-}
-
-function ndistVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
+import { ndistVersion } from '../util/ndist-version.ts';
 
 function positiveInteger(value: number, field: string): number {
   if (!Number.isInteger(value) || value < 1) throw new ConfigError(field, `is ${value}; it must be a whole number of at least 1`);

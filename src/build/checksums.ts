@@ -5,8 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 
 export const CHECKSUMS_FILE = 'SHA256SUMS';
 const LINE = /^([0-9a-f]{64}) [ *](.+)$/;
@@ -32,8 +33,6 @@ export async function updateChecksums(outDir: string, artifacts: { path: string;
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, sha256]) => `${sha256}  ${name}\n`)
     .join('');
-  const partial = `${file}.${process.pid}.partial`;
-  await writeFile(partial, text);
-  await rename(partial, file);
+  await writeFileAtomic(file, text);
   return file;
 }

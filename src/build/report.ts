@@ -4,12 +4,12 @@
  * and the markdown summary appended to GITHUB_STEP_SUMMARY. No environment value ever goes in.
  */
 import { appendFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { OsRelease, PackageFormat } from '../machine/catalogue.ts';
 import type { PipelineResult } from './pipeline.ts';
 import { formatDuration, formatSize, textTable } from '../progress/reporter.ts';
 import type { BuildOptions, BuildResult, SourceSpec } from '../options/types.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 
 export const REPORT_FILE = 'ndist-report.json';
 
@@ -80,9 +80,7 @@ export function buildReport(records: BuildRecord[], run: { outDir: string; start
 /** Write the report atomically: a reader never sees half of it. */
 export async function writeReport(outDir: string, report: unknown): Promise<string> {
   const file = path.join(outDir, REPORT_FILE);
-  const partial = path.join(outDir, `.${REPORT_FILE}.${process.pid}.partial`);
-  await writeFile(partial, `${JSON.stringify(report, null, 2)}\n`);
-  await rename(partial, file);
+  await writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`);
   return file;
 }
 

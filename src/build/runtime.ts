@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { registerCleanup } from '../cleanup.ts';
-import { BuildError, errorMessage } from '../errors.ts';
+import { RuntimeError, errorMessage } from '../errors.ts';
 
 export type RuntimeSource = 'official' | 'npm';
 
@@ -43,14 +43,6 @@ export interface FetchOptions {
   /** Official distribution base URL. Default $NDIST_NODE_MIRROR, else https://nodejs.org/dist. */
   mirror?: string;
   log?: (line: string) => void;
-}
-
-/** A runtime could not be fetched or verified. */
-export class RuntimeError extends BuildError {
-  override name = 'RuntimeError';
-  constructor(message: string) {
-    super(message, { stage: 'runtime' });
-  }
 }
 
 /** A source cannot provide the archive (unreachable, or lacks the version): the next one is tried. */

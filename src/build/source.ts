@@ -9,6 +9,7 @@ import { simpleGit } from 'simple-git';
 import { sessionId } from '../machine/docker/client.ts';
 import { BuildError, errorMessage } from '../errors.ts';
 import type { SourceSpec } from '../options/types.ts';
+import { isExcluded, type ExcludeRule } from '../util/exclude.ts';
 
 export interface FetchedSource {
   /** Directory holding the app, with package.json at its root. */
@@ -80,13 +81,13 @@ async function checkoutLocal(spec: Extract<SourceSpec, { type: 'gitDirectory' }>
 export const MODULE_COPY = /^\..+\.ndist-\d+\.mts$/;
 
 /** Names never taken from a source tree: git's own data, installed dependencies, the CLI's module copy. */
-export const SOURCE_EXCLUDES: readonly (string | RegExp)[] = ['.git', 'node_modules', MODULE_COPY];
+export const SOURCE_EXCLUDES: readonly ExcludeRule[] = ['.git', 'node_modules', MODULE_COPY];
 
 /** Modification time of the newest file in `dir`, in whole seconds. */
-async function newestMtime(dir: string, exclude: readonly (string | RegExp)[] = SOURCE_EXCLUDES): Promise<number> {
+async function newestMtime(dir: string, exclude: readonly ExcludeRule[] = SOURCE_EXCLUDES): Promise<number> {
   let newest = 0;
   for (const name of await readdir(dir)) {
-    if (exclude.some((rule) => (typeof rule === 'string' ? rule === name : rule.test(name)))) continue;
+    if (isExcluded(name, exclude)) continue;
     const child = path.join(dir, name);
     const stat = await lstat(child);
     newest = Math.max(newest, stat.isDirectory() ? await newestMtime(child, []) : Math.floor(stat.mtimeMs / 1000));

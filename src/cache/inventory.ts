@@ -17,6 +17,7 @@ import { BuildContainer } from '../machine/docker/container.ts';
 import { machineImageTag } from '../machine/docker/image.ts';
 import type { Machine } from '../machine/catalogue.ts';
 import { RUNTIME_PACKAGES_DIR } from '../package/runtime-package.ts';
+import { CacheError } from '../errors.ts';
 
 export type CacheKind = 'runtime' | 'runtime package' | 'build record' | 'image' | 'npm cache' | 'dependency cache' | 'dependencies';
 
@@ -115,7 +116,7 @@ async function inVolumes(docker: Docker, image: string, volumes: CacheVolumes, c
   try {
     const lines: string[] = [];
     const code = await container.exec(['sh', '-c', command], { onLine: (line) => lines.push(line) });
-    if (code !== 0) throw new Error(`\`${command}\` failed in a container of ${image} (exit code ${code}): ${lines.join('\n')}`);
+    if (code !== 0) throw new CacheError(`\`${command}\` failed in a container of ${image} (exit code ${code}): ${lines.join('\n')}`);
     return lines;
   } finally {
     await container.remove();

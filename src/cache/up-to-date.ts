@@ -8,10 +8,12 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { lstat, mkdir, readFile, readdir, readlink, rename, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sha256File } from '../build/checksums.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
+import { isExcluded, type ExcludeRule } from '../util/exclude.ts';
 
 /** One file a build wrote, as recorded. */
 export interface RecordedFile {
@@ -31,19 +33,15 @@ export interface UpToDateRecord {
   builtAt: string;
 }
 
-function matchesAny(name: string, exclude: readonly (string | RegExp)[]): boolean {
-  return exclude.some((rule) => (typeof rule === 'string' ? rule === name : rule.test(name)));
-}
-
 /**
  * sha256 over a directory tree as a build streams it into the machine: every name (sorted), type,
  * executable bit and content (read as a stream) or link target; `exclude` applies at the root.
  */
-export async function sourceTreeHash(dir: string, exclude: readonly (string | RegExp)[] = []): Promise<string> {
+export async function sourceTreeHash(dir: string, exclude: readonly ExcludeRule[] = []): Promise<string> {
   const hash = createHash('sha256');
-  const walk = async (current: string, relative: string, rules: readonly (string | RegExp)[]): Promise<void> => {
+  const walk = async (current: string, relative: string, rules: readonly ExcludeRule[]): Promise<void> => {
     for (const name of (await readdir(current)).sort()) {
-      if (matchesAny(name, rules)) continue;
+      if (isExcluded(name, rules)) continue;
       const file = path.join(current, name);
       const entry = `${relative}${name}`;
       const stat = await lstat(file);
@@ -122,7 +120,5 @@ export async function findUpToDate(cacheDir: string, artifactPath: string, input
 export async function writeUpToDate(cacheDir: string, record: UpToDateRecord): Promise<void> {
   const file = recordFile(cacheDir, record.artifact.path);
   await mkdir(path.dirname(file), { recursive: true });
-  const partial = `${file}.${process.pid}.partial`;
-  await writeFile(partial, `${JSON.stringify(record, null, 2)}\n`);
-  await rename(partial, file);
+  await writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`);
 }

@@ -5,20 +5,16 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { bootstrapImage } from '../machine/bootstrap.ts';
-import { BuildsFailedError } from '../build/builder.ts';
 import { registerCleanup } from '../cleanup.ts';
-import { BuildError, ConfigError, RepositoryError } from '../errors.ts';
+import { ConfigError, exitCodeOf, isNdistError } from '../errors.ts';
 import { defaultBuildFile, isConfigFile, runConfigFile } from '../options/config.ts';
 import { init } from './init.ts';
-import { PACKAGE_ROOT, loadMachines } from '../machine/catalogue.ts';
+import { loadMachines } from '../machine/catalogue.ts';
 import { commandLine, describeBuild, pickBuild, renderBuild } from './render.ts';
 import { textTable } from '../progress/reporter.ts';
 import { setRunSettings, type CollectedBuilder, type RunSettings } from '../options/run-settings.ts';
 import { addRepositoryCommands } from './repo.ts';
-
-function version(): string {
-  return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-}
+import { ndistVersion } from '../util/ndist-version.ts';
 
 /**
  * Run a package.ts (or .js/.mjs) file: TypeScript is loaded with tsx, no compile step. A .json
@@ -39,10 +35,27 @@ async function runBuildFile(file: string | undefined, settings: RunSettings): Pr
   const removeCopy = registerCleanup(remove);
   try {
     await tsImport(pathToFileURL(moduleFile).href, import.meta.url);
+  } catch (error) {
+    throw compileError(error, moduleFile, resolved) ?? error;
   } finally {
     await removeCopy();
   }
   return settings;
+}
+
+/**
+ * A file tsx could not compile (esbuild's TransformError, one `<file>:<line>:<column>: ERROR: <what>`
+ * line per error) as a ConfigError naming the file, line and column of the first; `copy` (the
+ * hidden .mts copy of a CommonJS project's package.ts) is named as the file it was copied from.
+ */
+export function compileError(error: unknown, copy: string, file: string): ConfigError | undefined {
+  if (!(error instanceof Error) || error.name !== 'TransformError') return undefined;
+  const first = /^(.+):(\d+):(\d+): ERROR: (.+)$/m.exec(error.message);
+  if (!first) return new ConfigError(file, `cannot be compiled: ${error.message}`);
+  const [, where, line, column, what] = first;
+  // esbuild names the .mts copy with a .ts extension.
+  const isCopy = where!.replace(/\.m?ts$/, '') === copy.replace(/\.m?ts$/, '');
+  return new ConfigError(`${isCopy ? file : where}:${line}:${column}`, `cannot be compiled: ${what}`);
 }
 
 /** Whether the package.json nearest to `file` says "type": "module". */
@@ -93,7 +106,7 @@ const ONLY_HELP = 'only the builds whose name matches (`*`, `?`, `[abc]`, `{a,b}
 function program(state: { exitCode: number }): Command {
   const cli = new Command('ndist')
     .description('Build self-contained .deb and .rpm packages of Node.js apps inside Docker build machines, and publish them to signed apt and yum repositories')
-    .version(version())
+    .version(ndistVersion())
     .exitOverride()
     .showHelpAfterError();
 
@@ -222,7 +235,10 @@ function program(state: { exitCode: number }): Command {
   return cli;
 }
 
-/** Run the CLI; returns the exit code. Errors the user can fix are printed without a stack. */
+/**
+ * Run the CLI; returns the exit code (see EXIT_CODES). An ndist error is printed without a stack;
+ * anything else is a bug, printed with its stack for a report. Commander has printed its own.
+ */
 export async function main(argv: string[]): Promise<number> {
   try {
     const state = { exitCode: 0 };
@@ -230,14 +246,11 @@ export async function main(argv: string[]): Promise<number> {
     return state.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
-    // Matched by name, not instanceof: a package.ts may load another copy of ndist than this CLI.
-    const name = error instanceof Error ? error.name : '';
-    if ([BuildsFailedError.name, BuildError.name, ConfigError.name, RepositoryError.name].includes(name)) {
-      console.error(`ndist: ${(error as Error).message}`);
-      return name === ConfigError.name ? 2 : 1;
+    if (isNdistError(error)) console.error(`ndist: ${error.message}`);
+    else {
+      console.error('ndist: internal error, please report it with the output below');
+      console.error(error);
     }
-    console.error('ndist: internal error, please report it with the output below');
-    console.error(error);
-    return 70;
+    return exitCodeOf(error);
   }
 }

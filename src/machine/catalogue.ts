@@ -7,8 +7,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { ConfigError } from '../errors.ts';
+import { fieldName, newAjv, schemaProblems, type SchemaProblem } from '../util/schema.ts';
 import type { Arch, Compression } from '../options/types.ts';
 
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -67,36 +68,12 @@ type RawEntry = {
   packages?: Record<string, string>;
 };
 
-let validator: ReturnType<Ajv['compile']> | undefined;
-function schemaValidator(): ReturnType<Ajv['compile']> {
-  validator ??= new Ajv({ allErrors: true, strict: true }).compile(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object);
-  return validator;
-}
+let validator: ValidateFunction | undefined;
 
-/** One ajv error as `machine "<id>" field "<field>": <what is wrong>`. */
-export function describeSchemaError(error: ErrorObject): { where: string; message: string } {
-  const [id, ...fieldPath] = error.instancePath.split('/').slice(1).map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'));
-  const params = error.params as Record<string, unknown>;
-  let field = fieldPath.join('.');
-  let message = error.message ?? 'is not valid';
-  switch (error.keyword) {
-    case 'required':
-      field = [field, String(params.missingProperty)].filter(Boolean).join('.');
-      message = 'is required';
-      break;
-    case 'additionalProperties':
-      field = [field, String(params.additionalProperty)].filter(Boolean).join('.');
-      message = 'is not a known field';
-      break;
-    case 'enum':
-      message = `must be one of: ${(params.allowedValues as unknown[]).join(', ')}`;
-      break;
-    case 'propertyNames':
-      message = `has an invalid name "${String(params.propertyName)}"`;
-      break;
-  }
+/** One schema problem as `machine "<id>" field "<field>"` and what is wrong. */
+function describeProblem({ path: [id, ...field], message }: SchemaProblem): { where: string; message: string } {
   if (id === undefined) return { where: '', message };
-  return { where: field ? `machine "${id}" field "${field}"` : `machine "${id}"`, message };
+  return { where: field.length > 0 ? `machine "${id}" field "${fieldName(field)}"` : `machine "${id}"`, message };
 }
 
 function readCatalogue(file: string): Record<string, RawEntry> {
@@ -109,12 +86,11 @@ function readCatalogue(file: string): Record<string, RawEntry> {
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ConfigError(file, 'must be an object mapping machine ids to entries');
   }
-  const validate = schemaValidator();
-  if (!validate(parsed)) {
-    // Errors about an invalid name hide the ones ajv reports for the same key; oneOf adds noise: keep the useful ones.
-    const errors = (validate.errors ?? []).filter((error) => error.keyword !== 'oneOf' && error.keyword !== 'if');
-    const first = describeSchemaError(errors[0] ?? validate.errors![0]!);
-    const more = errors.length > 1 ? ` (and ${errors.length - 1} more: ${errors.slice(1, 4).map((error) => { const { where, message } = describeSchemaError(error); return `${where} ${message}`; }).join('; ')})` : '';
+  validator ??= newAjv().compile(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object);
+  if (!validator(parsed)) {
+    const problems = schemaProblems(validator).map(describeProblem);
+    const first = problems[0]!;
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more: ${problems.slice(1, 4).map(({ where, message }) => `${where} ${message}`).join('; ')})` : '';
     throw new ConfigError(`${file}: ${first.where}`.replace(/: $/, ''), `${first.message}${more}`);
   }
   return parsed as Record<string, RawEntry>;

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
+import { isExcluded, type ExcludeRule } from '../util/exclude.ts';
 
 export type InputEntry =
   /** A file whose content ndist generated. */
@@ -17,7 +18,7 @@ export type InputEntry =
   /** A host file, copied as it is. */
   | { kind: 'file'; name: string; hostPath: string; mode?: number }
   /** A host directory tree, minus the names in `exclude` (a name, or a pattern names match) at its root. */
-  | { kind: 'tree'; name: string; hostPath: string; exclude?: readonly (string | RegExp)[] };
+  | { kind: 'tree'; name: string; hostPath: string; exclude?: readonly ExcludeRule[] };
 
 interface Header {
   name: string;
@@ -38,12 +39,12 @@ async function addFile(pack: tar.Pack, name: string, hostPath: string, mode?: nu
   await pipeline(createReadStream(hostPath), entry);
 }
 
-async function addTree(pack: tar.Pack, name: string, hostPath: string, exclude: readonly (string | RegExp)[]): Promise<void> {
+async function addTree(pack: tar.Pack, name: string, hostPath: string, exclude: readonly ExcludeRule[]): Promise<void> {
   pack.entry({ ...header(name, 0o755, (await lstat(hostPath)).mtime), type: 'directory' });
   // Sorted, so the archive (and what is built from it) does not depend on directory order.
   const children = (await readdir(hostPath)).sort();
   for (const child of children) {
-    if (exclude.some((rule) => (typeof rule === 'string' ? rule === child : rule.test(child)))) continue;
+    if (isExcluded(child, exclude)) continue;
     const childPath = path.join(hostPath, child);
     const childName = `${name}/${child}`;
     const stat = await lstat(childPath);

@@ -5,14 +5,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
 import { Builder } from '../build/builder.ts';
 import { ConfigError } from '../errors.ts';
-import { PACKAGE_ROOT } from '../machine/catalogue.ts';
+import { fieldName, schemaProblems } from '../util/schema.ts';
+import { schemaValidator } from './schema.ts';
 import type { BuildOptions, BuilderOptions, SourceSpec } from './types.ts';
 
 export const CONFIG_FILE = 'ndist.config.json';
-export const SCHEMA_FILE = path.join(PACKAGE_ROOT, 'ndist.config.schema.json');
 
 export interface NdistConfig extends Omit<BuilderOptions, 'log' | 'sign'> {
   sign?: true | { keyFile?: string };
@@ -34,31 +33,21 @@ export function isConfigFile(file: string): boolean {
   return file.endsWith('.json');
 }
 
-let validator: ReturnType<Ajv['compile']> | undefined;
-
-function describeError(config: unknown, error: ErrorObject): string {
-  const parts = error.instancePath.split('/').slice(1).map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
-  let where = '';
-  if (parts[0] === 'builds' && parts[1] !== undefined) {
-    const build = (config as { builds: Array<{ name?: unknown }> }).builds[Number(parts[1])];
-    where = `build ${typeof build?.name === 'string' ? `"${build.name}"` : `#${Number(parts[1]) + 1}`}`;
-    parts.splice(0, 2);
-  }
-  const field = [...parts, ...(error.keyword === 'additionalProperties' ? [String(error.params.additionalProperty)] : [])];
-  const what =
-    error.keyword === 'additionalProperties' ? 'is not a known option'
-    : error.keyword === 'enum' ? `must be one of ${(error.params.allowedValues as unknown[]).map((value) => JSON.stringify(value)).join(', ')}`
-    : (error.message ?? 'is invalid');
-  return [where, field.length > 0 ? `field "${field.join('.')}"` : '', what].filter(Boolean).join(' ');
-}
-
-/** Parse and check a configuration; `file` names it in errors. */
+/** Parse and check a configuration; `file` names it in errors, each build by its name. */
 export function parseConfig(raw: unknown, file: string): NdistConfig {
-  validator ??= new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')));
-  if (!validator(raw)) {
-    // oneOf/anyOf add a summary error after the specific ones; the specific ones say more.
-    const errors = (validator.errors ?? []).filter((error) => !['oneOf', 'anyOf', 'if'].includes(error.keyword));
-    const lines = [...new Set((errors.length > 0 ? errors : validator.errors ?? []).map((error) => describeError(raw, error)))];
+  const validate = schemaValidator('');
+  if (!validate(raw)) {
+    const lines = schemaProblems(validate).map(({ path, message }) => {
+      let where = '';
+      let field = path;
+      if (path[0] === 'builds' && path[1] !== undefined) {
+        const name = (raw as { builds: Array<{ name?: unknown }> }).builds[Number(path[1])]?.name;
+        where = `build ${typeof name === 'string' ? `"${name}"` : `#${Number(path[1]) + 1}`}`;
+        field = path.slice(2);
+      }
+      const subject = [where, field.length > 0 ? `field "${fieldName(field)}"` : ''].filter(Boolean).join(' ');
+      return subject ? `${subject}: ${message}` : message;
+    });
     throw new ConfigError(file, `does not match ndist.config.schema.json:\n  ${lines.join('\n  ')}`);
   }
   return raw as NdistConfig;

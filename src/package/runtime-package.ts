@@ -8,18 +8,20 @@
  * triggers it the bytes are the same. Built packages are kept in <cacheDir>/runtime-packages/<key>/
  * and reused; within one run, builds needing the same one wait for a single build of it.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, rename, rm, stat, utimes } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rename, rm, stat, utimes } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Artifact } from '../build/artifact.ts';
 import { sha256File } from '../build/checksums.ts';
 import { registerCleanup } from '../cleanup.ts';
 import type { PackageSpec } from './metadata.ts';
-import { PACKAGE_ROOT, type Machine } from '../machine/catalogue.ts';
+import type { Machine } from '../machine/catalogue.ts';
+import { ndistVersion } from '../util/ndist-version.ts';
 import { OUTPUT_DIR, RPM_DIR, STAGING_DIR, debControl, installedSizeCommand, packageCommand, type Packager } from './packager.ts';
 import type { RuntimeArchive } from '../build/runtime.ts';
 import { shellQuote } from '../machine/script.ts';
+import { copyFileAtomic } from '../util/atomic-write.ts';
 
 /** Under the cache directory: one directory per key holding the package file. */
 export const RUNTIME_PACKAGES_DIR = 'runtime-packages';
@@ -71,12 +73,11 @@ export function runtimePackageSpec(app: PackageSpec, runtime: RuntimeArchive): P
 /** The cache key: everything that decides the runtime package's bytes. */
 export function runtimePackageKey(parts: { spec: PackageSpec; runtime: RuntimeArchive; machine: Machine; imageId: string; packager: Packager }): string {
   const { spec, runtime, machine, imageId, packager } = parts;
-  const ndistVersion = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   // This module's own text too: a change to the packaging script below is a new key; and for
   // rpmbuild the spec template the package is described with.
   const script = createHash('sha256').update(readFileSync(new URL(import.meta.url))).update(packager === 'rpmbuild' && machine.specTemplate ? readFileSync(machine.specTemplate) : '').digest('hex');
   return createHash('sha256')
-    .update(JSON.stringify([runtime.version, runtime.checksum, runtime.root, machine.id, imageId, spec.arch, spec.format, spec.compression, packager, ndistVersion, script]))
+    .update(JSON.stringify([runtime.version, runtime.checksum, runtime.root, machine.id, imageId, spec.arch, spec.format, spec.compression, packager, ndistVersion(), script]))
     .digest('hex')
     .slice(0, 32);
 }
@@ -190,9 +191,7 @@ export async function provideRuntimePackage(
   await mkdir(outDir, { recursive: true });
   const target = path.join(outDir, fileName);
   // Builds of one run sharing an outDir copy the same bytes at once: each under its own name.
-  const partial = path.join(outDir, `.${fileName}.${randomUUID()}.partial`);
-  await copyFile(cached, partial);
-  await rename(partial, target);
+  await copyFileAtomic(cached, target);
   const artifact = { path: target, size: (await stat(target)).size, sha256: await sha256File(target) };
   log(`runtime package: ${reused ? 'reused from the cache' : 'built'}: ${target} (${(artifact.size / 1e6).toFixed(1)} MB, sha256 ${artifact.sha256})`);
   return { ...artifact, reused };

@@ -6,7 +6,7 @@
  * files no channel holds any more. A failure before the swap leaves the repository as it was.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { registerCleanup } from '../cleanup.ts';
@@ -22,6 +22,7 @@ import {
 import { ARMORED_KEY_FILE, KEYRING_FILE, downgradeCommand, installInstructions, repoFile, repoFileName } from './instructions.ts';
 import { readPackageFile, type PackageFile } from './package-file.ts';
 import { rpmPoolPath, stageYumChannel, yumChannels } from './yum.ts';
+import { copyFileAtomic, writeFileAtomic } from '../util/atomic-write.ts';
 
 export const STATE_FILE = 'ndist-repo.json';
 const LOCK_FILE = '.ndist-repo.lock';
@@ -209,12 +210,6 @@ async function readState(repo: string, name: string | undefined): Promise<Reposi
   return state;
 }
 
-async function writeAtomically(file: string, content: string | Buffer): Promise<void> {
-  const partial = `${file}.${process.pid}.partial`;
-  await writeFile(partial, content);
-  await rename(partial, file);
-}
-
 /** Put a staged directory in the place of `target`, then drop the old one. */
 async function swapIn(staged: string, target: string): Promise<void> {
   await mkdir(path.dirname(target), { recursive: true });
@@ -281,8 +276,7 @@ async function changeRepository<T>(
         const target = path.join(repo, file);
         if (existsSync(target)) continue;
         await mkdir(path.dirname(target), { recursive: true });
-        await copyFile(source, `${target}.${process.pid}.partial`);
-        await rename(`${target}.${process.pid}.partial`, target);
+        await copyFileAtomic(source, target);
       }
       const swaps: [string, string][] = [];
       for (const key of reindex) {
@@ -300,15 +294,15 @@ async function changeRepository<T>(
         }
       }
       for (const [staged, target] of swaps) await swapIn(staged, target);
-      await writeAtomically(path.join(repo, KEYRING_FILE), await signer.exportPublicKey(false));
-      await writeAtomically(path.join(repo, ARMORED_KEY_FILE), await signer.exportPublicKey(true));
+      await writeFileAtomic(path.join(repo, KEYRING_FILE), await signer.exportPublicKey(false));
+      await writeFileAtomic(path.join(repo, ARMORED_KEY_FILE), await signer.exportPublicKey(true));
       if (state.url) {
-        await writeAtomically(path.join(repo, 'INSTALL.md'), installInstructions(state, state.url));
+        await writeFileAtomic(path.join(repo, 'INSTALL.md'), installInstructions(state, state.url));
         for (const key of Object.keys(state.channels).map(parseChannelKey).filter((ref) => ref.format === 'rpm')) {
-          await writeAtomically(path.join(repo, 'rpm', key.dist, repoFileName(state, key.channel)), repoFile(state, state.url, key.dist, key.channel));
+          await writeFileAtomic(path.join(repo, 'rpm', key.dist, repoFileName(state, key.channel)), repoFile(state, state.url, key.dist, key.channel));
         }
       }
-      await writeAtomically(path.join(repo, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
+      await writeFileAtomic(path.join(repo, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
       await dropUnheldFiles(repo, state, log);
       return { state, result };
     } finally {

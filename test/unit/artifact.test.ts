@@ -127,9 +127,11 @@ describe('writeArtifact', () => {
   test('is not fooled by a .partial name already in outDir', async () => {
     const outDir = newOutDir();
     mkdirSync(outDir, { recursive: true });
-    writeFileSync(path.join(outDir, `.${FILE}.${process.pid}.partial`), 'stale');
+    // Left by an interrupted run: each write uses a partial name of its own, so this one is left alone.
+    const stale = `.${FILE}.${process.pid}.partial`;
+    writeFileSync(path.join(outDir, stale), 'stale');
     const artifact = await writeArtifact(streamOf(await tarBytes([{ name: FILE, content: Buffer.from('fresh') }])), outDir, FILE);
     assert.equal(readFileSync(artifact.path, 'utf8'), 'fresh');
-    assert.deepEqual(readdirSync(outDir), [FILE]);
+    assert.deepEqual(readdirSync(outDir).sort(), [stale, FILE].sort());
   });
 });

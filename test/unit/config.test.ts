@@ -5,7 +5,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import ts from 'typescript';
 import { collectBuilds } from '../../src/commands/main.ts';
-import { CONFIG_FILE, SCHEMA_FILE, configBuilds, defaultBuildFile, parseConfig, runConfigFile } from '../../src/options/config.ts';
+import { CONFIG_FILE, configBuilds, defaultBuildFile, parseConfig, runConfigFile } from '../../src/options/config.ts';
+import { SCHEMA_FILE } from '../../src/options/schema.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { setRunSettings } from '../../src/options/run-settings.ts';
 
@@ -84,11 +85,11 @@ describe('config files', () => {
 
   test('schema errors name the file, the build and the field', () => {
     const message = configError(() => parseConfig({ builds: [{ ...build, compression: 'lzma', colour: 'red' }] }, 'ndist.config.json'));
-    assert.match(message, /build "tiny :: bookworm" field "compression" must be one of "xz", "gzip", "zstd", "none"/);
-    assert.match(message, /build "tiny :: bookworm" field "colour" is not a known option/);
-    assert.match(configError(() => parseConfig({ builds: [{ app: 'x' }] }, 'f.json')), /f\.json: does not match ndist\.config\.schema\.json:\n  build #1 must have required property 'name'/);
-    assert.match(configError(() => parseConfig({ outDir: 3, builds: [build] }, 'f.json')), /:\n  field "outDir" must be string/);
-    assert.match(configError(() => parseConfig({ builds: [{ ...build, source: { type: 'directory' } }] }, 'f.json')), /field "source" must have required property 'path'/);
+    assert.match(message, /build "tiny :: bookworm" field "compression": is "lzma"; allowed: xz, gzip, zstd, none/);
+    assert.match(message, /build "tiny :: bookworm" field "colour": is not a known option/);
+    assert.match(configError(() => parseConfig({ builds: [{ app: 'x' }] }, 'f.json')), /f\.json: does not match ndist\.config\.schema\.json:\n  build #1 field "name": is required/);
+    assert.match(configError(() => parseConfig({ outDir: 3, builds: [build] }, 'f.json')), /:\n  field "outDir": must be string, got 3/);
+    assert.match(configError(() => parseConfig({ builds: [{ ...build, source: { type: 'directory' } }] }, 'f.json')), /field "source.path": is required/);
   });
 
   test('service options are accepted as data; a wrong one is named', () => {
@@ -103,14 +104,14 @@ describe('config files', () => {
     };
     assert.doesNotThrow(() => parseConfig({ builds: [service] }, 'f.json'));
     const message = configError(() => parseConfig({ builds: [{ ...service, service: { restart: 'sometimes' } }] }, 'f.json'));
-    assert.match(message, /build "tiny :: bookworm" field "service\.restart" must be one of/);
+    assert.match(message, /build "tiny :: bookworm" field "service\.restart": is "sometimes"; allowed: no, on-success/);
   });
 
   test("addBuild's own checks name the build too", async () => {
     const file = path.join(dir, 'bad.json');
-    await writeFile(file, JSON.stringify({ builds: [{ ...build, iteration: 'a b' }] }));
+    await writeFile(file, JSON.stringify({ builds: [{ ...build, group: 'tiny' }] }));
     setRunSettings({ mode: 'list' });
-    await assert.rejects(runConfigFile(file), /bad\.json: build "tiny :: bookworm" field iteration: "a b" is not a package revision/);
+    await assert.rejects(runConfigFile(file), /bad\.json: build "tiny :: bookworm" field group: needs a user/);
   });
 
   test('relative paths are relative to the file', async () => {
@@ -128,7 +129,7 @@ describe('config files', () => {
     await writeFile(pkgFile, JSON.stringify({ ...pkg, ndist: { builds: [build] } }));
     assert.deepEqual(configBuilds(pkgFile).builds.map((b) => b.name), ['tiny :: bookworm']);
     await writeFile(pkgFile, JSON.stringify({ ...pkg, ndist: { builds: [] } }));
-    assert.match(configError(() => configBuilds(pkgFile)), /package\.json "ndist": does not match ndist\.config\.schema\.json:\n  field "builds" must NOT have fewer than 1 items/);
+    assert.match(configError(() => configBuilds(pkgFile)), /package\.json "ndist": does not match ndist\.config\.schema\.json:\n  field "builds": must NOT have fewer than 1 items/);
     await writeFile(pkgFile, JSON.stringify(pkg));
   });
 

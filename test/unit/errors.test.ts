@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BuildError, ConfigError, errorMessage } from '../../src/errors.ts';
+import {
+  BuildError, BuildsFailedError, CacheError, ConfigError, EXIT_CODES, RepositoryError, RuntimeError, errorMessage, exitCodeOf, isNdistError,
+} from '../../src/errors.ts';
 
 describe('ConfigError', () => {
   test('carries the field and prefixes the message with it', () => {
@@ -39,5 +41,36 @@ describe('errorMessage', () => {
     assert.equal(errorMessage(42), '42');
     assert.equal(errorMessage(undefined), 'undefined');
     assert.equal(errorMessage(null), 'null');
+  });
+});
+
+describe('the error contract', () => {
+  test('each ndist error carries the exit code the README documents', () => {
+    const cases: [Error, number][] = [
+      [new ConfigError('app', 'bad'), 2],
+      [new BuildError('failed'), 1],
+      [new RuntimeError('cannot fetch node'), 1],
+      [new BuildsFailedError([]), 1],
+      [new RepositoryError('refused'), 1],
+      [new CacheError('prune failed'), 1],
+    ];
+    for (const [error, code] of cases) {
+      assert.ok(isNdistError(error), error.name);
+      assert.equal(exitCodeOf(error), code, error.name);
+    }
+    assert.deepEqual(EXIT_CODES, { failed: 1, config: 2, internal: 70 });
+  });
+
+  test('anything else is internal', () => {
+    for (const error of [new Error('bug'), new TypeError('x is undefined'), 'a string', undefined]) {
+      assert.equal(isNdistError(error), false);
+      assert.equal(exitCodeOf(error), EXIT_CODES.internal);
+    }
+  });
+
+  test('is recognised by its registered brand, so errors of another copy of ndist count too', () => {
+    const foreign = Object.assign(new Error('from another copy'), { [Symbol.for('ndist.error')]: true, exitCode: 2 });
+    assert.equal(isNdistError(foreign), true);
+    assert.equal(exitCodeOf(foreign), 2);
   });
 });

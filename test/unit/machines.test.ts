@@ -189,22 +189,22 @@ describe('loadMachines: bad catalogues', () => {
   const withScript = { templates: ['ok.sh.hbs'] };
 
   test('an unknown format', () => {
-    refuses({ ...base, format: 'apk' }, 'format', /: must be one of: deb, rpm$/, withScript);
+    refuses({ ...base, format: 'apk' }, 'format', /: is "apk"; allowed: deb, rpm$/, withScript);
   });
 
   test('an unknown compression', () => {
-    refuses({ ...base, compression: 'lz4' }, 'compression', /: must be one of: xz, gzip, zstd, none$/, withScript);
+    refuses({ ...base, compression: 'lz4' }, 'compression', /: is "lz4"; allowed: xz, gzip, zstd, none$/, withScript);
   });
 
   test('arch that is not a non-empty list of known arches', () => {
-    refuses({ ...base, arch: 'amd64' }, 'arch', /: must be array$/, withScript);
+    refuses({ ...base, arch: 'amd64' }, 'arch', /: must be array, got "amd64"$/, withScript);
     refuses({ ...base, arch: [] }, 'arch', /: must NOT have fewer than 1 items$/, withScript);
-    refuses({ ...base, arch: ['i386'] }, 'arch.0', /: must be one of: amd64, arm64$/, withScript);
+    refuses({ ...base, arch: ['i386'] }, 'arch[0]', /: is "i386"; allowed: amd64, arm64$/, withScript);
     refuses({ ...base, arch: ['amd64', 'amd64'] }, 'arch', /must NOT have duplicate items/, withScript);
   });
 
   test('a misspelt field is named', () => {
-    refuses({ ...base, fromat: 'rpm' }, 'fromat', /: is not a known field$/, withScript);
+    refuses({ ...base, fromat: 'rpm' }, 'fromat', /: is not a known option$/, withScript);
     refuses({ ...base, os: { id: 'debian', version: '12' } }, 'os.versionId', /: is required/, withScript);
   });
 
@@ -226,7 +226,7 @@ describe('loadMachines: bad catalogues', () => {
   test('a base image per arch must cover every arch, and needs a dockerfile', () => {
     refuses({ ...base, dockerfile: 'd', arch: ['amd64', 'arm64'], baseImage: { amd64: 'debian:bookworm' } }, 'baseImage', /names no image for arm64, which the machine builds/, { ...withScript, builders: ['d'] });
     refuses({ ...base, baseImage: 'debian:bookworm' }, 'baseImage', /only applies with dockerfile/, withScript);
-    refuses({ ...base, dockerfile: 'd', baseImage: { i386: 'x' } }, 'baseImage', /must be string|is not a known field/, { ...withScript, builders: ['d'] });
+    refuses({ ...base, dockerfile: 'd', baseImage: { i386: 'x' } }, 'baseImage', /must be string|is not a known option/, { ...withScript, builders: ['d'] });
   });
 
   test('a spec template only for rpm, and it must exist', () => {
@@ -236,7 +236,7 @@ describe('loadMachines: bad catalogues', () => {
 
   test('an invalid machine id', () => {
     const { dir } = makeProject({ 'Bad Id': base }, withScript);
-    assert.throws(() => loadMachines(dir), (error: unknown) => error instanceof ConfigError && /has an invalid name "Bad Id"|is not a known field/.test(error.message));
+    assert.throws(() => loadMachines(dir), (error: unknown) => error instanceof ConfigError && /machine "Bad Id": is not an allowed name; give a machine id/.test(error.message));
   });
 
   test('invalid JSON, and JSON that is not an object, name the file', () => {
@@ -254,7 +254,7 @@ describe('loadMachines: bad catalogues', () => {
   });
 
   test('an entry that is null is a ConfigError naming the machine', () => {
-    refuses(null, undefined, /: must be object$/);
+    refuses(null, undefined, /: must be object, got null$/);
   });
 });
 

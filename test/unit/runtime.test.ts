@@ -11,7 +11,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { defaultCacheDir, fetchNodeRuntime, fetchNpmCli, RuntimeError, type FetchOptions } from '../../src/build/runtime.ts';
+import { defaultCacheDir, fetchNodeRuntime, fetchNpmCli, type FetchOptions } from '../../src/build/runtime.ts';
+import { RuntimeError } from '../../src/errors.ts';
 
 const ARCHIVE = Buffer.from('not really an xz archive, but bytes are bytes\n');
 const SHA256 = createHash('sha256').update(ARCHIVE).digest('hex');
