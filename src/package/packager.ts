@@ -31,7 +31,7 @@ export interface Packager {
   readonly install?: string;
   /** It reads a spec rendered from the machine's spec template (given to `machineFiles`). */
   readonly rendersSpec: boolean;
-  /** The command line that writes OUTPUT_DIR/<fileName> from the tree staged at `root`; `extraArgs` are the build's fpmArgs. */
+  /** The command line that writes OUTPUT_DIR/<fileName> from the role's staging root; `extraArgs` are the build's fpmArgs. */
   command(spec: PackageSpec, role: PackageRole, extraArgs: string[]): string[];
   /** Control files it reads from the staging tree (dpkg-deb's DEBIAN/). */
   controlFiles(spec: PackageSpec): StagedFile[];
