@@ -2,49 +2,25 @@
  * `ndist render` and `ndist build --dry-run`: everything a build would do on the host (source,
  * metadata, runtime from the cache) and the script it would run, with no container started.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { registerCleanup } from '../cleanup.ts';
 import { ConfigError } from '../errors.ts';
 import { findMachine, loadMachines, type Machine } from '../machine/catalogue.ts';
-import { resolvePackage, type PackageSpec } from '../package/metadata.ts';
-import type { Packager } from '../package/packager.ts';
-import { DEFAULT_NPM_VERSION, npmRegistry, resolveCaBundle, scriptVariables, sourceDateEpoch } from '../build/pipeline.ts';
+import { resolvePackage } from '../package/metadata.ts';
+import type { Packager, PackagerName } from '../package/packager.ts';
+import { nativePackager, packagerNamed } from '../package/packagers.ts';
+import { planBuild, type BuildPlan } from '../build/plan.ts';
+import { DEFAULT_NPM_VERSION, resolveCaBundle, resolveHostInputs, sourceDateEpoch, type HostInputs } from '../build/resolve.ts';
 import type { CollectedBuilder } from '../options/run-settings.ts';
-import { defaultCacheDir, fetchNodeRuntime, fetchNpmCli, type RuntimeArchive } from '../build/runtime.ts';
-import { renderScript, specValue } from '../machine/script.ts';
+import { defaultCacheDir } from '../build/runtime.ts';
+import { shellQuote } from '../machine/script.ts';
 import { describeSource, fetchSource, type FetchedSource } from '../build/source.ts';
 import type { BuildOptions, BuilderOptions } from '../options/types.ts';
 
-export interface RenderedBuild {
+/** A build's plan, made on the host with what it was made from. */
+export interface RenderedBuild extends BuildPlan, HostInputs {
   options: BuildOptions;
   machine: Machine;
-  spec: PackageSpec;
-  packager: Packager;
-  runtime: RuntimeArchive;
-  npm: RuntimeArchive;
-  /** The npm registry the build machine uses (the host's, for the project). */
-  registry: string;
-  /** Where the runtime is unpacked in the build machine, e.g. /ndist/runtime/package. */
-  runtimeDir: string;
-  /** The packager command, one argument per element. */
-  packageCommand: string[];
-  /** The build script, fully rendered. */
-  script: string;
-  /** The rpm spec, rendered, when the packager is rpmbuild. */
-  specText?: string;
-  /** The CA bundle's host path, when build machines get one. */
-  caBundle?: string;
-}
-
-/**
- * The packager a build runs, guessed without starting its machine: the distro's own (dpkg-deb or
- * rpmbuild). A build detects fpm in the container; `--packager` overrides the guess.
- */
-export function guessPackager(machine: Machine): Packager {
-  // The default Dockerfiles install fpm only when built with FPM_VERSION, so the distro's own tool
-  // is the likely one; a real build looks for fpm in the container.
-  return machine.format === 'rpm' ? 'rpmbuild' : 'dpkg-deb';
 }
 
 /** The build named exactly `name` among those collected, with its Builder's options. */
@@ -57,13 +33,16 @@ export function pickBuild(collected: CollectedBuilder[], name: string): { build:
   throw new ConfigError('build', `no build is named "${name}"; builds: ${names.join(', ')}`);
 }
 
-/** Render one build's script on the host: source and runtime are fetched, no container starts. */
-export async function renderBuild(build: BuildOptions, builder: BuilderOptions, { packager, log = () => {} }: { packager?: Packager; log?: (line: string) => void } = {}): Promise<RenderedBuild> {
+/**
+ * Plan one build on the host: source and runtime are fetched, no container starts. The packager is
+ * `packager`, else the one of the machine's format (a build detects fpm in the container).
+ */
+export async function renderBuild(build: BuildOptions, builder: BuilderOptions, { packager, log = () => {} }: { packager?: PackagerName; log?: (line: string) => void } = {}): Promise<RenderedBuild> {
   const machine = findMachine(loadMachines(builder.machinesDir ?? process.cwd()), build.buildMachine, `build "${build.name}": buildMachine`);
   const source = await fetchSource(build.source, log);
   const removeSource = registerCleanup(source.cleanup);
   try {
-    return await renderFromSource(build, builder, machine, source, packager ?? guessPackager(machine), log);
+    return await renderFromSource(build, builder, machine, source, packager ? packagerNamed(packager) : nativePackager(machine), log);
   } finally {
     await removeSource();
   }
@@ -72,19 +51,9 @@ export async function renderBuild(build: BuildOptions, builder: BuilderOptions, 
 /** renderBuild with the source already fetched (by `ndist shell`, which streams it in). */
 export async function renderFromSource(build: BuildOptions, builder: BuilderOptions, machine: Machine, source: FetchedSource, packager: Packager, log: (line: string) => void): Promise<RenderedBuild> {
   const spec = resolvePackage(build, machine, source.dir);
-  const fetchOptions = { cacheDir: builder.cacheDir ?? defaultCacheDir(), sources: builder.runtimeSources, log };
-  const runtime = await fetchNodeRuntime(build.node, spec.nodeArch, fetchOptions);
-  const npm = await fetchNpmCli(build.npm ?? DEFAULT_NPM_VERSION, fetchOptions);
-  const registry = await npmRegistry(source.dir);
-  const caFile = resolveCaBundle(builder.caBundle);
-  const caBundle = caFile !== undefined && existsSync(caFile);
-  const variables = scriptVariables({ options: build, machine, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch: sourceDateEpoch(build, source.epoch) });
-  const script = renderScript(readFileSync(machine.script, 'utf8'), variables, machine.script);
-  const specText = packager === 'rpmbuild' ? renderScript(readFileSync(machine.specTemplate!, 'utf8'), variables, machine.specTemplate!, specValue) : undefined;
-  return {
-    options: build, machine, spec, packager, runtime, npm, registry, runtimeDir: variables.runtimeDir as string, packageCommand: variables.packageCommand as string[], script, specText,
-    caBundle: caBundle ? caFile : undefined,
-  };
+  const host = await resolveHostInputs(build, spec, source.dir, { cacheDir: builder.cacheDir ?? defaultCacheDir(), runtimeSources: builder.runtimeSources, caBundle: resolveCaBundle(builder.caBundle), log });
+  const plan = planBuild(build, machine, spec, { sourceDir: source.dir, sourceDateEpoch: sourceDateEpoch(build, source.epoch), ...host, npmToken: false, packager });
+  return { ...plan, ...host, options: build, machine };
 }
 
 /** What `ndist build --dry-run` prints for one build: source and metadata resolved, nothing run. */
@@ -111,5 +80,5 @@ export async function describeBuild(build: BuildOptions, builder: BuilderOptions
 
 /** The shell command line of `argv`, each word quoted only when it needs to be. */
 export function commandLine(argv: string[]): string {
-  return argv.map((word) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return argv.map(shellQuote).join(' ');
 }

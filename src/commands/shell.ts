@@ -11,7 +11,7 @@ import { BuildContainer } from '../machine/docker/container.ts';
 import { ensureMachineImage } from '../machine/docker/image.ts';
 import { packInputs } from '../machine/inputs.ts';
 import { findMachine, loadMachines } from '../machine/catalogue.ts';
-import { detectPackager, machineInputs } from '../build/pipeline.ts';
+import { detectPackager } from '../package/packagers.ts';
 import { renderFromSource } from './render.ts';
 import { fetchSource } from '../build/source.ts';
 import type { BuildOptions, BuilderOptions } from '../options/types.ts';
@@ -37,14 +37,12 @@ export async function openShell(build: BuildOptions, builder: BuilderOptions, co
   try {
     const docker = await connectDocker();
     const image = await ensureMachineImage(docker, machine, build.arch ?? machine.arch[0]!, io.log);
-    container = await BuildContainer.start(docker, image.tag, { labels: ndistLabels(build.name), env: proxyEnvironment() });
-    const packager = await detectPackager(container, machine);
+    const started = await BuildContainer.start(docker, image.tag, { labels: ndistLabels(build.name), env: proxyEnvironment() });
+    container = started;
+    const packager = await detectPackager(machine, async (shellCommand) => (await started.exec(['sh', '-c', shellCommand])) === 0);
     const rendered = await renderFromSource(build, builder, machine, source, packager, io.log);
-    const { script, specText, spec, caBundle, registry } = rendered;
-    const inputs = machineInputs({ script, specText, spec, packager, sourceDir: source.dir, caBundle, registry, npmToken: false });
-    await container.putArchive(packInputs(inputs), '/');
-    await container.putArchive(createReadStream(rendered.runtime.file), '/ndist/runtime');
-    await container.putArchive(createReadStream(rendered.npm.file), '/ndist/npm');
+    await started.putArchive(packInputs(rendered.inputs), '/');
+    for (const archive of rendered.archives) await started.putArchive(createReadStream(archive.file), archive.dir);
     io.log(`container ${container.id.slice(0, 12)} from ${image.tag}: source in /ndist/src, node ${rendered.runtime.version} in ${rendered.runtimeDir} (on PATH), build script /ndist/build.sh; removed on exit`);
     return await container.execAttached(command.length > 0 ? command : ['bash'], {
       stdin: io.stdin,

@@ -11,14 +11,16 @@ import type { ValidateFunction } from 'ajv';
 import { ConfigError } from '../errors.ts';
 import { fieldName, newAjv, schemaProblems, type SchemaProblem } from '../util/schema.ts';
 import type { Arch, Compression } from '../options/types.ts';
+import type { PackageFormat } from '../package/format.ts';
+import { FORMATS } from '../package/formats.ts';
+
+// The machine's format, as the repository side and the report name it.
+export type { PackageFormat };
 
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_TEMPLATES_DIR = path.join(PACKAGE_ROOT, 'templates');
 export const DEFAULT_BUILDERS_DIR = path.join(PACKAGE_ROOT, 'builders');
 export const SCHEMA_FILE = path.join(DEFAULT_TEMPLATES_DIR, 'build_machines.schema.json');
-const DEFAULT_SPEC_TEMPLATE = 'rpm.spec.hbs';
-
-export type PackageFormat = 'deb' | 'rpm';
 
 /** What the machine's /etc/os-release says. */
 export interface OsRelease {
@@ -41,7 +43,7 @@ export interface Machine {
   buildArgs: Record<string, string>;
   /** Absolute path of the Handlebars shell template. */
   script: string;
-  /** rpm: absolute path of the Handlebars spec template used with rpmbuild. */
+  /** Formats with a spec template (rpm): absolute path of the Handlebars spec template its native packager reads. */
   specTemplate?: string;
   format: PackageFormat;
   arch: Arch[];
@@ -124,11 +126,13 @@ function toMachine(id: string, entry: RawEntry, templatesDirs: string[], builder
   }
   let specTemplate: string | undefined;
   const format = entry.format ?? 'deb';
-  if (format === 'rpm') {
-    specTemplate = locate(entry.specTemplate ?? DEFAULT_SPEC_TEMPLATE, templatesDirs, existsSync);
+  const defaultSpecTemplate = FORMATS[format].defaultSpecTemplate;
+  if (defaultSpecTemplate) {
+    specTemplate = locate(entry.specTemplate ?? defaultSpecTemplate, templatesDirs, existsSync);
     if (!specTemplate) throw new ConfigError(field('specTemplate'), `names ${entry.specTemplate}, which is in none of ${templatesDirs.join(', ')}`);
   } else if (entry.specTemplate !== undefined) {
-    throw new ConfigError(field('specTemplate'), 'only applies to machines of format rpm');
+    const withSpec = Object.values(FORMATS).filter((candidate) => candidate.defaultSpecTemplate).map((candidate) => candidate.name);
+    throw new ConfigError(field('specTemplate'), `only applies to machines of format ${withSpec.join(', ')}`);
   }
   return {
     id,

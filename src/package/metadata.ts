@@ -6,45 +6,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { resolvePackageName, type Machine } from '../machine/catalogue.ts';
-import { resolveLifecycle, type Lifecycle } from './service.ts';
+import { formatOf } from './formats.ts';
+import { resolveLifecycle } from './service.ts';
 import { runtimeDependency, sharedRuntimePrefix } from './runtime-package.ts';
-import type { Arch, BuildOptions, Compression } from '../options/types.ts';
+import type { PackageSpec } from './spec.ts';
+import type { BuildOptions } from '../options/types.ts';
 import { checkEntry, checkHomepage, checkPackageVersion, requireText } from '../options/validate.ts';
-
-export interface PackageSpec {
-  app: string;
-  /** Upstream version as the package manager sees it (semver pre-releases use `~`). */
-  version: string;
-  iteration: string;
-  arch: Arch;
-  /** Node's name for the architecture: x64 or arm64. */
-  nodeArch: 'x64' | 'arm64';
-  /** RPM's name for the architecture: x86_64 or aarch64. */
-  rpmArch: 'x86_64' | 'aarch64';
-  maintainer: string;
-  description: string;
-  license?: string;
-  homepage?: string;
-  /** Path of the script /usr/bin/<app> runs, relative to the app root. */
-  entry: string;
-  /** Dependencies in the format's own syntax, `@names` replaced by the machine's distro packages. */
-  runtimeDeps: string[];
-  /** Build dependencies, `@names` replaced by the machine's distro packages. */
-  buildDeps: string[];
-  compression: Compression;
-  format: Machine['format'];
-  /** Where the app is installed: /opt/<app>. */
-  prefix: string;
-  fileName: string;
-  /** Relations in the format's own syntax (rpm: replaces become Obsoletes). */
-  provides: string[];
-  conflicts: string[];
-  replaces: string[];
-  /** runtime 'shared': the prefix of the runtime package the app runs on (/opt/ndist/node/<version>); unset: Node is bundled. */
-  sharedRuntime?: string;
-  /** Service, account, config files, directories and hooks; absent for a plain package. */
-  lifecycle?: Lifecycle;
-}
 
 interface PackageJson {
   name?: string;
@@ -87,17 +54,6 @@ function entryFrom(pkg: PackageJson, app: string): string | undefined {
   return pkg.main ?? (pkg.bin ? undefined : 'index.js');
 }
 
-/**
- * A Debian relation (`name (>= 1.2) | other`) in RPM's syntax (`(name >= 1.2 or other)`): `<<`/`>>`
- * become `<`/`>`, alternatives a rich dependency (rpm >= 4.13).
- */
-export function rpmRelation(relation: string): string {
-  const alternatives = relation.split(' | ').map((alternative) =>
-    alternative.replace(/^(\S+) \((<<|<=|=|>=|>>) (\S+)\)$/, (_, name: string, op: string, version: string) => `${name} ${op === '<<' ? '<' : op === '>>' ? '>' : op} ${version}`),
-  );
-  return alternatives.length > 1 ? `(${alternatives.join(' or ')})` : alternatives[0]!;
-}
-
 export function resolvePackage(options: BuildOptions, machine: Machine, sourceDir: string): PackageSpec {
   const pkg = readPackageJson(sourceDir);
   const rawVersion = options.version ?? pkg.version;
@@ -123,7 +79,8 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
   const rpmArch = arch === 'amd64' ? 'x86_64' : 'aarch64';
   // Values from package.json end up in control fields and command lines: one line each, like the options.
   const fromPackageJson = (field: string, value: string | undefined) => (value === undefined ? undefined : requireText(`package.json ${field}`, value, { max: 500 }));
-  const relations = (list: string[] | undefined) => (list ?? []).map((relation) => (machine.format === 'rpm' ? rpmRelation(relation) : relation));
+  const format = formatOf(machine.format);
+  const relations = (list: string[] | undefined) => (list ?? []).map((relation) => format.relation(relation));
   const description = (options.description ?? pkg.description ?? options.app).split('\n')[0]!.trim() || options.app;
   const shared = options.runtime === 'shared';
   const lifecycle = resolveLifecycle(options, machine, sourceDir, description, `${version}-${iteration}`);
@@ -140,7 +97,7 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
     entry,
     rpmArch,
     runtimeDeps: [...(options.runtimeDeps ?? []).map((dep, index) => dep.split(' | ').map((alternative) => resolvePackageName(machine, alternative, `runtimeDeps[${index}]`)).join(' | ')), ...(shared ? [runtimeDependency(options.node)] : [])]
-      .map((dep) => (machine.format === 'rpm' ? rpmRelation(dep) : dep)),
+      .map((dep) => format.relation(dep)),
     buildDeps: (options.buildDeps ?? []).map((dep, index) => resolvePackageName(machine, dep, `buildDeps[${index}]`)),
     compression: options.compression ?? machine.compression,
     format: machine.format,
@@ -150,6 +107,6 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
     replaces: relations(options.replaces),
     ...(shared ? { sharedRuntime: sharedRuntimePrefix(options.node) } : {}),
     ...(lifecycle ? { lifecycle } : {}),
-    fileName: machine.format === 'rpm' ? `${options.app}-${version}-${iteration}.${rpmArch}.rpm` : `${options.app}_${version}-${iteration}_${arch}.deb`,
+    fileName: format.fileName({ name: options.app, version, iteration, arch }),
   };
 }

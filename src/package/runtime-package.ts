@@ -15,10 +15,13 @@ import path from 'node:path';
 import type { Artifact } from '../build/artifact.ts';
 import { sha256File } from '../build/checksums.ts';
 import { registerCleanup } from '../cleanup.ts';
-import type { PackageSpec } from './metadata.ts';
 import type { Machine } from '../machine/catalogue.ts';
 import { ndistVersion } from '../util/ndist-version.ts';
-import { OUTPUT_DIR, RPM_DIR, STAGING_DIR, debControl, installedSizeCommand, packageCommand, type Packager } from './packager.ts';
+import { formatOf } from './formats.ts';
+import type { Packager } from './packager.ts';
+import { packagerVariables } from './packagers.ts';
+import { OUTPUT_DIR, RUNTIME_STAGING_DIR } from './staging.ts';
+import type { PackageSpec } from './spec.ts';
 import type { RuntimeArchive } from '../build/runtime.ts';
 import { shellQuote } from '../machine/script.ts';
 import { copyFileAtomic } from '../util/atomic-write.ts';
@@ -27,11 +30,6 @@ import { copyFileAtomic } from '../util/atomic-write.ts';
 export const RUNTIME_PACKAGES_DIR = 'runtime-packages';
 /** Where every shared runtime is installed: one directory per exact version. */
 export const SHARED_RUNTIME_ROOT = '/opt/ndist/node';
-/** The runtime package's staging root in the build machine, beside the app's. */
-export const RUNTIME_STAGING_DIR = `${STAGING_DIR}-runtime`;
-/** rpmbuild's %files list script and list for the runtime package, beside the app's. */
-export const RUNTIME_RPM_FILE_LIST_SCRIPT = `${RPM_DIR}/runtime-files.sh`;
-export const RUNTIME_RPM_FILE_LIST = `${RPM_DIR}/runtime-files.list`;
 /** Package revision of runtime packages: bumped only if ndist changes what they contain. */
 const RUNTIME_ITERATION = '1';
 
@@ -66,7 +64,7 @@ export function runtimePackageSpec(app: PackageSpec, runtime: RuntimeArchive): P
     provides: [],
     conflicts: [],
     replaces: [],
-    fileName: app.format === 'rpm' ? `${name}-${runtime.version}-${RUNTIME_ITERATION}.${app.rpmArch}.rpm` : `${name}_${runtime.version}-${RUNTIME_ITERATION}_${app.arch}.deb`,
+    fileName: formatOf(app.format).fileName({ name, version: runtime.version, iteration: RUNTIME_ITERATION, arch: app.arch }),
   };
 }
 
@@ -74,20 +72,20 @@ export function runtimePackageSpec(app: PackageSpec, runtime: RuntimeArchive): P
 export function runtimePackageKey(parts: { spec: PackageSpec; runtime: RuntimeArchive; machine: Machine; imageId: string; packager: Packager }): string {
   const { spec, runtime, machine, imageId, packager } = parts;
   // This module's own text too: a change to the packaging script below is a new key; and for
-  // rpmbuild the spec template the package is described with.
-  const script = createHash('sha256').update(readFileSync(new URL(import.meta.url))).update(packager === 'rpmbuild' && machine.specTemplate ? readFileSync(machine.specTemplate) : '').digest('hex');
+  // a packager reading a spec (rpmbuild) the spec template the package is described with.
+  const script = createHash('sha256').update(readFileSync(new URL(import.meta.url))).update(packager.rendersSpec && machine.specTemplate ? readFileSync(machine.specTemplate) : '').digest('hex');
   return createHash('sha256')
-    .update(JSON.stringify([runtime.version, runtime.checksum, runtime.root, machine.id, imageId, spec.arch, spec.format, spec.compression, packager, ndistVersion(), script]))
+    .update(JSON.stringify([runtime.version, runtime.checksum, runtime.root, machine.id, imageId, spec.arch, spec.format, spec.compression, packager.name, ndistVersion(), script]))
     .digest('hex')
     .slice(0, 32);
 }
 
 /**
- * Variables for the machine's rpm spec template that make it describe the runtime package: the
- * app's (so every name a template may use is defined) with the package's own metadata, staging
- * root and %files list, and no relations or scriptlets.
+ * Variables for the machine's spec template that make it describe the runtime package: the app's
+ * (so every name a template may use is defined) with the package's own metadata, staging root and
+ * packager variables (rpmbuild's %files list), and no relations or scriptlets.
  */
-export function runtimeSpecVariables(appVariables: Record<string, unknown>, spec: PackageSpec): Record<string, unknown> {
+export function runtimeSpecVariables(appVariables: Record<string, unknown>, spec: PackageSpec, packager: Packager): Record<string, unknown> {
   return {
     ...appVariables,
     app: spec.app,
@@ -101,10 +99,8 @@ export function runtimeSpecVariables(appVariables: Record<string, unknown>, spec
     provides: [],
     conflicts: [],
     replaces: [],
-    rpmScriptlets: '',
+    ...packagerVariables(packager, spec, 'runtime'),
     stagingDir: RUNTIME_STAGING_DIR,
-    fileListScript: RUNTIME_RPM_FILE_LIST_SCRIPT,
-    fileList: RUNTIME_RPM_FILE_LIST,
   };
 }
 
@@ -114,14 +110,12 @@ export function runtimeSpecVariables(appVariables: Record<string, unknown>, spec
  * It prints no `==> ` stage markers: it runs after the app's package, within the artifact stage.
  */
 export function runtimePackageScript(spec: PackageSpec, packager: Packager, runtimeDir: string, healthCheck: { script: string; machine: string; mode: 'error' | 'warn' } | undefined): string {
-  const root = RUNTIME_STAGING_DIR;
-  const command = packageCommand(spec, packager, []).map((word) => (word.startsWith(STAGING_DIR) ? word.replace(STAGING_DIR, root) : word));
   const lines = [
     '#!/bin/bash',
     `# Generated by ndist: packages ${spec.app} from the runtime archive.`,
     'set -euo pipefail',
     `runtime=${shellQuote(runtimeDir)}`,
-    `root=${shellQuote(root)}`,
+    `root=${shellQuote(RUNTIME_STAGING_DIR)}`,
     `prefix=${shellQuote(spec.prefix)}`,
     'export SOURCE_DATE_EPOCH="$(stat -c %Y "$runtime/LICENSE")"',
     'echo "runtime package: staging $prefix"',
@@ -131,20 +125,13 @@ export function runtimePackageScript(spec: PackageSpec, packager: Packager, runt
     'if command -v strip >/dev/null; then strip --strip-unneeded "$root$prefix/bin/node"; fi',
     'install -m 0644 "$runtime/LICENSE" "$root$prefix/LICENSE"',
     `mkdir -p "$root/usr/share/doc/${spec.app}" && cp "$runtime/LICENSE" "$root/usr/share/doc/${spec.app}/copyright"`,
+    ...packager.scriptedControl(spec, 'root'),
+    'find "$root" -newermt "@$SOURCE_DATE_EPOCH" -exec touch --no-dereference --date="@$SOURCE_DATE_EPOCH" {} +',
   ];
-  if (packager === 'dpkg-deb') {
-    lines.push(
-      `printf '%s' ${shellQuote(debControl(spec))} > "$root/DEBIAN/control"`,
-      installedSizeCommand('"$root"'),
-    );
-  } else {
-    lines.push('rm -rf "$root/DEBIAN"');
-  }
-  lines.push('find "$root" -newermt "@$SOURCE_DATE_EPOCH" -exec touch --no-dereference --date="@$SOURCE_DATE_EPOCH" {} +');
   if (healthCheck) {
     lines.push('echo "runtime package: health check"', `"$root$prefix/bin/node" ${shellQuote(healthCheck.script)} --root "$root" --mode ${healthCheck.mode} --machine ${shellQuote(healthCheck.machine)}`);
   }
-  lines.push(`echo "runtime package: "${shellQuote(packager)}`, command.map(shellQuote).join(' '), '');
+  lines.push(`echo "runtime package: "${shellQuote(packager.name)}`, packager.command(spec, 'runtime', []).map(shellQuote).join(' '), '');
   return lines.join('\n');
 }
 

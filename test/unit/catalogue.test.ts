@@ -13,8 +13,9 @@ import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
 import { loadMachines } from '../../src/machine/catalogue.ts';
 import { resolvePackage } from '../../src/package/metadata.ts';
-import { packageCommand, type Packager } from '../../src/package/packager.ts';
-import { scriptVariables } from '../../src/build/pipeline.ts';
+import type { PackagerName } from '../../src/package/packager.ts';
+import { packagerNamed } from '../../src/package/packagers.ts';
+import { planBuild } from '../../src/build/plan.ts';
 import type { RuntimeArchive } from '../../src/build/runtime.ts';
 import { renderScript, specValue } from '../../src/machine/script.ts';
 import type { Arch, BuildOptions } from '../../src/options/types.ts';
@@ -40,22 +41,22 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function render(id: string, arch: Arch, packager: Packager, changes: Partial<BuildOptions> = {}) {
+function render(id: string, arch: Arch, packager: PackagerName, changes: Partial<BuildOptions> = {}) {
   const machine = loadMachines().get(id)!;
   const options: BuildOptions = {
     name: `hello ${id}`, app: 'hello-app', source: { type: 'directory', path: FIXTURE }, buildMachine: id, node: '22.23.3', arch,
     buildDeps: ['@sqlite-dev'].filter(() => Object.keys(machine.packages).length > 0), runtimeDeps: ['@sqlite'].filter(() => Object.keys(machine.packages).length > 0), ...changes,
   };
   const spec = resolvePackage(options, machine, FIXTURE);
-  const variables = scriptVariables({ options, machine, spec, packager, runtime: runtimeFor(arch), npm, registry: 'https://registry.example/', caBundle: true, sourceDateEpoch: 1700000000 });
-  const script = renderScript(readFileSync(machine.script, 'utf8'), variables, machine.script);
-  const rpmSpec = machine.format === 'rpm' ? renderScript(readFileSync(machine.specTemplate!, 'utf8'), variables, machine.specTemplate!, specValue) : undefined;
-  return { machine, spec, script, rpmSpec, command: packageCommand(spec, packager, []) };
+  const plan = planBuild(options, machine, spec, {
+    sourceDir: FIXTURE, sourceDateEpoch: 1700000000, runtime: runtimeFor(arch), npm, registry: 'https://registry.example/', caBundle: '/etc/ca.crt', npmToken: false, packager: packagerNamed(packager),
+  });
+  return { machine, spec, script: plan.script, rpmSpec: plan.specText, command: plan.packageCommand };
 }
 
 describe('every default machine renders', () => {
   for (const machine of loadMachines().values()) {
-    const packagers: Packager[] = machine.format === 'rpm' ? ['rpmbuild', 'fpm'] : ['dpkg-deb', 'fpm'];
+    const packagers: PackagerName[] = machine.format === 'rpm' ? ['rpmbuild', 'fpm'] : ['dpkg-deb', 'fpm'];
     for (const arch of machine.arch) {
       for (const packager of packagers) {
         test(`${machine.id} ${arch} with ${packager}: valid bash ending with the packager command`, () => {

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
 import { findMachine, loadMachines, type Machine } from '../../src/machine/catalogue.ts';
-import { resolvePackage, type PackageSpec } from '../../src/package/metadata.ts';
+import { resolvePackage } from '../../src/package/metadata.ts';
+import type { PackageSpec } from '../../src/package/spec.ts';
 import type { BuildOptions } from '../../src/options/types.ts';
 
 let root: string;

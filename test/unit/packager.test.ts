@@ -4,11 +4,14 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, sy
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { PackageSpec } from '../../src/package/metadata.ts';
-import {
-  OUTPUT_DIR, RPM_PAYLOAD, STAGING_DIR, debControl, dpkgDebCommand, fpmCommand, installedSizeCommand, packageCommand, rpmFileListScript, rpmbuildCommand, stagedFiles, wrapperScript,
-} from '../../src/package/packager.ts';
-import { ConfigError } from '../../src/errors.ts';
+import { PACKAGERS, detectPackager, nativePackager, packagerNamed, packagerVariables } from '../../src/package/packagers.ts';
+import { debControl, dpkgDeb, installedSizeCommand } from '../../src/package/packagers/dpkg-deb.ts';
+import { fpm } from '../../src/package/packagers/fpm.ts';
+import { RPM_PAYLOAD, rpmFileListScript, rpmbuild } from '../../src/package/packagers/rpmbuild.ts';
+import { OUTPUT_DIR, STAGING_DIR, stagedFiles, wrapperScript } from '../../src/package/staging.ts';
+import type { PackageSpec } from '../../src/package/spec.ts';
+import { BuildError, ConfigError } from '../../src/errors.ts';
+import type { Machine } from '../../src/machine/catalogue.ts';
 
 function spec(changes: Partial<PackageSpec> = {}): PackageSpec {
   return {
@@ -35,6 +38,10 @@ function spec(changes: Partial<PackageSpec> = {}): PackageSpec {
     ...changes,
   };
 }
+
+const fpmCommand = (packageSpec: PackageSpec, fpmArgs: string[]) => fpm.command(packageSpec, 'app', fpmArgs);
+const dpkgDebCommand = (packageSpec: PackageSpec) => dpkgDeb.command(packageSpec, 'app', []);
+const rpmbuildCommand = (packageSpec: PackageSpec) => rpmbuild.command(packageSpec, 'app', []);
 
 test('staging and output directories', () => {
   assert.equal(STAGING_DIR, '/ndist/root');
@@ -119,9 +126,9 @@ describe('dpkgDebCommand', () => {
     assert.deepEqual(dpkgDebCommand(spec({ compression: 'zstd' })).slice(0, 3), ['dpkg-deb', '--root-owner-group', '-Zzstd']);
   });
 
-  test('packageCommand chooses by packager', () => {
-    assert.deepEqual(packageCommand(spec(), 'dpkg-deb', ['--ignored']), dpkgDebCommand(spec()));
-    assert.deepEqual(packageCommand(spec(), 'fpm', ['--x']), fpmCommand(spec(), ['--x']));
+  test('ignores fpmArgs; the runtime package is built from its own staging root', () => {
+    assert.deepEqual(dpkgDeb.command(spec(), 'app', ['--ignored']), dpkgDebCommand(spec()));
+    assert.equal(dpkgDeb.command(spec(), 'runtime', [])[4], '/ndist/root-runtime');
   });
 });
 
@@ -164,7 +171,7 @@ describe('stagedFiles', () => {
     'License: MIT\n';
 
   test('dpkg-deb: wrapper, copyright and DEBIAN/control', () => {
-    assert.deepEqual(stagedFiles(spec(), 'dpkg-deb'), [
+    assert.deepEqual(stagedFiles(spec(), dpkgDeb), [
       { path: 'usr/bin/demo', mode: 0o755, content: wrapperScript(spec()) },
       { path: 'usr/share/doc/demo/copyright', mode: 0o644, content: copyright },
       { path: 'DEBIAN/control', mode: 0o644, content: debControl(spec()) },
@@ -173,13 +180,13 @@ describe('stagedFiles', () => {
 
   test('fpm: no DEBIAN/control, fpm writes its own', () => {
     assert.deepEqual(
-      stagedFiles(spec(), 'fpm').map((file) => file.path),
+      stagedFiles(spec(), fpm).map((file) => file.path),
       ['usr/bin/demo', 'usr/share/doc/demo/copyright'],
     );
   });
 
   test('the copyright says UNKNOWN without a license', () => {
-    const file = stagedFiles(spec({ license: undefined }), 'fpm').find((staged) => staged.path.endsWith('copyright'));
+    const file = stagedFiles(spec({ license: undefined }), fpm).find((staged) => staged.path.endsWith('copyright'));
     assert.match(String(file!.content), /^License: UNKNOWN$/m);
   });
 });
@@ -263,7 +270,7 @@ describe('a package built from the staged files with the host dpkg-deb', () => {
   test('has the control fields ndist wrote', { skip: hasDpkgDeb ? false : 'dpkg-deb is not installed' }, () => {
     const packageSpec = spec();
     const root = path.join(dir, 'root');
-    for (const file of stagedFiles(packageSpec, 'dpkg-deb')) {
+    for (const file of stagedFiles(packageSpec, dpkgDeb)) {
       const target = path.join(root, file.path);
       mkdirSync(path.dirname(target), { recursive: true });
       writeFileSync(target, file.content);
@@ -334,7 +341,7 @@ describe('rpm: rpmbuild', () => {
       '--define', '_build_name_fmt demo-1.0.0-1.aarch64.rpm',
       '/ndist/rpm/demo.spec',
     ]);
-    assert.deepEqual(packageCommand(rpmSpec(), 'rpmbuild', ['--ignored']), rpmbuildCommand(rpmSpec()));
+    assert.deepEqual(rpmbuild.command(rpmSpec(), 'app', ['--ignored']), rpmbuildCommand(rpmSpec()));
   });
 
   test('payload compression macros', () => {
@@ -342,7 +349,7 @@ describe('rpm: rpmbuild', () => {
   });
 
   test('stagedFiles: wrapper and copyright, no DEBIAN/control', () => {
-    assert.deepEqual(stagedFiles(rpmSpec(), 'rpmbuild').map((file) => file.path), ['usr/bin/demo', 'usr/share/doc/demo/copyright']);
+    assert.deepEqual(stagedFiles(rpmSpec(), rpmbuild).map((file) => file.path), ['usr/bin/demo', 'usr/share/doc/demo/copyright']);
   });
 });
 
@@ -388,5 +395,54 @@ describe('rpm: the %files list script', () => {
     assert.ok(list.includes('%config(noreplace) "/etc/default/demo"'), list.join('\n'));
     assert.ok(list.includes('"/etc/demo/conf.d/a.conf"'), list.join('\n'));
     assert.equal(list.filter((line) => line.startsWith('%config')).length, 1);
+  });
+});
+
+describe('the packager registry', () => {
+  const machine = (format: 'deb' | 'rpm') => ({ id: `m-${format}`, format }) as Machine;
+  const has = (present: string[]) => {
+    const asked: string[] = [];
+    return { asked, check: async (command: string) => (asked.push(command), present.some((name) => command === `command -v ${name}`)) };
+  };
+
+  test('each packager is registered under its name and writes the formats it says', () => {
+    for (const [name, packager] of Object.entries(PACKAGERS)) assert.equal(packagerNamed(packager.name), packager, name);
+    assert.deepEqual(Object.fromEntries(Object.values(PACKAGERS).map((packager) => [packager.name, packager.formats])), { 'dpkg-deb': ['deb'], rpmbuild: ['rpm'], fpm: ['deb', 'rpm'] });
+  });
+
+  test('fpm where the machine has it, else the native packager, looked for only when it may be missing', async () => {
+    const debWithFpm = has(['fpm']);
+    assert.equal((await detectPackager(machine('deb'), debWithFpm.check)).name, 'fpm');
+    const deb = has([]);
+    assert.equal((await detectPackager(machine('deb'), deb.check)).name, 'dpkg-deb');
+    assert.deepEqual(deb.asked, ['command -v fpm']);
+    const rpm = has(['rpmbuild']);
+    assert.equal((await detectPackager(machine('rpm'), rpm.check)).name, 'rpmbuild');
+    assert.deepEqual(rpm.asked, ['command -v fpm', 'command -v rpmbuild']);
+    await assert.rejects(detectPackager(machine('rpm'), has([]).check), (error: unknown) =>
+      error instanceof BuildError && error.message === 'machine m-rpm makes .rpm packages but has neither fpm nor rpmbuild: install rpm-build (dnf/yum) or rpm (Debian, Ubuntu) in its Dockerfile');
+    assert.equal(nativePackager(machine('rpm')).name, 'rpmbuild');
+  });
+
+  test('every template gets every packager\'s variables, the active one flagged', () => {
+    const variables = packagerVariables(fpm, spec(), 'app');
+    assert.deepEqual(Object.keys(variables).sort(), ['fileList', 'fileListScript', 'installedSizeCommand', 'packager', 'payload', 'rpmScriptlets', 'specFile', 'usesDpkgDeb', 'usesRpmbuild']);
+    assert.equal(variables.packager, 'fpm');
+    assert.equal(variables.usesDpkgDeb, false);
+    assert.equal(packagerVariables(dpkgDeb, spec(), 'app').usesDpkgDeb, true);
+    assert.equal(packagerVariables(rpmbuild, spec(), 'runtime').fileListScript, '/ndist/rpm/runtime-files.sh');
+  });
+
+  test('the runtime package gets its control files by script: dpkg-deb writes them, the others remove DEBIAN', () => {
+    assert.match(dpkgDeb.scriptedControl(spec(), 'root')[0]!, /^printf '%s' 'Package: demo\n[\s\S]*' > "\$root\/DEBIAN\/control"$/);
+    assert.equal(dpkgDeb.scriptedControl(spec(), 'root')[1], installedSizeCommand('"$root"'));
+    assert.deepEqual(fpm.scriptedControl(spec(), 'root'), ['rm -rf "$root/DEBIAN"']);
+    assert.deepEqual(rpmbuild.scriptedControl(spec(), 'root'), ['rm -rf "$root/DEBIAN"']);
+  });
+
+  test('rpmbuild streams its spec and %files script per package; fpm its maintainer scripts; dpkg-deb nothing beside the tree', () => {
+    assert.deepEqual(rpmbuild.machineFiles(rpmSpec(), 'runtime', 'Name: x\n').map((entry) => entry.name), ['ndist/rpm', 'ndist/rpm/demo.spec', 'ndist/rpm/runtime-files.sh']);
+    assert.deepEqual(fpm.machineFiles(spec(), 'app', undefined), []);
+    assert.deepEqual(dpkgDeb.machineFiles(spec(), 'app', undefined), []);
   });
 });

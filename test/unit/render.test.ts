@@ -10,8 +10,9 @@ import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
 import { appName, init, initPackageFile } from '../../src/commands/init.ts';
 import { findMachine, loadMachines } from '../../src/machine/catalogue.ts';
-import { commandLine, describeBuild, guessPackager, pickBuild, renderBuild } from '../../src/commands/render.ts';
-import { DEFAULT_NPM_VERSION } from '../../src/build/pipeline.ts';
+import { commandLine, describeBuild, pickBuild, renderBuild } from '../../src/commands/render.ts';
+import { DEFAULT_NPM_VERSION } from '../../src/build/resolve.ts';
+import { nativePackager } from '../../src/package/packagers.ts';
 import { defaultCacheDir, fetchNodeRuntime, fetchNpmCli } from '../../src/build/runtime.ts';
 import type { BuildOptions } from '../../src/options/types.ts';
 
@@ -42,7 +43,7 @@ describe('render', () => {
     assert.equal(rendered.spec.version, '1.0.0');
     assert.equal(rendered.spec.prefix, '/opt/tiny-app');
     assert.equal(rendered.spec.fileName, 'tiny-app_1.0.0-1_amd64.deb');
-    assert.equal(rendered.packager, 'dpkg-deb');
+    assert.equal(rendered.packager.name, 'dpkg-deb');
     assert.equal(rendered.runtime.version, '22.23.3');
     // npm-sourced archives unpack to package/.
     assert.equal(rendered.runtimeDir, rendered.runtime.source === 'npm' ? '/ndist/runtime/package' : `/ndist/runtime/node-v22.23.3-linux-x64`);
@@ -62,7 +63,7 @@ describe('render', () => {
   });
 
   test('the packager is guessed from the Dockerfile: bookworm has no fpm', () => {
-    assert.equal(guessPackager(findMachine(loadMachines(ROOT), 'debian-bookworm')), 'dpkg-deb');
+    assert.equal(nativePackager(findMachine(loadMachines(ROOT), 'debian-bookworm')).name, 'dpkg-deb');
   });
 
   test('a build is picked by its exact name; an unknown one lists the builds', () => {

@@ -6,8 +6,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sha256File } from '../../src/build/checksums.ts';
 import { findMachine, loadMachines } from '../../src/machine/catalogue.ts';
-import type { PackageSpec } from '../../src/package/metadata.ts';
-import { STAGING_DIR } from '../../src/package/packager.ts';
+import { dpkgDeb } from '../../src/package/packagers/dpkg-deb.ts';
+import { fpm } from '../../src/package/packagers/fpm.ts';
+import { STAGING_DIR } from '../../src/package/staging.ts';
+import type { PackageSpec } from '../../src/package/spec.ts';
 import type { RuntimeArchive } from '../../src/build/runtime.ts';
 import {
   cachedRuntimePackage, provideRuntimePackage, runtimeDependency, runtimePackageKey, runtimePackageScript, runtimePackageSpec,
@@ -37,25 +39,25 @@ describe('runtime package spec and script', () => {
 
   test('the script stages node and its licence, clamps times to the archive\'s, and packages its own staging tree', () => {
     const spec = runtimePackageSpec(appSpec(), runtime);
-    const script = runtimePackageScript(spec, 'dpkg-deb', '/ndist/runtime/package', { script: '/ndist/health-check.mjs', machine: 'debian-bookworm', mode: 'error' });
+    const script = runtimePackageScript(spec, dpkgDeb, '/ndist/runtime/package', { script: '/ndist/health-check.mjs', machine: 'debian-bookworm', mode: 'error' });
     assert.match(script, /export SOURCE_DATE_EPOCH="\$\(stat -c %Y "\$runtime\/LICENSE"\)"/);
     assert.match(script, /install -m 0755 "\$runtime\/bin\/node" "\$root\$prefix\/bin\/node"/);
     assert.match(script, /Package: ndist-node-22\.23\.3/);
     assert.match(script, /--mode error --machine debian-bookworm/);
     assert.match(script, new RegExp(`^dpkg-deb --root-owner-group -Zxz --build ${STAGING_DIR}-runtime /ndist/out/ndist-node-22\\.23\\.3_22\\.23\\.3-1_amd64\\.deb$`, 'm'));
-    assert.doesNotMatch(runtimePackageScript(spec, 'dpkg-deb', '/ndist/runtime/package', undefined), /health check/);
+    assert.doesNotMatch(runtimePackageScript(spec, dpkgDeb, '/ndist/runtime/package', undefined), /health check/);
   });
 
   test('the cache key changes with what decides the bytes', () => {
     const machine = findMachine(loadMachines(), 'debian-bookworm');
-    const base = { spec: runtimePackageSpec(appSpec(), runtime), runtime, machine, imageId: 'sha256:1', packager: 'dpkg-deb' as const };
+    const base = { spec: runtimePackageSpec(appSpec(), runtime), runtime, machine, imageId: 'sha256:1', packager: dpkgDeb };
     const key = runtimePackageKey(base);
     assert.equal(runtimePackageKey(base), key);
     assert.equal(runtimePackageKey({ ...base, spec: runtimePackageSpec(appSpec({ app: 'other', prefix: '/opt/other' }), runtime) }), key, 'not the app');
     assert.notEqual(runtimePackageKey({ ...base, imageId: 'sha256:2' }), key);
     assert.notEqual(runtimePackageKey({ ...base, spec: runtimePackageSpec(appSpec({ compression: 'gzip' }), runtime) }), key);
     assert.notEqual(runtimePackageKey({ ...base, runtime: { ...runtime, checksum: 'sha512-other' } }), key);
-    assert.notEqual(runtimePackageKey({ ...base, packager: 'fpm' }), key);
+    assert.notEqual(runtimePackageKey({ ...base, packager: fpm }), key);
   });
 });
 

@@ -8,7 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
 import { findMachine, loadMachines, type Machine } from '../../src/machine/catalogue.ts';
 import { resolvePackage } from '../../src/package/metadata.ts';
-import { installedSizeCommand, packageCommand, type Packager } from '../../src/package/packager.ts';
+import type { PackagerName } from '../../src/package/packager.ts';
+import { packagerNamed } from '../../src/package/packagers.ts';
+import { installedSizeCommand } from '../../src/package/packagers/dpkg-deb.ts';
 import type { RuntimeArchive } from '../../src/build/runtime.ts';
 import { PARTIALS_DIR, includeParts, renderScript, shellQuote, shellWords } from '../../src/machine/script.ts';
 import type { BuildOptions } from '../../src/options/types.ts';
@@ -254,13 +256,12 @@ describe('includeParts: the shared parts of the build scripts', () => {
   });
 });
 
-describe('templates/debian.sh.hbs rendered with scriptVariables', () => {
+describe('templates/debian.sh.hbs rendered by the build plan', () => {
   const FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/hello-app');
-  // src/build/pipeline.ts is imported when the tests run, so that the other tests of this file do not
+  // src/build/plan.ts is imported when the tests run, so that the other tests of this file do not
   // depend on everything it imports.
-  let scriptVariables: typeof import('../../src/build/pipeline.ts').scriptVariables;
+  let planBuild: typeof import('../../src/build/plan.ts').planBuild;
   let machine: Machine;
-  let template: string;
 
   const runtime: RuntimeArchive = {
     kind: 'node',
@@ -273,9 +274,8 @@ describe('templates/debian.sh.hbs rendered with scriptVariables', () => {
   const npm: RuntimeArchive = { kind: 'npm', version: '10.9.9', source: 'npm', file: '/cache/runtimes/npm-10.9.9.tgz', root: 'package', checksum: 'sha512-00' };
 
   before(async () => {
-    ({ scriptVariables } = await import('../../src/build/pipeline.ts'));
+    ({ planBuild } = await import('../../src/build/plan.ts'));
     machine = findMachine(loadMachines(), 'debian-bookworm');
-    template = readFileSync(machine.script, 'utf8');
   });
 
   function buildOptions(changes: Partial<BuildOptions> = {}): BuildOptions {
@@ -291,11 +291,13 @@ describe('templates/debian.sh.hbs rendered with scriptVariables', () => {
     };
   }
 
-  function render(packager: Packager, changes: Partial<BuildOptions> = {}, { caBundle = false, registry = 'https://registry.example.invalid/' } = {}) {
+  function render(packager: PackagerName, changes: Partial<BuildOptions> = {}, { caBundle = false, registry = 'https://registry.example.invalid/' } = {}) {
     const options = buildOptions(changes);
     const spec = resolvePackage(options, machine, FIXTURE);
-    const script = renderScript(template, scriptVariables({ options, machine, spec, packager, runtime, npm, registry, caBundle, sourceDateEpoch: 1700000000 }), machine.script);
-    return { script, command: packageCommand(spec, packager, options.fpmArgs ?? []) };
+    const plan = planBuild(options, machine, spec, {
+      sourceDir: FIXTURE, sourceDateEpoch: 1700000000, runtime, npm, registry, npmToken: false, packager: packagerNamed(packager), ...(caBundle ? { caBundle: '/etc/ca.crt' } : {}),
+    });
+    return { script: plan.script, command: plan.packageCommand };
   }
 
   /** `bash -n` on the script: exit 0 means it parses. */
@@ -322,10 +324,7 @@ describe('templates/debian.sh.hbs rendered with scriptVariables', () => {
   });
 
   test('renders (a mustache in a shell comment would be read as a variable, too)', () => {
-    const options = buildOptions();
-    const spec = resolvePackage(options, machine, FIXTURE);
-    const variables = scriptVariables({ options, machine, spec, packager: 'dpkg-deb', runtime, npm, registry: 'https://registry.example.invalid/', caBundle: false, sourceDateEpoch: 1700000000 });
-    assert.doesNotThrow(() => renderScript(template, variables, machine.script));
+    assert.doesNotThrow(() => render('dpkg-deb'));
   });
 
   test('with dpkg-deb: valid bash that ends with the dpkg-deb command', () => {

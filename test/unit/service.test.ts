@@ -5,11 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
-import type { PackageSpec } from '../../src/package/metadata.ts';
-import { fpmCommand, fpmScriptFiles, stagedFiles, wrapperScript } from '../../src/package/packager.ts';
+import { debConffiles, dpkgDeb } from '../../src/package/packagers/dpkg-deb.ts';
+import { fpm } from '../../src/package/packagers/fpm.ts';
+import { rpmScriptlets } from '../../src/package/packagers/rpmbuild.ts';
 import {
-  LIFECYCLE, PHASES, debConffiles, environmentFileText, phaseScript, resolveLifecycle, rpmScriptlets, systemdQuote, systemdUnitDir, type Lifecycle,
+  LIFECYCLE, PHASES, environmentFileText, phaseScript, resolveLifecycle, systemdQuote, systemdUnitDir, type Lifecycle,
 } from '../../src/package/service.ts';
+import { stagedFiles, wrapperScript } from '../../src/package/staging.ts';
+import type { PackageSpec } from '../../src/package/spec.ts';
 import type { BuildOptions } from '../../src/options/types.ts';
 import { validateBuild } from '../../src/options/validate.ts';
 
@@ -277,8 +280,11 @@ describe('maintainer scripts', () => {
 });
 
 describe('packagers', () => {
+  /** The maintainer scripts fpm is given, as streamed into the machine. */
+  const fpmScripts = (packageSpec: PackageSpec) => fpm.machineFiles(packageSpec, 'app', undefined).map((entry) => String('content' in entry ? entry.content : ''));
+
   test('dpkg-deb: the unit, the config files, DEBIAN/conffiles and the four scripts are staged', () => {
-    const files = stagedFiles(spec('deb', lifecycle()), 'dpkg-deb');
+    const files = stagedFiles(spec('deb', lifecycle()), dpkgDeb);
     assert.deepEqual(files.map((file) => `${file.path} ${file.mode.toString(8)}`), [
       'usr/bin/demo 755',
       'usr/share/doc/demo/copyright 644',
@@ -302,7 +308,7 @@ describe('packagers', () => {
   });
 
   test('fpm (deb): exact relations, config files and scripts; no --deb-systemd', () => {
-    const command = fpmCommand(spec('deb', lifecycle()), []);
+    const command = fpm.command(spec('deb', lifecycle()), 'app', []);
     const from = command.indexOf('--provides');
     assert.deepEqual(command.slice(from, command.indexOf('-p')), [
       '--provides', 'demo-api',
@@ -316,22 +322,22 @@ describe('packagers', () => {
       '--after-remove', '/ndist/scripts/postrm',
     ]);
     assert.ok(!command.some((arg) => arg.startsWith('--deb-systemd')));
-    assert.match(fpmScriptFiles(spec('deb', lifecycle()))[1]!.content, /configure\) if/);
+    assert.match(fpmScripts(spec('deb', lifecycle()))[1]!, /configure\) if/);
   });
 
   test('fpm (rpm): scripts dispatch on $1, /etc/<app> owned, never /etc', () => {
-    const command = fpmCommand(spec('rpm', lifecycle(undefined, { format: 'rpm' })), []);
+    const command = fpm.command(spec('rpm', lifecycle(undefined, { format: 'rpm' })), 'app', []);
     const at = command.indexOf('/etc/demo');
     assert.equal(command[at - 1], '--directories');
     assert.ok(!command.includes('/etc') && !command.includes('/etc/default'));
-    assert.match(fpmScriptFiles(spec('rpm', lifecycle(undefined, { format: 'rpm' })))[0]!.content, /if \[ "\$1" -ge 2 \]/);
+    assert.match(fpmScripts(spec('rpm', lifecycle(undefined, { format: 'rpm' })))[0]!, /if \[ "\$1" -ge 2 \]/);
   });
 
   test('without service options the fpm command and the staged files are those of a plain package', () => {
     const plain = spec('deb');
-    assert.deepEqual(fpmCommand({ ...plain, provides: [], conflicts: [], replaces: [] }, []).filter((arg) => /^--(before|after|config|provides|conflicts|replaces)/.test(arg)), []);
-    assert.deepEqual(stagedFiles({ ...plain, provides: [], conflicts: [], replaces: [] }, 'dpkg-deb').map((file) => file.path), ['usr/bin/demo', 'usr/share/doc/demo/copyright', 'DEBIAN/control']);
-    assert.deepEqual(fpmScriptFiles(plain), []);
+    assert.deepEqual(fpm.command({ ...plain, provides: [], conflicts: [], replaces: [] }, 'app', []).filter((arg) => /^--(before|after|config|provides|conflicts|replaces)/.test(arg)), []);
+    assert.deepEqual(stagedFiles({ ...plain, provides: [], conflicts: [], replaces: [] }, dpkgDeb).map((file) => file.path), ['usr/bin/demo', 'usr/share/doc/demo/copyright', 'DEBIAN/control']);
+    assert.deepEqual(fpmScripts(plain), []);
   });
 });
 

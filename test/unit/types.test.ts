@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fpmCommand } from '../../src/package/packager.ts';
-import type { PackageSpec } from '../../src/package/metadata.ts';
+import { fpm } from '../../src/package/packagers/fpm.ts';
+import type { PackageSpec } from '../../src/package/spec.ts';
 import { directory, git, gitDirectory } from '../../src/build/source.ts';
 import type { Arch, BuildOptions, BuildResult, Compression, SourceSpec } from '../../src/options/types.ts';
 import { validateBuild } from '../../src/options/validate.ts';
@@ -35,10 +35,10 @@ describe('types', () => {
     for (const arch of ARCHES) assert.doesNotThrow(() => validateBuild(build({ arch })));
   });
 
-  test('every Compression is accepted by validateBuild and known to fpmCommand', () => {
+  test('every Compression is accepted by validateBuild and known to fpm', () => {
     for (const compression of COMPRESSIONS) {
       assert.doesNotThrow(() => validateBuild(build({ compression })));
-      const command = fpmCommand({ compression, runtimeDeps: [], provides: [], conflicts: [], replaces: [] } as unknown as PackageSpec, []);
+      const command = fpm.command({ format: 'deb', compression, runtimeDeps: [], provides: [], conflicts: [], replaces: [] } as unknown as PackageSpec, 'app', []);
       assert.equal(typeof command[command.indexOf('--deb-compression') + 1], 'string', compression);
     }
   });

@@ -1,17 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { npmUserConfig, sourceDateEpoch } from '../../src/build/pipeline.ts';
+import { sourceDateEpoch } from '../../src/build/resolve.ts';
 import type { BuildOptions } from '../../src/options/types.ts';
-
-describe('npm configuration for the build machine', () => {
-  test('an auth line naming NPM_TOKEN, never its value, for the configured registry', () => {
-    assert.equal(npmUserConfig('https://npm.example.invalid/', true), '//npm.example.invalid/:_authToken=${NPM_TOKEN}\n');
-    assert.equal(npmUserConfig('https://mirror.example.invalid:8443/api/npm', true), '//mirror.example.invalid:8443/api/npm/:_authToken=${NPM_TOKEN}\n');
-  });
-  test('nothing without a token', () => {
-    assert.equal(npmUserConfig('https://npm.example.invalid/', false), '');
-  });
-});
 
 describe('SOURCE_DATE_EPOCH', () => {
   const options = { name: 'x' } as BuildOptions;

@@ -1,0 +1,278 @@
+/**
+ * The build plan: everything one build will do in its machine, worked out on the host from its
+ * options, its machine and its resolved inputs, with no engine and no network: the template
+ * variables, the rendered script (and spec), the packager command, what is streamed in, the keys
+ * of its caches and the files it writes. `ndist render`, `ndist shell` and the pipeline all use it;
+ * templates are rendered here only.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from '../errors.ts';
+import { DEPS_CACHE_DIR, NPM_CACHE_DIR, type DependencyKey } from '../cache/dependency-cache.ts';
+import { PACKAGE_ROOT, type Machine } from '../machine/catalogue.ts';
+import type { InputEntry } from '../machine/inputs.ts';
+import { includeParts, renderScript, specValue } from '../machine/script.ts';
+import type { Packager } from '../package/packager.ts';
+import { packagerVariables } from '../package/packagers.ts';
+import { runtimePackageKey, runtimePackageName, runtimePackageScript, runtimePackageSpec, runtimeSpecVariables } from '../package/runtime-package.ts';
+import { OUTPUT_DIR, STAGING_DIR, machineFile, stagedFiles } from '../package/staging.ts';
+import type { PackageSpec } from '../package/spec.ts';
+import type { BuildOptions } from '../options/types.ts';
+import type { RuntimeArchive } from './runtime.ts';
+import { SOURCE_EXCLUDES } from './source.ts';
+
+/** Where a build puts things in its machine. */
+const SCRIPT_IN_MACHINE = '/ndist/build.sh';
+const CA_IN_MACHINE = '/ndist/ca.crt';
+const HEALTH_CHECK_IN_MACHINE = '/ndist/health-check.mjs';
+const LICENSES_IN_MACHINE = '/ndist/licenses.mjs';
+const NPMRC_IN_MACHINE = '/ndist/npmrc';
+const RUNTIME_PACKAGE_SCRIPT = '/ndist/runtime-package.sh';
+const RUNTIME_IN_MACHINE = '/ndist/runtime';
+const NPM_IN_MACHINE = '/ndist/npm';
+/** These run inside the machine with the bundled Node, from ndist's compiled output. */
+const HEALTH_CHECK_SCRIPT = path.join(PACKAGE_ROOT, 'lib', 'in-machine', 'health-check.js');
+const LICENSES_SCRIPT = path.join(PACKAGE_ROOT, 'lib', 'in-machine', 'licenses.js');
+export const IN_MACHINE_PROGRAMS = [HEALTH_CHECK_SCRIPT, LICENSES_SCRIPT];
+
+/** What a build has resolved before it is planned. */
+export interface ResolvedInputs {
+  sourceDir: string;
+  /** Seconds since the epoch that every file time in the package is clamped to. */
+  sourceDateEpoch: number;
+  runtime: RuntimeArchive;
+  npm: RuntimeArchive;
+  registry: string;
+  /** The CA bundle's host path, when build machines get one. */
+  caBundle?: string;
+  /** Whether NPM_TOKEN is given to the build step, so npm's config names it. */
+  npmToken: boolean;
+  packager: Packager;
+  /** The machine image's id, when the build has its machine: it keys the runtime package. */
+  imageId?: string;
+  /** The dependency cache key, or why there is none; unset (no cache) without a build (ndist render, ndist shell). */
+  dependencyKey?: DependencyKey;
+}
+
+/** runtime 'shared': the runtime package, packaged in the app's machine after the app. */
+export interface RuntimePackagePlan {
+  spec: PackageSpec;
+  /** Its cache key: everything that decides its bytes. */
+  key: string;
+  /** Streamed into the machine (after the app's build), then run. */
+  inputs: InputEntry[];
+  run: string[];
+}
+
+export interface BuildPlan {
+  spec: PackageSpec;
+  packager: Packager;
+  sourceDateEpoch: number;
+  /** Where the runtime archive is unpacked in the machine. */
+  runtimeDir: string;
+  /** Every variable the machine's templates get (the README lists them). */
+  variables: Record<string, unknown>;
+  /** The build script, rendered. */
+  script: string;
+  /** The spec rendered from the machine's spec template, for a packager that reads one (rpmbuild). */
+  specText?: string;
+  /** The packager command, one argument per element. */
+  packageCommand: string[];
+  /** Streamed into the machine as one archive at /, each file dated sourceDateEpoch. */
+  inputs: InputEntry[];
+  /** Archives the engine unpacks into the machine as they are (gzip or xz): nothing is extracted on the host. */
+  archives: { file: string; dir: string }[];
+  /** The command that runs the build in the machine. */
+  run: string[];
+  /** What the build writes to OUTPUT_DIR: the package, and the SBOM beside it (a project's own template may write none). */
+  outputs: { artifact: string; sbom: string };
+  dependencyKey?: DependencyKey;
+  runtimePackage?: RuntimePackagePlan;
+}
+
+/**
+ * npm configuration for the build machine with an auth line for the registry when NPM_TOKEN is
+ * set. The line names the variable, not its value: npm expands it from the environment of the
+ * build step, the only place the token is given, so it is in no file, log, report or image.
+ */
+export function npmUserConfig(registry: string, withToken: boolean): string {
+  if (!withToken) return '';
+  const url = new URL(registry);
+  return `//${url.host}${url.pathname.replace(/\/?$/, '/')}:_authToken=\${NPM_TOKEN}\n`;
+}
+
+export function sbomFileName(spec: PackageSpec): string {
+  return `${spec.fileName}.cdx.json`;
+}
+
+/** Every variable a build machine's template can use (the README lists them). */
+function templateVariables(options: BuildOptions, machine: Machine, spec: PackageSpec, inputs: ResolvedInputs): Record<string, unknown> {
+  const { runtime, npm, packager, dependencyKey } = inputs;
+  const depsKey = dependencyKey?.key;
+  return {
+    name: options.name,
+    app: spec.app,
+    version: spec.version,
+    iteration: spec.iteration,
+    arch: spec.arch,
+    nodeArch: spec.nodeArch,
+    rpmArch: spec.rpmArch,
+    format: spec.format,
+    os: machine.os ?? {},
+    packages: machine.packages,
+    prefix: spec.prefix,
+    sharedRuntime: spec.sharedRuntime ?? '',
+    runtimePackage: spec.sharedRuntime ? runtimePackageName(runtime.version) : '',
+    entry: spec.entry,
+    maintainer: spec.maintainer,
+    description: spec.description,
+    license: spec.license ?? '',
+    homepage: spec.homepage ?? '',
+    buildMachine: options.buildMachine,
+    buildDeps: spec.buildDeps,
+    runtimeDeps: spec.runtimeDeps,
+    fpmArgs: options.fpmArgs ?? [],
+    node: runtime.version,
+    npm: npm.version,
+    runtimeDir: `${RUNTIME_IN_MACHINE}/${runtime.root}`,
+    npmCli: `${NPM_IN_MACHINE}/${npm.root}/bin/npm-cli.js`,
+    npmRegistry: inputs.registry,
+    npmUserConfig: NPMRC_IN_MACHINE,
+    npmCacheDir: NPM_CACHE_DIR,
+    depsCacheDir: DEPS_CACHE_DIR,
+    depsKey: depsKey ?? '',
+    depsCacheFile: depsKey ? `${DEPS_CACHE_DIR}/${depsKey}.tar` : '',
+    depsCacheSkipped: dependencyKey ? (dependencyKey.key ? '' : dependencyKey.reason) : 'it is keyed only in a build (not by ndist render or ndist shell)',
+    caBundle: inputs.caBundle !== undefined,
+    sourceDateEpoch: inputs.sourceDateEpoch,
+    licensesScript: LICENSES_IN_MACHINE,
+    licensesArgs: [
+      '--modules', '/ndist/src/node_modules',
+      '--out', `${STAGING_DIR}${spec.prefix}/share/licenses`,
+      // A shared runtime's licence is in its own package: the app's listing names that package.
+      ...(spec.sharedRuntime ? ['--runtime-package', runtimePackageName(runtime.version)] : ['--runtime', `${RUNTIME_IN_MACHINE}/${runtime.root}`]),
+      '--node-version', runtime.version,
+      ...(options.allowedLicenses ?? []).flatMap((id) => ['--allow', id]),
+    ],
+    sbomFileName: sbomFileName(spec),
+    healthCheck: options.healthCheck ?? 'error',
+    healthCheckEnabled: (options.healthCheck ?? 'error') !== 'off',
+    healthCheckScript: HEALTH_CHECK_IN_MACHINE,
+    healthCheckArgs: ['--root', STAGING_DIR, '--mode', options.healthCheck ?? 'error', '--machine', options.buildMachine, ...spec.runtimeDeps.flatMap((dep) => ['--dep', dep])],
+    buildFromSource: options.buildFromSource ?? true,
+    stagingDir: STAGING_DIR,
+    outputDir: OUTPUT_DIR,
+    fileName: spec.fileName,
+    ...packagerVariables(packager, spec, 'app'),
+    provides: spec.provides,
+    conflicts: spec.conflicts,
+    replaces: spec.replaces,
+    packageCommand: packager.command(spec, 'app', options.fpmArgs ?? []),
+  };
+}
+
+/** The machine's spec template rendered with `variables`, for a packager that reads a spec. */
+function renderSpec(machine: Machine, packager: Packager, variables: Record<string, unknown>): string | undefined {
+  if (!packager.rendersSpec) return undefined;
+  const template = machine.specTemplate;
+  if (!template) throw new ConfigError(`machine ${machine.id}`, `has no specTemplate, which ${packager.name} reads`);
+  return renderScript(readFileSync(template, 'utf8'), variables, template, specValue);
+}
+
+/**
+ * Everything a build streams into its machine but the runtime and npm archives: the script, the
+ * source, the files ndist stages, the scripts run inside, npm's config, the packager's own files.
+ * `ndist shell` streams the same, so `bash /ndist/build.sh` there runs the build.
+ */
+function machineInputs(spec: PackageSpec, inputs: ResolvedInputs, script: string, specText: string | undefined): InputEntry[] {
+  const { packager } = inputs;
+  return [
+    { kind: 'directory', name: 'ndist' },
+    { kind: 'directory', name: RUNTIME_IN_MACHINE.slice(1) },
+    { kind: 'directory', name: NPM_IN_MACHINE.slice(1) },
+    machineFile(SCRIPT_IN_MACHINE, script, 0o755),
+    { kind: 'tree', name: 'ndist/src', hostPath: inputs.sourceDir, exclude: SOURCE_EXCLUDES },
+    ...stagedFiles(spec, packager).map((file) => machineFile(`${STAGING_DIR}/${file.path}`, file.content, file.mode)),
+    ...(inputs.caBundle ? [{ kind: 'file', name: CA_IN_MACHINE.slice(1), hostPath: inputs.caBundle, mode: 0o644 } as InputEntry] : []),
+    { kind: 'file', name: HEALTH_CHECK_IN_MACHINE.slice(1), hostPath: HEALTH_CHECK_SCRIPT, mode: 0o644 },
+    { kind: 'file', name: LICENSES_IN_MACHINE.slice(1), hostPath: LICENSES_SCRIPT, mode: 0o644 },
+    machineFile(NPMRC_IN_MACHINE, npmUserConfig(inputs.registry, inputs.npmToken), 0o600),
+    ...packager.machineFiles(spec, 'app', specText),
+  ];
+}
+
+/** The runtime package of a shared-runtime build: its spec, key, script and (for rpmbuild) spec. */
+function planRuntimePackage(options: BuildOptions, machine: Machine, app: PackageSpec, inputs: ResolvedInputs & { imageId: string }, appVariables: Record<string, unknown>): RuntimePackagePlan {
+  const { runtime, packager, imageId } = inputs;
+  const spec = runtimePackageSpec(app, runtime);
+  const mode = options.healthCheck ?? 'error';
+  const healthCheck = mode === 'off' ? undefined : { script: HEALTH_CHECK_IN_MACHINE, machine: options.buildMachine, mode };
+  const script = runtimePackageScript(spec, packager, `${RUNTIME_IN_MACHINE}/${runtime.root}`, healthCheck);
+  // The machine's spec template, describing the runtime package instead of the app.
+  const specText = renderSpec(machine, packager, runtimeSpecVariables(appVariables, spec, packager));
+  return {
+    spec,
+    key: runtimePackageKey({ spec, runtime, machine, imageId, packager }),
+    inputs: [machineFile(RUNTIME_PACKAGE_SCRIPT, script, 0o755), ...packager.machineFiles(spec, 'runtime', specText)],
+    run: ['bash', RUNTIME_PACKAGE_SCRIPT],
+  };
+}
+
+/** The plan of one build: pure but for reading the machine's templates. */
+export function planBuild(options: BuildOptions, machine: Machine, spec: PackageSpec, inputs: ResolvedInputs): BuildPlan {
+  const { packager } = inputs;
+  if (!packager.formats.includes(spec.format)) throw new ConfigError('packager', `${packager.name} does not write .${spec.format} packages (machine ${machine.id})`);
+  const variables = templateVariables(options, machine, spec, inputs);
+  const script = renderScript(readFileSync(machine.script, 'utf8'), variables, machine.script);
+  const specText = renderSpec(machine, packager, variables);
+  const { imageId } = inputs;
+  return {
+    spec,
+    packager,
+    sourceDateEpoch: inputs.sourceDateEpoch,
+    runtimeDir: variables.runtimeDir as string,
+    variables,
+    script,
+    ...(specText === undefined ? {} : { specText }),
+    packageCommand: variables.packageCommand as string[],
+    inputs: machineInputs(spec, inputs, script, specText),
+    archives: [{ file: inputs.runtime.file, dir: RUNTIME_IN_MACHINE }, { file: inputs.npm.file, dir: NPM_IN_MACHINE }],
+    run: ['bash', SCRIPT_IN_MACHINE],
+    outputs: { artifact: spec.fileName, sbom: sbomFileName(spec) },
+    ...(inputs.dependencyKey ? { dependencyKey: inputs.dependencyKey } : {}),
+    ...(spec.sharedRuntime && imageId !== undefined ? { runtimePackage: planRuntimePackage(options, machine, spec, { ...inputs, imageId }, variables) } : {}),
+  };
+}
+
+/**
+ * The parts of the no-op key: every input of the build but the machine image's id, which is added
+ * once the image exists (a first build that creates the image must be up to date on the next run),
+ * and the packager, found only in the machine. `code` is the hash of ndist's code, `source` the
+ * source's commit or tree hash.
+ */
+export function upToDateParts(
+  options: BuildOptions,
+  machine: Machine,
+  spec: PackageSpec,
+  inputs: Pick<ResolvedInputs, 'sourceDateEpoch' | 'runtime' | 'npm' | 'registry'>,
+  fingerprints: { code: string; source: string; signingKey?: string },
+): Record<string, string | { file: string }> {
+  const { runtime, npm } = inputs;
+  return {
+    ndist: { file: path.join(PACKAGE_ROOT, 'package.json') },
+    ndistCode: fingerprints.code,
+    options: JSON.stringify(options),
+    spec: JSON.stringify(spec),
+    source: fingerprints.source,
+    sourceDateEpoch: String(inputs.sourceDateEpoch),
+    runtime: `${runtime.version} ${runtime.checksum} ${runtime.root}`,
+    npm: `${npm.version} ${npm.checksum} ${npm.root}`,
+    registry: inputs.registry,
+    // The template as rendered: with the shared parts it includes.
+    script: includeParts(readFileSync(machine.script, 'utf8'), machine.script),
+    specTemplate: machine.specTemplate ? { file: machine.specTemplate } : '',
+    healthCheck: { file: HEALTH_CHECK_SCRIPT },
+    licenses: { file: LICENSES_SCRIPT },
+    signingKey: fingerprints.signingKey ?? '',
+  };
+}

@@ -1,0 +1,63 @@
+/** dpkg-deb: builds a .deb from the staged tree and the DEBIAN/ control files ndist writes. */
+import type { Lifecycle } from '../service.ts';
+import { PHASES, phaseScripts } from '../service.ts';
+import type { Packager, StagedFile } from '../packager.ts';
+import { OUTPUT_DIR, stagingRoot } from '../staging.ts';
+import type { PackageSpec } from '../spec.ts';
+import { shellQuote } from '../../machine/script.ts';
+
+export function debControl(spec: PackageSpec): string {
+  const fields: [string, string | undefined][] = [
+    ['Package', spec.app],
+    ['Version', `${spec.version}-${spec.iteration}`],
+    ['Architecture', spec.arch],
+    ['Maintainer', spec.maintainer],
+    ['Depends', spec.runtimeDeps.length > 0 ? spec.runtimeDeps.join(', ') : undefined],
+    ['Provides', spec.provides.length > 0 ? spec.provides.join(', ') : undefined],
+    ['Conflicts', spec.conflicts.length > 0 ? spec.conflicts.join(', ') : undefined],
+    ['Replaces', spec.replaces.length > 0 ? spec.replaces.join(', ') : undefined],
+    ['Section', 'misc'],
+    ['Priority', 'optional'],
+    ['Homepage', spec.homepage],
+    ['Description', spec.description],
+  ];
+  return fields
+    .filter((field): field is [string, string] => field[1] !== undefined)
+    .map(([name, value]) => `${name}: ${value}\n`)
+    .join('');
+}
+
+/** DEBIAN/conffiles: exactly the config files, nothing else under /etc. */
+export function debConffiles(lifecycle: Lifecycle): string {
+  return lifecycle.configFiles.map((file) => `${file.path}\n`).join('');
+}
+
+/**
+ * Shell that appends `Installed-Size:` for the tree at `root` (a shell expression) to its
+ * DEBIAN/control, counted as dpkg-gencontrol does (KiB per file rounded up, 1 per other entry):
+ * `du` counts directory blocks, which depend on the filesystem, and the package's bytes must not.
+ */
+export function installedSizeCommand(root: string): string {
+  return `find ${root} -mindepth 1 -path ${root}/DEBIAN -prune -o -printf '%y %s\\n' | awk '{ s += ($1 == "f") ? int(($2 + 1023) / 1024) : 1 } END { print "Installed-Size: " s }' >> ${root}/DEBIAN/control`;
+}
+
+export const dpkgDeb: Packager = {
+  name: 'dpkg-deb',
+  formats: ['deb'],
+  rendersSpec: false,
+  command: (spec, role) => ['dpkg-deb', '--root-owner-group', `-Z${spec.compression}`, '--build', stagingRoot(role), `${OUTPUT_DIR}/${spec.fileName}`],
+  controlFiles(spec) {
+    const files: StagedFile[] = [{ path: 'DEBIAN/control', mode: 0o644, content: debControl(spec) }];
+    const lifecycle = spec.lifecycle;
+    if (lifecycle) {
+      if (lifecycle.configFiles.length > 0) files.push({ path: 'DEBIAN/conffiles', mode: 0o644, content: debConffiles(lifecycle) });
+      const scripts = phaseScripts(lifecycle, spec.format);
+      for (const phase of PHASES) files.push({ path: `DEBIAN/${phase}`, mode: 0o755, content: scripts[phase] });
+    }
+    return files;
+  },
+  scriptedControl: (spec, root) => [`printf '%s' ${shellQuote(debControl(spec))} > "$${root}/DEBIAN/control"`, installedSizeCommand(`"$${root}"`)],
+  machineFiles: () => [],
+  // ndist's own shell (no user input), inserted raw by the templates.
+  templateVariables: (_spec, _role, active) => ({ usesDpkgDeb: active, installedSizeCommand: installedSizeCommand('"$staging"') }),
+};

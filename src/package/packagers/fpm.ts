@@ -1,0 +1,110 @@
+/**
+ * fpm, where the machine has it: writes .deb and .rpm from flags (its own control file), maintainer
+ * scripts given as files.
+ */
+import { ConfigError } from '../../errors.ts';
+import type { PackageFormat } from '../format.ts';
+import { formatOf } from '../formats.ts';
+import type { Packager } from '../packager.ts';
+import { PHASES, phaseScripts, type Phase } from '../service.ts';
+import { OUTPUT_DIR, machineFile, stagingRoot } from '../staging.ts';
+import type { PackageSpec } from '../spec.ts';
+
+/** fpm reads maintainer scripts from files: they are put here in the machine, outside the package tree. */
+export const FPM_SCRIPTS_DIR = '/ndist/scripts';
+
+const FPM_SCRIPT_FLAGS: Record<Phase, string> = {
+  preinst: '--before-install',
+  postinst: '--after-install',
+  prerm: '--before-remove',
+  postrm: '--after-remove',
+};
+
+const FPM_DEB_COMPRESSION = { xz: 'xz', gzip: 'gz', zstd: 'zst', none: 'none' } as const;
+const FPM_RPM_COMPRESSION = { xz: 'xz', gzip: 'gzip', none: 'none' } as const;
+
+/** fpm's flags of its own for each format: the package's, and those owning its config directories. */
+const FORMAT_ARGS: Record<PackageFormat, { package(spec: PackageSpec): string[]; configDirectories(spec: PackageSpec): string[] }> = {
+  deb: {
+    package: (spec) => [
+      // fpm marks every file under /etc as a conffile unless told not to (fpm #873).
+      '--deb-no-default-config-files',
+      '--deb-compression', FPM_DEB_COMPRESSION[spec.compression],
+    ],
+    configDirectories: () => [],
+  },
+  rpm: {
+    package(spec) {
+      if (spec.compression === 'zstd') throw new ConfigError('compression', 'fpm cannot write zstd rpm payloads; use xz, gzip or none');
+      return [
+        // fpm's default rpm file digest is md5, which FIPS hosts refuse ("cpio: Digest mismatch").
+        '--rpm-digest', 'sha256',
+        '--rpm-compression', FPM_RPM_COMPRESSION[spec.compression],
+        '--rpm-os', 'linux',
+        // The package owns its own directories (every file below them too), never /opt, /usr or /usr/bin.
+        '--directories', spec.prefix,
+        '--directories', `/usr/share/doc/${spec.app}`,
+      ];
+    },
+    // Own /etc/<app> when config files are below it; never /etc itself or /etc/default.
+    configDirectories(spec) {
+      const appEtc = `/etc/${spec.app}`;
+      return spec.lifecycle?.configFiles.some((file) => file.path.startsWith(`${appEtc}/`)) ? ['--directories', appEtc] : [];
+    },
+  },
+};
+
+/**
+ * fpm flags for relations, config files and maintainer scripts. Our postrm handles purge itself,
+ * so no --deb-after-purge; no --deb-systemd either, since the unit and its handling are ours.
+ */
+function fpmLifecycleArgs(spec: PackageSpec): string[] {
+  const lifecycle = spec.lifecycle;
+  const args = [
+    ...spec.provides.flatMap((relation) => ['--provides', relation]),
+    ...spec.conflicts.flatMap((relation) => ['--conflicts', relation]),
+    ...spec.replaces.flatMap((relation) => ['--replaces', relation]),
+  ];
+  if (!lifecycle) return args;
+  args.push(...lifecycle.configFiles.flatMap((file) => ['--config-files', file.path]));
+  args.push(...FORMAT_ARGS[spec.format].configDirectories(spec));
+  args.push(...PHASES.flatMap((phase) => [FPM_SCRIPT_FLAGS[phase], `${FPM_SCRIPTS_DIR}/${phase}`]));
+  return args;
+}
+
+export const fpm: Packager = {
+  name: 'fpm',
+  formats: ['deb', 'rpm'],
+  detect: 'command -v fpm',
+  rendersSpec: false,
+  command(spec, role, fpmArgs) {
+    const optional = (flag: string, value: string | undefined) => (value ? [flag, value] : []);
+    return [
+      'fpm', '-s', 'dir', '-t', spec.format,
+      '-n', spec.app,
+      '-v', spec.version,
+      '--iteration', spec.iteration,
+      '-a', formatOf(spec.format).arch(spec.arch),
+      '-m', spec.maintainer,
+      '--description', spec.description,
+      ...optional('--license', spec.license),
+      ...optional('--url', spec.homepage),
+      ...spec.runtimeDeps.flatMap((dep) => ['-d', dep]),
+      ...FORMAT_ARGS[spec.format].package(spec),
+      ...fpmLifecycleArgs(spec),
+      '-p', `${OUTPUT_DIR}/${spec.fileName}`,
+      ...fpmArgs,
+      '-C', stagingRoot(role),
+      '.',
+    ];
+  },
+  controlFiles: () => [],
+  scriptedControl: (_spec, root) => [`rm -rf "$${root}/DEBIAN"`],
+  // The maintainer scripts, for the package's format (its --before-install… flags name them).
+  machineFiles(spec) {
+    if (!spec.lifecycle) return [];
+    const scripts = phaseScripts(spec.lifecycle, spec.format);
+    return PHASES.map((phase) => machineFile(`${FPM_SCRIPTS_DIR}/${phase}`, scripts[phase], 0o755));
+  },
+  templateVariables: () => ({}),
+};

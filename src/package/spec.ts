@@ -1,0 +1,39 @@
+/** What a package is, settled on the host before its machine starts (see metadata.ts). */
+import type { PackageFormat } from './format.ts';
+import type { Lifecycle } from './service.ts';
+import type { Arch, Compression } from '../options/types.ts';
+
+export interface PackageSpec {
+  app: string;
+  /** Upstream version as the package manager sees it (semver pre-releases use `~`). */
+  version: string;
+  iteration: string;
+  arch: Arch;
+  /** Node's name for the architecture: x64 or arm64. */
+  nodeArch: 'x64' | 'arm64';
+  /** RPM's name for the architecture: x86_64 or aarch64. */
+  rpmArch: 'x86_64' | 'aarch64';
+  maintainer: string;
+  description: string;
+  license?: string;
+  homepage?: string;
+  /** Path of the script /usr/bin/<app> runs, relative to the app root. */
+  entry: string;
+  /** Dependencies in the format's own syntax, `@names` replaced by the machine's distro packages. */
+  runtimeDeps: string[];
+  /** Build dependencies, `@names` replaced by the machine's distro packages. */
+  buildDeps: string[];
+  compression: Compression;
+  format: PackageFormat;
+  /** Where the app is installed: /opt/<app>. */
+  prefix: string;
+  fileName: string;
+  /** Relations in the format's own syntax (rpm: replaces become Obsoletes). */
+  provides: string[];
+  conflicts: string[];
+  replaces: string[];
+  /** runtime 'shared': the prefix of the runtime package the app runs on (/opt/ndist/node/<version>); unset: Node is bundled. */
+  sharedRuntime?: string;
+  /** Service, account, config files, directories and hooks; absent for a plain package. */
+  lifecycle?: Lifecycle;
+}
