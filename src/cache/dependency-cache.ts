@@ -18,10 +18,10 @@ import type { Arch } from '../options/types.ts';
 export const NPM_CACHE_DIR = '/ndist/cache/npm';
 export const DEPS_CACHE_DIR = '/ndist/cache/deps';
 
-export interface CacheVolumes {
+export type CacheVolumes = {
   npm: string;
   deps: string;
-}
+};
 
 /**
  * The volumes' names: `ndist-npm-cache` and `ndist-deps`, or with $NDIST_VOLUME_PREFIX instead of

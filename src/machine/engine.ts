@@ -4,7 +4,6 @@
  * in-memory fake.
  */
 import type { Readable } from 'node:stream';
-import type { CacheVolumes } from '../cache/dependency-cache.ts';
 import type { Arch } from '../options/types.ts';
 import type { Machine } from './catalogue.ts';
 
@@ -48,8 +47,8 @@ export interface Engine {
   ensureMachineImage(machine: Machine, arch: Arch, log: (line: string) => void): Promise<{ tag: string; id: string }>;
   /** Fail early when the engine cannot run `arch`; warn when it runs it emulated. */
   checkEmulation(arch: Arch, log: (line: string) => void): Promise<void>;
-  /** Create the cache volumes that are missing. */
-  ensureCacheVolumes(volumes: CacheVolumes): Promise<void>;
+  /** Create the cache volumes that are missing: volume names by the cache they hold (e.g. npm, deps). */
+  ensureCacheVolumes(volumes: Readonly<Record<string, string>>): Promise<void>;
   /**
    * Start a container that stays up until removed. It is registered with src/cleanup.ts, so an
    * interrupt or --fail-fast removes it, and a command running in it then fails.

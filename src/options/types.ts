@@ -1,5 +1,3 @@
-import type { SigningOptions } from '../package/signing.ts';
-
 /** What a package.ts describes: builds, their sources, and the machines they run on. */
 
 export type SourceSpec =
@@ -184,4 +182,11 @@ export interface BuildResult {
   stages?: Record<string, number>;
   /** The artifact of an earlier build with the same inputs was reused: no container was started. */
   reused?: boolean;
+}
+
+export interface SigningOptions {
+  /** Armored secret key file. Default: the key in $NDIST_SIGNING_KEY. */
+  keyFile?: string;
+  /** Passphrase of the key. Default: $NDIST_SIGNING_PASSPHRASE; none when unset. */
+  passphrase?: string;
 }

@@ -11,15 +11,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { registerCleanup } from '../cleanup.ts';
 import { BuildError, ConfigError } from '../errors.ts';
+import type { SigningOptions } from '../options/types.ts';
 
 const run = promisify(execFile);
-
-export interface SigningOptions {
-  /** Armored secret key file. Default: the key in $NDIST_SIGNING_KEY. */
-  keyFile?: string;
-  /** Passphrase of the key. Default: $NDIST_SIGNING_PASSPHRASE; none when unset. */
-  passphrase?: string;
-}
 
 export interface Signer {
   /** Fingerprint of the signing key. */

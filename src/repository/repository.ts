@@ -13,7 +13,8 @@ import { registerCleanup } from '../cleanup.ts';
 import { ConfigError, RepositoryError, errorMessage } from '../errors.ts';
 import type { OsRelease, PackageFormat } from '../machine/catalogue.ts';
 import { REPORT_FILE } from '../build/report.ts';
-import { openSigner, type SigningOptions } from '../package/signing.ts';
+import { openSigner } from '../package/signing.ts';
+import type { SigningOptions } from '../options/types.ts';
 import { aptPoolPath, stageAptSuite } from './apt.ts';
 import {
   STATE_FORMAT, emptyState, listChannels, packageId, parseChannelKey, promotePackages, publishPackages, referencedFiles, rollbackChannel,

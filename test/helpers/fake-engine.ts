@@ -8,7 +8,6 @@
 import { PassThrough, type Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { registerCleanup } from '../../src/cleanup.ts';
-import type { CacheVolumes } from '../../src/cache/dependency-cache.ts';
 import type { Machine } from '../../src/machine/catalogue.ts';
 import { LABEL } from '../../src/machine/docker/client.ts';
 import { machineImageTag } from '../../src/machine/docker/image.ts';
@@ -28,7 +27,7 @@ export const succeeds: FakeScript = async (_container, { onLine }) => {
 export class FakeEngine implements Engine {
   /** Every container started, in order. */
   readonly containers: FakeContainer[] = [];
-  readonly volumes: CacheVolumes[] = [];
+  readonly volumes: Readonly<Record<string, string>>[] = [];
   /** Containers started and not yet removed, now and at most. */
   live = 0;
   maxLive = 0;
@@ -50,7 +49,7 @@ export class FakeEngine implements Engine {
 
   async checkEmulation(): Promise<void> {}
 
-  async ensureCacheVolumes(volumes: CacheVolumes): Promise<void> {
+  async ensureCacheVolumes(volumes: Readonly<Record<string, string>>): Promise<void> {
     this.volumes.push(volumes);
   }
 

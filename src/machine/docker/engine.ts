@@ -1,6 +1,5 @@
 /** The Engine builds run on, over dockerode: containers (container.ts), machine images (image.ts), emulation, cache volumes. */
 import type Docker from 'dockerode';
-import type { CacheVolumes } from '../../cache/dependency-cache.ts';
 import type { Arch } from '../../options/types.ts';
 import type { Machine } from '../catalogue.ts';
 import { checkEmulation } from '../emulation.ts';
@@ -30,7 +29,7 @@ export class DockerEngine implements Engine {
   }
 
   /** Create the volumes when missing, labelled io.ndist so `ndist cache` finds them. */
-  async ensureCacheVolumes(volumes: CacheVolumes): Promise<void> {
+  async ensureCacheVolumes(volumes: Readonly<Record<string, string>>): Promise<void> {
     for (const [kind, name] of Object.entries(volumes)) {
       try {
         await this.docker.getVolume(name).inspect();
