@@ -40,7 +40,8 @@ export interface CleanHost {
 
 /** A fresh container of a plain base image (no Node, no compiler) with `files` copied to /tmp. */
 export async function cleanHost(image: string, files: string[]): Promise<CleanHost> {
-  const host = await BuildContainer.start(docker, image, { labels: { [TEST_LABEL]: 'true' }, env: {} });
+  // Its own session label, not io.ndist.session: ndistContainers() lists a run's build containers only.
+  const host = await BuildContainer.start(docker, image, { labels: { [TEST_LABEL]: 'true', 'io.ndist.test.session': TEST_SESSION }, env: {} });
   try {
     const pack = tar.pack();
     for (const file of files) pack.entry({ name: path.basename(file), mode: 0o644 }, readFileSync(file));
