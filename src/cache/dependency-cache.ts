@@ -40,8 +40,8 @@ export function cacheMounts(volumes: CacheVolumes): VolumeMount[] {
   ];
 }
 
-/** The root package's scripts npm ci runs; their effects cannot be restored from a cache. */
-const ROOT_LIFECYCLE = ['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare'];
+/** The root package's scripts the build runs (npm rebuild); their effects cannot be restored from a cache. */
+const ROOT_LIFECYCLE = ['preinstall', 'install', 'postinstall'];
 /** Fields of package.json npm ci checks against the lockfile, or that change what it installs. */
 const DEPENDENCY_FIELDS = ['dependencies', 'optionalDependencies', 'peerDependencies', 'peerDependenciesMeta', 'bundleDependencies', 'bundledDependencies', 'overrides', 'workspaces'];
 

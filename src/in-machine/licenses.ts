@@ -5,9 +5,9 @@
  * `node@<version>/`, and `licenses.json` lists name, version and declared licence. With an
  * allow-list, a package under any other licence fails the build, named with its licence.
  *
- * With `--sbom`, the CycloneDX SBOM that `npm sbom --package-lock-only` wrote from the lockfile is
- * reduced to what is installed (the lockfile also lists optional packages for other platforms), and a
- * package installed but not in the SBOM fails the build: the SBOM lists exactly what ships.
+ * With `--sbom`, the CycloneDX SBOM `npm sbom` wrote of the installed tree is checked against
+ * what is installed: a component that is not installed leaves it, and a package installed but not
+ * in it fails the build. The SBOM lists exactly what ships.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -10,9 +10,6 @@
  * /dev/tcp, a native addon compiled in the build machine, ESM with a prebuilt binary from an npm
  * package, plain JS, and a tree of hundreds of packages.
  *
- * Apps marked `blockedBy` fail today for a known gap of ndist; they are skipped (with the reason)
- * unless NDIST_CORPUS_BLOCKED=1, which builds them too, to check a fix.
- *
  * A lockfile is made on the unpacked tarball, never installed there:
  *   npm pack NAME@VERSION && tar -xzf *.tgz && cd package && npm install --package-lock-only --ignore-scripts
  */
@@ -46,8 +43,6 @@ interface CorpusApp {
   shape: string;
   /** Build options beyond the corpus defaults (shared runtime, zstd). */
   options?: Partial<BuildOptions>;
-  /** A gap of ndist that makes the build fail today: skipped unless NDIST_CORPUS_BLOCKED=1. */
-  blockedBy?: string;
   /** Checks on the built .deb, on the build host. */
   inspect?(deb: string): void;
   /** Runs the installed app on the clean host. */
@@ -163,7 +158,6 @@ const APPS: CorpusApp[] = [
     spec: 'http-server@14.1.1',
     integrity: 'sha512-+cbxadF40UXd9T01zUHgA+rlo2Bg1Srer4+B4NwIHdaGxAGGv59nYRnGGDJ9LBk7alpS0US+J+bLLdQOOkJq4A==',
     shape: 'HTTP server, 50 dependencies',
-    blockedBy: 'the SBOM: `npm sbom --omit dev --package-lock-only` leaves out 31 of its 50 installed packages (those a devDependency also reaches), so the licences step fails the build (exit 5)',
     async smoke(sh) {
       const output = await sh(`bash -c '
         mkdir -p /tmp/hs && echo "served by http-server" > /tmp/hs/hello.txt
@@ -183,7 +177,6 @@ const APPS: CorpusApp[] = [
     spec: 'concurrently@9.2.1',
     integrity: 'sha512-fsfrO0MxV64Znoy8/l1vVIjjHa29SZyyqPgQBwhiDcaW8wJc2W3XWVOGx4M3oJBnv/zdUZIIp1gDeS98GzP8Ng==',
     shape: 'CLI with two bins (concurrently, conc), 31 dependencies',
-    blockedBy: 'the SBOM: `npm sbom --omit dev --package-lock-only` lists 3 of its 31 installed packages, so the licences step fails the build (exit 5)',
     async smoke(sh) {
       assert.equal((await sh('concurrently --version')).trim(), '9.2.1');
       const output = await sh(`concurrently --raw 'echo one' 'echo two'`);
@@ -196,7 +189,6 @@ const APPS: CorpusApp[] = [
     spec: 'typescript@5.9.3',
     integrity: 'sha512-jl1vZzPDinLr9eUt3J/t7V6FgNEw9QjvBPdysz9KfQDD41fQrC2Y4vKQdiaUpFT4bXlb1RHhLpp8wtm6M5TgSw==',
     shape: 'CLI with two bins (tsc, tsserver), plain JS, no dependencies, 23 MB unpacked',
-    blockedBy: 'the SBOM: `npm sbom --package-lock-only` fails with ESBOMPROBLEMS ("invalid: @types/node@…, latest required by typescript@5.9.3"): a devDependency on a dist-tag cannot be checked from the lockfile',
     inspect(deb) {
       // Named `tsc`, the package's /usr/bin/tsc runs bin/tsc (named `typescript`, it would run `main`); tsserver ships, with no wrapper.
       assert.match(debFiles(deb), /\/opt\/tsc\/app\/bin\/tsserver$/m);
@@ -217,7 +209,6 @@ const APPS: CorpusApp[] = [
     spec: 'node-static@0.7.11',
     integrity: 'sha512-zfWC/gICcqb74D9ndyvxZWaI1jzcoHmf4UTHWQchBNuNMxdBLJMDiUgZ1tjGLEIe/BMhj2DxKD8HOuc2062pDQ==',
     shape: 'HTTP file server (bin "static"), plain JS, 5 dependencies; Node bundled, gzip',
-    blockedBy: 'the SBOM: `npm sbom --package-lock-only` fails with ESBOMPROBLEMS ("invalid: request@2.88.2, latest required by node-static@0.7.11"): devDependencies on the dist-tag `latest`',
     options: { runtime: 'bundled', compression: 'gzip' },
     inspect(deb) {
       assert.match(debFiles(deb), /\/opt\/node-static\/node\/bin\/node$/m);
@@ -244,15 +235,12 @@ const APPS: CorpusApp[] = [
     spec: 'cowsay@1.6.0',
     integrity: 'sha512-8C4H1jdrgNusTQr3Yu4SCm+ZKsAlDFbpa0KS0Z3im8ueag+9pGOf3CrioruvmeaW/A5oqg9L0ar6qeftAh03jw==',
     shape: 'CLI with two bins (cowsay, cowthink), 40 dependencies, a `prepare` script',
-    blockedBy: 'the app\'s own `prepare` script: `npm ci --omit=dev` runs it (rollup -c) in the build machine, where rollup, a devDependency, is not installed ("sh: 1: rollup: not found", exit 127)',
     async smoke(sh) {
       assert.match(await sh('cowsay moo'), /< moo >/);
     },
   },
 ];
 
-const WITH_BLOCKED = process.env.NDIST_CORPUS_BLOCKED === '1';
-const built = APPS.filter((entry) => WITH_BLOCKED || !entry.blockedBy);
 
 describe('real published apps: packed, built, installed on a clean host, run and removed', { timeout: 40 * 60_000 }, () => {
   let work: string;
@@ -267,7 +255,7 @@ describe('real published apps: packed, built, installed on a clean host, run and
     stopCleanUpOnInterrupt = cleanUpOnInterrupt(() => [work]);
     await mkdir(path.join(work, 'tarballs'));
     // Packed at test time, in parallel; npm checks each tarball against the registry's integrity.
-    await Promise.all(built.map(async (entry) => {
+    await Promise.all(APPS.map(async (entry) => {
       const { stdout } = await run('npm', ['pack', entry.spec, '--json', '--pack-destination', path.join(work, 'tarballs')], { cwd: work });
       const [packed] = JSON.parse(stdout) as { filename: string; integrity: string }[];
       assert.equal(packed?.integrity, entry.integrity, `${entry.spec}: the tarball is the one pinned`);
@@ -289,7 +277,7 @@ describe('real published apps: packed, built, installed on a clean host, run and
 
   it('builds every app in one run, with its devDependencies in package.json, and leaves no container', async (t) => {
     const builder = new Builder({ outDir: path.join(work, 'out'), concurrency: 2, progress: 'silent' });
-    for (const entry of built) {
+    for (const entry of APPS) {
       builder.addBuild({
         name: entry.app,
         app: entry.app,
@@ -312,7 +300,7 @@ describe('real published apps: packed, built, installed on a clean host, run and
       }));
       assert.fail(`builds failed:\n${failures.join('\n\n')}`);
     }
-    t.diagnostic(`build run: ${((Date.now() - started) / 1000).toFixed(0)} s for ${built.length} apps, concurrency 2`);
+    t.diagnostic(`build run: ${((Date.now() - started) / 1000).toFixed(0)} s for ${APPS.length} apps, concurrency 2`);
     for (const [name, result] of results) {
       t.diagnostic(`${name}: ${(result.size! / 1e6).toFixed(1)} MB in ${(result.durationMs / 1000).toFixed(0)} s (stages ${JSON.stringify(result.stages)})`);
     }
@@ -320,7 +308,7 @@ describe('real published apps: packed, built, installed on a clean host, run and
   });
 
   it('each package has what its app needs', async () => {
-    for (const entry of built) {
+    for (const entry of APPS) {
       const result = results.get(entry.app);
       assert.ok(result?.artifact, `${entry.app} was built`);
       assert.equal(path.basename(result.artifact), `${entry.app}_${entry.spec.split('@').pop()}-1_amd64.deb`);
@@ -333,7 +321,7 @@ describe('real published apps: packed, built, installed on a clean host, run and
   });
 
   it('installs every package on one clean Debian 12 host with no Node, runs each app, and removes each', async (t) => {
-    const debs = [...new Set(built.flatMap((entry) => {
+    const debs = [...new Set(APPS.flatMap((entry) => {
       const result = results.get(entry.app)!;
       return [result.artifact!, ...(result.runtimePackage ? [result.runtimePackage.path] : [])];
     }))];
@@ -346,18 +334,18 @@ describe('real published apps: packed, built, installed on a clean host, run and
     };
     assert.equal((await sh('command -v node || echo none')).trim(), 'none', 'the host has no Node');
     await sh(`dpkg -i ${debs.map((deb) => `/tmp/${path.basename(deb)}`).join(' ')}`);
-    for (const entry of built) {
+    for (const entry of APPS) {
       await t.test(`${entry.app} (${entry.spec}): ${entry.shape}`, async () => {
         assert.equal((await sh(`command -v ${entry.app}`)).trim(), `/usr/bin/${entry.app}`);
         await entry.smoke(sh);
       });
     }
-    for (const entry of built) {
+    for (const entry of APPS) {
       await sh(`dpkg -r ${entry.app}`);
       await sh(`dpkg -s ${entry.app}`, 1);
       assert.equal((await sh(`ls /opt/${entry.app} /usr/bin/${entry.app} 2>&1 || true`)).match(/No such file/g)?.length, 2, `/opt/${entry.app} and /usr/bin/${entry.app} are gone`);
     }
-    if (built.some((entry) => (entry.options?.runtime ?? 'shared') === 'shared')) {
+    if (APPS.some((entry) => (entry.options?.runtime ?? 'shared') === 'shared')) {
       await sh(`dpkg -r ndist-node-${NODE}`);
       await sh(`dpkg -s ndist-node-${NODE}`, 1);
     }
@@ -365,8 +353,4 @@ describe('real published apps: packed, built, installed on a clean host, run and
     assert.equal((await sh('ls -A /opt 2>/dev/null || true')).trim(), '', 'no app and no runtime left under /opt');
     t.diagnostic(`install, run and remove: ${((Date.now() - started) / 1000).toFixed(0)} s`);
   });
-
-  for (const entry of APPS.filter((candidate) => candidate.blockedBy && !WITH_BLOCKED)) {
-    it(`${entry.app} (${entry.spec}): ${entry.shape}`, { skip: `blocked by ${entry.blockedBy}` }, () => undefined);
-  }
 });

@@ -87,7 +87,6 @@ describe('dependency cache key', () => {
 
   it('is not used when npm ci depends on the source: root install scripts, binding.gyp, workspaces, file: dependencies, no lockfile', async () => {
     const cases: [Record<string, string>, RegExp][] = [
-      [{ 'package.json': JSON.stringify({ ...PACKAGE, scripts: { prepare: 'tsc' } }) }, /prepare script/],
       [{ 'package.json': JSON.stringify({ ...PACKAGE, scripts: { postinstall: 'patch-package' } }) }, /postinstall script/],
       [{ 'binding.gyp': '{}' }, /binding\.gyp/],
       [{ 'package.json': JSON.stringify({ ...PACKAGE, workspaces: ['packages/*'] }) }, /workspaces/],
