@@ -11,7 +11,7 @@ import type { Engine } from '../machine/engine.ts';
 import { BuildsFailedError, ConfigError, errorMessage } from '../errors.ts';
 import { findMachine, loadMachines } from '../machine/catalogue.ts';
 import { BuildRun, type RunPlan } from './build-run.ts';
-import { resolveCaBundle } from './pipeline.ts';
+import { resolveCaBundle } from './resolve.ts';
 import { chooseProgress } from '../progress/reporter.ts';
 import { appendStepSummary, buildReport, markdownSummary, summaryTable, writeReport, type BuildRecord } from './report.ts';
 import { runSettings, selectNames, type RunSettings } from '../options/run-settings.ts';

@@ -31,9 +31,6 @@ import { SOURCE_EXCLUDES, fetchSource } from './source.ts';
 import type { BuildOptions } from '../options/types.ts';
 import { buildInputsHash, ndistCodeHash, sourceTreeHash } from '../cache/up-to-date.ts';
 
-// The Builder resolves the CA bundle before its builds: it imports it from here.
-export { resolveCaBundle } from './resolve.ts';
-
 export interface PipelineContext {
   engine: Engine;
   machine: Machine;

@@ -5,7 +5,8 @@
  */
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
-import type { OsRelease, PackageFormat } from '../machine/catalogue.ts';
+import type { OsRelease } from '../machine/catalogue.ts';
+import type { PackageFormat } from '../package/format.ts';
 import type { PipelineResult } from './pipeline.ts';
 import { formatDuration, formatSize, textTable } from '../progress/reporter.ts';
 import type { BuildOptions, BuildResult, SourceSpec } from '../options/types.ts';

@@ -15,7 +15,6 @@ import type { PackageFormat } from '../package/format.ts';
 import { FORMATS } from '../package/formats.ts';
 
 // The machine's format, as the repository side and the report name it.
-export type { PackageFormat };
 
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_TEMPLATES_DIR = path.join(PACKAGE_ROOT, 'templates');

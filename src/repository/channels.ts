@@ -5,7 +5,7 @@
  * apt and yum indexes are regenerated from it (apt.ts, yum.ts).
  */
 import { RepositoryError } from '../errors.ts';
-import type { PackageFormat } from '../machine/catalogue.ts';
+import type { PackageFormat } from '../package/format.ts';
 import { compareVersions, upstreamVersion } from './versions.ts';
 
 export const STATE_FORMAT = 'ndist-repository/1';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { sha256File } from '../build/checksums.ts';
 import { ConfigError, RepositoryError, errorMessage } from '../errors.ts';
-import type { PackageFormat } from '../machine/catalogue.ts';
+import type { PackageFormat } from '../package/format.ts';
 
 const run = promisify(execFile);
 

@@ -5,7 +5,7 @@
  * Written out rather than shelled out because a channel is sorted on every change; a unit test
  * checks both against `dpkg --compare-versions` and rpm's own vercmp.
  */
-import type { PackageFormat } from '../machine/catalogue.ts';
+import type { PackageFormat } from '../package/format.ts';
 
 const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
 const isAlpha = (c: string | undefined) => c !== undefined && /[A-Za-z]/.test(c);
