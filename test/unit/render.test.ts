@@ -129,6 +129,16 @@ describe('init', () => {
     }
   });
 
+  test('engines.node: the default version when it is in range, else a clear refusal; --node is held to the range', () => {
+    assert.match(initPackageFile({ name: 'svc', main: 'a.js', engines: { node: '>=20' } }), /node: "22\.23\.3",/);
+    assert.throws(
+      () => initPackageFile({ name: 'svc', main: 'a.js', engines: { node: '>=24' } }),
+      (error: unknown) => error instanceof ConfigError && error.message === '--node: engines.node ">=24" of package.json does not include 22.23.3, the version ndist init pins by default; run ndist init --node <an exact version in that range>',
+    );
+    assert.match(initPackageFile({ name: 'svc', main: 'a.js', engines: { node: '>=24' } }, '24.1.0'), /node: "24\.1\.0",/);
+    assert.throws(() => initPackageFile({ name: 'svc', main: 'a.js', engines: { node: '^20' } }, '18.20.4'), /--node: 18\.20\.4 is outside engines\.node "\^20" of package\.json; pick a version in that range$/);
+  });
+
   test('main instead of bin; no version asks for one', () => {
     const text = initPackageFile({ name: 'svc', main: './server.js' });
     assert.match(text, /entry: "server\.js",/);
