@@ -80,7 +80,8 @@ const COMMAND_NAME = /^[A-Za-z0-9_@+][A-Za-z0-9._@+-]*$/;
 
 /** /usr/bin/<app> running entry, then a wrapper for every other package.json bin. */
 function commandsFrom(pkg: PackageJson, app: string, entry: string, sourceDir: string): Command[] {
-  const bins = typeof pkg.bin === 'string' ? {} : (pkg.bin ?? {});
+  // A bin given as a string is named after the package, without its scope, as npm names it.
+  const bins = typeof pkg.bin === 'string' ? (pkg.name ? { [pkg.name.replace(/^@[^/]+\//, '')]: pkg.bin } : {}) : (pkg.bin ?? {});
   const commands: Command[] = [{ name: app, entry }];
   for (const [name, script] of Object.entries(bins)) {
     const field = `package.json bin "${name}"`;

@@ -239,6 +239,9 @@ describe('resolvePackage: every bin a command', () => {
   test('the entry option sets /usr/bin/<app>, even over a bin of that name; bin as a string or main: one command', () => {
     assert.deepEqual(commandsOf({ bin: { demo: 'a.js', other: 'b.js' } }, ['a.js', 'b.js', 'c.js'], { entry: 'c.js' }), [{ name: 'demo', entry: 'c.js' }, { name: 'other', entry: 'b.js' }]);
     assert.deepEqual(commandsOf({ bin: 'cli.js' }, ['cli.js']), [{ name: 'demo', entry: 'cli.js' }]);
+    // npm names a string bin after the package, without its scope.
+    assert.deepEqual(commandsOf({ name: '@acme/serve-it', bin: './cli.js' }, ['cli.js']), [{ name: 'demo', entry: 'cli.js' }, { name: 'serve-it', entry: 'cli.js' }]);
+    assert.deepEqual(commandsOf({ name: 'demo', bin: 'cli.js' }, ['cli.js']), [{ name: 'demo', entry: 'cli.js' }]);
     assert.deepEqual(commandsOf({ main: 'server.js' }, ['server.js']), [{ name: 'demo', entry: 'server.js' }]);
   });
 
