@@ -65,6 +65,7 @@ function sourceFile(field: string, value: unknown, sourceDir: string): string {
   return requireInSource(field, checkEntry(field, value), sourceDir);
 }
 
+/** A checked path that must exist in the source; one in a build-output directory says why it may not. */
 function requireInSource(field: string, script: string, sourceDir: string): string {
   if (!existsSync(path.join(sourceDir, script))) {
     const built = BUILD_OUTPUT_DIRS.has(script.split('/')[0]!)
