@@ -1,15 +1,15 @@
 /**
  * The package's tree in the build machine: where it is staged and written, and the files ndist
- * adds to it (the /usr/bin wrapper, the copyright, the lifecycle's files, the packager's control
+ * adds to it (a /usr/bin wrapper per command, the man pages, the copyright, the lifecycle's files, the packager's control
  * files); the app and runtime are copied in by the build script.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { ConfigError } from '../errors.ts';
 import type { InputEntry } from '../machine/inputs.ts';
 import { shellQuote } from '../machine/script.ts';
 import type { PackageRole, Packager, StagedFile } from './packager.ts';
-import { gzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { ConfigError } from '../errors.ts';
 import type { Command, PackageSpec } from './spec.ts';
 
 /** Inside the build machine: the tree that becomes the package, and where the artifact is written. */
