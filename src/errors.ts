@@ -68,15 +68,21 @@ export class RuntimeError extends BuildError {
   }
 }
 
-/** Raised by Builder.build() when at least one build failed; `results` holds every build's outcome. */
+/**
+ * Raised by Builder.build() when at least one build failed; `results` holds every build's outcome.
+ * When every failure is a configuration error found before its container (no lockfile, a missing
+ * bin…), the run exits as a configuration error too.
+ */
 export class BuildsFailedError extends NdistError {
   override name = 'BuildsFailedError';
-  readonly exitCode = EXIT_CODES.failed;
+  readonly exitCode: number;
   constructor(readonly results: BuildResult[]) {
     const failed = results.filter((result) => result.status === 'failed');
     const cancelled = results.filter((result) => result.status === 'cancelled').length;
     const which = failed.map((result) => `${result.name} (${errorMessage(result.error)})`).join('; ');
     super(`${failed.length} of ${results.length} builds failed${cancelled ? ` (${cancelled} cancelled)` : ''}${which ? `: ${which}` : ''}`);
+    const allConfig = failed.length > 0 && failed.every((result) => exitCodeOf(result.error) === EXIT_CODES.config);
+    this.exitCode = allConfig ? EXIT_CODES.config : EXIT_CODES.failed;
   }
 }
 

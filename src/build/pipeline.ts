@@ -15,6 +15,7 @@ import { BuildError } from '../errors.ts';
 import { packInputs } from '../machine/inputs.ts';
 import type { Machine } from '../machine/catalogue.ts';
 import type { Stage } from '../progress/stages.ts';
+import { checkLockfile } from '../package/lockfile.ts';
 import { resolvePackage } from '../package/metadata.ts';
 import { cacheMounts, cacheVolumes, dependencyCacheKey } from '../cache/dependency-cache.ts';
 import type { PackagerName } from '../package/packager.ts';
@@ -141,6 +142,7 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
   let container: MachineContainer | undefined;
   try {
     const spec = resolvePackage(options, machine, source.dir);
+    checkLockfile(source.dir);
     context.claimArtifact?.(spec.fileName);
     log(`package: ${spec.fileName}`);
     stage('runtime');

@@ -15,7 +15,7 @@ import { includeParts, renderScript, specValue } from '../machine/script.ts';
 import type { Packager } from '../package/packager.ts';
 import { packagerVariables } from '../package/packagers.ts';
 import { runtimePackageKey, runtimePackageName, runtimePackageScript, runtimePackageSpec, runtimeSpecVariables } from '../package/runtime-package.ts';
-import { OUTPUT_DIR, STAGING_DIR, machineFile, stagedFiles } from '../package/staging.ts';
+import { OUTPUT_DIR, STAGING_DIR, machineFile, manPageFiles, stagedFiles } from '../package/staging.ts';
 import type { PackageSpec } from '../package/spec.ts';
 import type { BuildOptions } from '../options/types.ts';
 import type { RuntimeArchive } from './runtime.ts';
@@ -192,7 +192,7 @@ function machineInputs(spec: PackageSpec, inputs: ResolvedInputs, script: string
     { kind: 'directory', name: NPM_IN_MACHINE.slice(1) },
     machineFile(SCRIPT_IN_MACHINE, script, 0o755),
     { kind: 'tree', name: 'ndist/src', hostPath: inputs.sourceDir, exclude: SOURCE_EXCLUDES },
-    ...stagedFiles(spec, packager).map((file) => machineFile(`${STAGING_DIR}/${file.path}`, file.content, file.mode)),
+    ...[...stagedFiles(spec, packager), ...manPageFiles(spec, inputs.sourceDir)].map((file) => machineFile(`${STAGING_DIR}/${file.path}`, file.content, file.mode)),
     ...(inputs.caBundle ? [{ kind: 'file', name: CA_IN_MACHINE.slice(1), hostPath: inputs.caBundle, mode: 0o644 } as InputEntry] : []),
     { kind: 'file', name: HEALTH_CHECK_IN_MACHINE.slice(1), hostPath: HEALTH_CHECK_SCRIPT, mode: 0o644 },
     { kind: 'file', name: LICENSES_IN_MACHINE.slice(1), hostPath: LICENSES_SCRIPT, mode: 0o644 },

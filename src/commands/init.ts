@@ -2,15 +2,14 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.ts';
-
-/** The Node.js version `ndist init` pins when not told one: the one ndist's own tests bundle. */
-export const INIT_NODE_VERSION = '22.23.3';
+import { INIT_NODE_VERSION, checkNodeInRange, enginesNodeRange, nodeInRange } from '../package/engines.ts';
 
 interface ProjectPackageJson {
   name?: string;
   version?: string;
   bin?: string | Record<string, string>;
   main?: string;
+  engines?: unknown;
 }
 
 /** A Debian package name from an npm package name: `@scope/My_App` → `my-app`. */
@@ -33,6 +32,12 @@ function entryOf(pkg: ProjectPackageJson, npmName: string): string | undefined {
 export function initPackageFile(pkg: ProjectPackageJson, node = INIT_NODE_VERSION): string {
   if (!pkg.name) throw new ConfigError('package.json name', 'is missing; ndist init names the package after it');
   const app = appName(pkg.name);
+  // ndist cannot list Node.js releases offline: the default must fit the app's range, else the user picks one.
+  const range = enginesNodeRange(pkg.engines);
+  if (range !== undefined && node === INIT_NODE_VERSION && !nodeInRange(node, range)) {
+    throw new ConfigError('--node', `engines.node "${range}" of package.json does not include ${INIT_NODE_VERSION}, the version ndist init pins by default; run ndist init --node <an exact version in that range>`);
+  }
+  checkNodeInRange('--node', node, range);
   const entry = entryOf(pkg, pkg.name)?.replace(/^\.\//, '');
   const lines = [
     `// Written by \`ndist init\`. Build with \`npx ndist build\`; see what a build would run with \`npx ndist render "${app} :: bookworm"\`.`,

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { registerCleanup } from '../cleanup.ts';
 import { ConfigError } from '../errors.ts';
 import { findMachine, loadMachines, type Machine } from '../machine/catalogue.ts';
+import { checkLockfile } from '../package/lockfile.ts';
 import { resolvePackage } from '../package/metadata.ts';
 import type { Packager, PackagerName } from '../package/packager.ts';
 import { nativePackager, packagerNamed } from '../package/packagers.ts';
@@ -63,6 +64,7 @@ export async function describeBuild(build: BuildOptions, builder: BuilderOptions
   const removeSource = registerCleanup(source.cleanup);
   try {
     const spec = resolvePackage(build, machine, source.dir);
+    checkLockfile(source.dir);
     const outDir = path.resolve(builder.outDir ?? 'dist');
     return [
       `${build.name}`,
@@ -71,6 +73,8 @@ export async function describeBuild(build: BuildOptions, builder: BuilderOptions
       `  package:  ${spec.app} ${spec.version}-${spec.iteration} ${spec.arch}, ${spec.compression} compression`,
       `  runtime:  node ${build.node} ${spec.nodeArch}, npm ${build.npm ?? DEFAULT_NPM_VERSION}`,
       `  entry:    ${spec.entry} → /usr/bin/${spec.app}`,
+      ...spec.commands.slice(1).map((command) => `  command:  ${command.entry} → /usr/bin/${command.name}`),
+      ...spec.manPages.map((page) => `  man page: ${page.source} → ${page.path}`),
       `  artifact: ${path.join(outDir, spec.fileName)}`,
     ];
   } finally {

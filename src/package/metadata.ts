@@ -9,7 +9,8 @@ import { resolvePackageName, type Machine } from '../machine/catalogue.ts';
 import { formatOf } from './formats.ts';
 import { resolveLifecycle } from './service.ts';
 import { runtimeDependency, sharedRuntimePrefix } from './runtime-package.ts';
-import type { PackageSpec } from './spec.ts';
+import { checkNodeInRange, enginesNodeRange } from './engines.ts';
+import type { Command, ManPage, PackageSpec } from './spec.ts';
 import type { BuildOptions } from '../options/types.ts';
 import { checkEntry, checkHomepage, checkPackageVersion, requireText } from '../options/validate.ts';
 
@@ -22,6 +23,8 @@ interface PackageJson {
   author?: string | { name?: string; email?: string };
   bin?: string | Record<string, string>;
   main?: string;
+  man?: string | string[];
+  engines?: unknown;
 }
 
 function readPackageJson(sourceDir: string): PackageJson {
@@ -54,6 +57,62 @@ function entryFrom(pkg: PackageJson, app: string): string | undefined {
   return pkg.main ?? (pkg.bin ? undefined : 'index.js');
 }
 
+/** Directories a build step typically writes: an entry there is most likely not committed. */
+const BUILD_OUTPUT_DIRS = new Set(['dist', 'build', 'lib', 'out']);
+
+/** A file the package installs, held to the rules of an entry and present in the source. */
+function sourceFile(field: string, value: unknown, sourceDir: string): string {
+  return requireInSource(field, checkEntry(field, value), sourceDir);
+}
+
+/** A checked path that must exist in the source; one in a build-output directory says why it may not. */
+function requireInSource(field: string, script: string, sourceDir: string): string {
+  if (!existsSync(path.join(sourceDir, script))) {
+    const built = BUILD_OUTPUT_DIRS.has(script.split('/')[0]!)
+      ? `; ${script.split('/')[0]}/ looks like a build step's output, and ndist does not run a build step yet: commit the built file or point ${field} at a file in the source`
+      : '';
+    throw new ConfigError(field, `"${script}" does not exist in the source${built}`);
+  }
+  return script;
+}
+
+/** A command name that is a plain file name in /usr/bin. */
+const COMMAND_NAME = /^[A-Za-z0-9_@+][A-Za-z0-9._@+-]*$/;
+
+/** /usr/bin/<app> running entry, then a wrapper for every other package.json bin. */
+function commandsFrom(pkg: PackageJson, app: string, entry: string, sourceDir: string): Command[] {
+  // A bin given as a string is named after the package, without its scope, as npm names it.
+  const bins = typeof pkg.bin === 'string' ? (pkg.name ? { [pkg.name.replace(/^@[^/]+\//, '')]: pkg.bin } : {}) : (pkg.bin ?? {});
+  const commands: Command[] = [{ name: app, entry }];
+  for (const [name, script] of Object.entries(bins)) {
+    const field = `package.json bin "${name}"`;
+    if (!COMMAND_NAME.test(name) || name.length > 200) {
+      throw new ConfigError(field, `"${name}" is not a safe command name; use letters, digits and . _ @ + - (not starting with . or -)`);
+    }
+    const checked = sourceFile(field, script, sourceDir);
+    if (name === app) continue; // /usr/bin/<app> runs entry, which the entry option may set
+    commands.push({ name, entry: checked });
+  }
+  return commands;
+}
+
+/** package.json `man`: each page gzipped into /usr/share/man/man<section>/, the section from its name (foo.1, foo.1.gz). */
+function manPagesFrom(pkg: PackageJson, sourceDir: string): ManPage[] {
+  const sources = pkg.man === undefined ? [] : typeof pkg.man === 'string' ? [pkg.man] : pkg.man;
+  if (!Array.isArray(sources)) throw new ConfigError('package.json man', 'must be a path or a list of paths to man pages');
+  const pages: ManPage[] = [];
+  sources.forEach((value, index) => {
+    const field = `package.json man[${index}]`;
+    const source = sourceFile(field, value, sourceDir);
+    const page = /^([A-Za-z0-9_@+][A-Za-z0-9._@+-]*\.([1-8])[A-Za-z0-9]*)(\.gz)?$/.exec(path.posix.basename(source));
+    if (!page) throw new ConfigError(field, `"${source}" is not a man page name like "my-app.1" (sections 1 to 8, optionally .gz)`);
+    const target = `/usr/share/man/man${page[2]}/${page[1]}.gz`;
+    if (pages.some((other) => other.path === target)) throw new ConfigError(field, `"${source}" installs ${target}, as another page does`);
+    pages.push({ source, path: target });
+  });
+  return pages;
+}
+
 export function resolvePackage(options: BuildOptions, machine: Machine, sourceDir: string): PackageSpec {
   const pkg = readPackageJson(sourceDir);
   const rawVersion = options.version ?? pkg.version;
@@ -69,8 +128,8 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
         : `package.json has neither "bin" entries nor "main"; set entry to the script /usr/bin/${options.app} runs`,
     );
   }
-  const entry = checkEntry(options.entry ? 'entry' : 'package.json bin/main', entryValue);
-  if (!existsSync(path.join(sourceDir, entry))) throw new ConfigError('entry', `"${entry}" does not exist in the source`);
+  const entry = requireInSource('entry', checkEntry(options.entry ? 'entry' : 'package.json bin/main', entryValue), sourceDir);
+  checkNodeInRange('node', options.node, enginesNodeRange(pkg.engines));
   const arch = options.arch ?? machine.arch[0]!;
   if (!machine.arch.includes(arch)) {
     throw new ConfigError('arch', `machine ${machine.id} builds ${machine.arch.join(', ')}, not ${arch}`);
@@ -95,6 +154,8 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
     license: options.license ?? fromPackageJson('license', pkg.license),
     homepage: options.homepage ?? (pkg.homepage === undefined ? undefined : checkHomepage('package.json homepage', pkg.homepage)),
     entry,
+    commands: commandsFrom(pkg, options.app, entry, sourceDir),
+    manPages: manPagesFrom(pkg, sourceDir),
     rpmArch,
     runtimeDeps: [...(options.runtimeDeps ?? []).map((dep, index) => dep.split(' | ').map((alternative) => resolvePackageName(machine, alternative, `runtimeDeps[${index}]`)).join(' | ')), ...(shared ? [runtimeDependency(options.node)] : [])]
       .map((dep) => format.relation(dep)),

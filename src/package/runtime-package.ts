@@ -56,6 +56,8 @@ export function runtimePackageSpec(app: PackageSpec, runtime: RuntimeArchive): P
     license: 'MIT',
     homepage: undefined,
     entry: 'bin/node',
+    commands: [],
+    manPages: [],
     runtimeDeps: [],
     buildDeps: [],
     compression: app.compression,

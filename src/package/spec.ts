@@ -19,6 +19,10 @@ export interface PackageSpec {
   homepage?: string;
   /** Path of the script /usr/bin/<app> runs, relative to the app root. */
   entry: string;
+  /** Every command installed in /usr/bin: /usr/bin/<app> (entry) first, then each other package.json bin. */
+  commands: Command[];
+  /** The man pages of package.json's `man`, installed gzipped. */
+  manPages: ManPage[];
   /** Dependencies in the format's own syntax, `@names` replaced by the machine's distro packages. */
   runtimeDeps: string[];
   /** Build dependencies, `@names` replaced by the machine's distro packages. */
@@ -36,4 +40,16 @@ export interface PackageSpec {
   sharedRuntime?: string;
   /** Service, account, config files, directories and hooks; absent for a plain package. */
   lifecycle?: Lifecycle;
+}
+
+/** A /usr/bin/<name> wrapper running `entry` (relative to the app root). */
+export interface Command {
+  name: string;
+  entry: string;
+}
+
+/** A man page of the app: `source` relative to the app root, `path` where it is installed (…/man<section>/<page>.gz). */
+export interface ManPage {
+  source: string;
+  path: string;
 }

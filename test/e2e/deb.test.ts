@@ -89,10 +89,17 @@ describe('the example builds a .deb that installs and runs on a clean host', { t
     assert.match(run.output, /^ms: 3600000$/m);
     assert.match(run.output, /^args: \["one","two words"\]$/m);
 
-    const files = await host.sh('dpkg -L hello-app | grep -E "^/(usr/bin/hello-app|opt/hello-app/node/bin/node|opt/hello-app/share/licenses/(better-sqlite3@[0-9.]+/LICENSE|node@22\\.23\\.3/LICENSE))$"');
-    assert.equal(files.output.split('\n').length, 4, files.output);
+    // Every bin of package.json is a command, and its man page is installed gzipped.
+    const version = await host.sh('hello-app-version');
+    assert.equal(version.code, 0, version.output);
+    assert.equal(version.output.trim(), '1.0.0');
+    const man = await host.sh('gzip -dc /usr/share/man/man1/hello-app.1.gz | head -1');
+    assert.equal(man.output.trim(), '.TH HELLO-APP 1 "" "hello-app 1.0.0" "User Commands"');
 
-    const remove = await host.sh('dpkg -r hello-app && test ! -e /opt/hello-app && test ! -e /usr/bin/hello-app && echo gone');
+    const files = await host.sh('dpkg -L hello-app | grep -E "^/(usr/bin/hello-app|usr/bin/hello-app-version|usr/share/man/man1/hello-app\\.1\\.gz|opt/hello-app/node/bin/node|opt/hello-app/share/licenses/(better-sqlite3@[0-9.]+/LICENSE|node@22\\.23\\.3/LICENSE))$"');
+    assert.equal(files.output.split('\n').length, 6, files.output);
+
+    const remove = await host.sh('dpkg -r hello-app && test ! -e /opt/hello-app && test ! -e /usr/bin/hello-app && test ! -e /usr/bin/hello-app-version && test ! -e /usr/share/man/man1/hello-app.1.gz && echo gone');
     assert.equal(remove.code, 0, remove.output);
     assert.match(remove.output, /^gone$/m);
   });

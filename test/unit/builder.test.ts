@@ -6,14 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createGzip } from 'node:zlib';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import tar from 'tar-stream';
 import { Builder } from '../../src/build/builder.ts';
-import { BuildsFailedError } from '../../src/errors.ts';
+import { BuildsFailedError, ConfigError } from '../../src/errors.ts';
 import { directory } from '../../src/build/source.ts';
 import { setRunSettings } from '../../src/options/run-settings.ts';
 import type { BuildOptions, BuilderOptions, BuildResult } from '../../src/options/types.ts';
@@ -215,5 +215,29 @@ describe('Builder on an in-memory engine', () => {
     assert.deepEqual(await readFile(one.artifact!), packageBytes('one', fileName), 'the first build\'s package is left as it was');
     assert.deepEqual(engine.containers.map((container) => container.build), ['one']);
     assertAllRemoved(engine);
+  });
+
+  test('a source without a lockfile, or with one out of sync, fails as a ConfigError before any container starts', async () => {
+    const source = async (name: string, change: (dir: string) => Promise<void>) => {
+      const dir = path.join(work, name);
+      await cp(FIXTURE, dir, { recursive: true });
+      await change(dir);
+      return { ...tinyApp(name, '1.0.0'), source: directory({ path: dir }) };
+    };
+    const engine = new FakeEngine();
+    const run = builder(engine);
+    run.addBuild(await source('no-lock', (dir) => rm(path.join(dir, 'package-lock.json'))));
+    run.addBuild(await source('stale-lock', async (dir) => {
+      const pkg = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
+      await writeFile(path.join(dir, 'package.json'), JSON.stringify({ ...pkg, dependencies: { ...(pkg.dependencies as object), added: '^1.0.0' } }));
+    }));
+
+    const results = await failedResults(run.build());
+
+    const noLock = results.get('no-lock')!.error!;
+    assert.ok(noLock instanceof ConfigError, String(noLock));
+    assert.match(noLock.message, /package-lock\.json: is missing from the source: run `npm install` to create package-lock\.json, then commit it/);
+    assert.match(results.get('stale-lock')!.error!.message, /package-lock\.json: is out of sync with package\.json: dependencies "added" \(\^1\.0\.0\) of package\.json is not in it; run `npm install` and commit package-lock\.json/);
+    assert.deepEqual(engine.containers, [], 'no container started');
   });
 });

@@ -3,6 +3,9 @@ import { describe, test } from 'node:test';
 import {
   BuildError, BuildsFailedError, CacheError, ConfigError, EXIT_CODES, RepositoryError, RuntimeError, errorMessage, exitCodeOf, isNdistError,
 } from '../../src/errors.ts';
+import type { BuildResult } from '../../src/options/types.ts';
+
+const failedWith = (error: Error): BuildResult => ({ name: error.name, ok: false, status: 'failed', durationMs: 0, error });
 
 describe('ConfigError', () => {
   test('carries the field and prefixes the message with it', () => {
@@ -51,6 +54,9 @@ describe('the error contract', () => {
       [new BuildError('failed'), 1],
       [new RuntimeError('cannot fetch node'), 1],
       [new BuildsFailedError([]), 1],
+      // Every build failed on its configuration: a configuration error; any other failure among them: a failure.
+      [new BuildsFailedError([failedWith(new ConfigError('package-lock.json', 'is missing'))]), 2],
+      [new BuildsFailedError([failedWith(new ConfigError('package-lock.json', 'is missing')), failedWith(new BuildError('the build script failed'))]), 1],
       [new RepositoryError('refused'), 1],
       [new CacheError('prune failed'), 1],
     ];

@@ -76,6 +76,8 @@ describe('resolvePackage: defaults from package.json', () => {
       license: 'Apache-2.0',
       homepage: 'https://demo.example',
       entry: 'bin/demo.js',
+      commands: [{ name: 'demo', entry: 'bin/demo.js' }],
+      manPages: [],
       runtimeDeps: [],
       buildDeps: [],
       compression: 'xz',
@@ -114,6 +116,8 @@ describe('resolvePackage: defaults from package.json', () => {
         license: 'MIT',
         homepage: 'https://other.example',
         entry: 'server.js',
+        commands: [{ name: 'demo', entry: 'server.js' }],
+        manPages: [],
         runtimeDeps: ['libc6 (>= 2.36)'],
         buildDeps: [],
         compression: 'none',
@@ -190,11 +194,11 @@ describe('resolvePackage: entry', () => {
   });
 
   test('bin with several entries but main set: main', () => {
-    assert.equal(entryOf({ bin: { one: 'one.js', two: 'two.js' }, main: 'lib/main.js' }, ['lib/main.js']), 'lib/main.js');
+    assert.equal(entryOf({ bin: { one: 'one.js', two: 'two.js' }, main: 'lib/main.js' }, ['lib/main.js', 'one.js', 'two.js']), 'lib/main.js');
   });
 
   test('the entry option wins over bin', () => {
-    assert.equal(entryOf({ bin: { one: 'one.js', two: 'two.js' } }, ['two.js'], { entry: 'two.js' }), 'two.js');
+    assert.equal(entryOf({ bin: { one: 'one.js', two: 'two.js' } }, ['one.js', 'two.js'], { entry: 'two.js' }), 'two.js');
   });
 
   test('no bin: main, else index.js', () => {
@@ -214,6 +218,88 @@ describe('resolvePackage: entry', () => {
       configError('package.json bin/main', /"\.\.\/outside\.js" must be a path inside the app/),
     );
     assert.throws(() => resolve({ version: '1.0.0', main: '/etc/passwd' }, []), configError('package.json bin/main', /must be a path inside the app/));
+  });
+});
+
+describe('resolvePackage: every bin a command', () => {
+  const commandsOf = (pkg: Record<string, unknown>, files: string[], changes: Partial<BuildOptions> = {}) =>
+    resolve({ version: '1.0.0', ...pkg }, files, changes).commands;
+
+  test('/usr/bin/<app> first, then every other bin under its own name', () => {
+    assert.deepEqual(commandsOf({ bin: { demo: 'bin/demo.js', 'demo-server': './bin/server.js' } }, ['bin/demo.js', 'bin/server.js']), [
+      { name: 'demo', entry: 'bin/demo.js' },
+      { name: 'demo-server', entry: 'bin/server.js' },
+    ]);
+  });
+
+  test('a single bin named otherwise than the app: /usr/bin/<app> and /usr/bin/<bin>', () => {
+    assert.deepEqual(commandsOf({ bin: { serve: 'cli.js' } }, ['cli.js']), [{ name: 'demo', entry: 'cli.js' }, { name: 'serve', entry: 'cli.js' }]);
+  });
+
+  test('the entry option sets /usr/bin/<app>, even over a bin of that name; bin as a string or main: one command', () => {
+    assert.deepEqual(commandsOf({ bin: { demo: 'a.js', other: 'b.js' } }, ['a.js', 'b.js', 'c.js'], { entry: 'c.js' }), [{ name: 'demo', entry: 'c.js' }, { name: 'other', entry: 'b.js' }]);
+    assert.deepEqual(commandsOf({ bin: 'cli.js' }, ['cli.js']), [{ name: 'demo', entry: 'cli.js' }]);
+    // npm names a string bin after the package, without its scope.
+    assert.deepEqual(commandsOf({ name: '@acme/serve-it', bin: './cli.js' }, ['cli.js']), [{ name: 'demo', entry: 'cli.js' }, { name: 'serve-it', entry: 'cli.js' }]);
+    assert.deepEqual(commandsOf({ name: 'demo', bin: 'cli.js' }, ['cli.js']), [{ name: 'demo', entry: 'cli.js' }]);
+    assert.deepEqual(commandsOf({ main: 'server.js' }, ['server.js']), [{ name: 'demo', entry: 'server.js' }]);
+  });
+
+  test('a bin name that is not a safe file name is a ConfigError naming it', () => {
+    for (const name of ['../evil', '.hidden', '-rf', 'a b', 'x/y', '$(id)']) {
+      assert.throws(() => commandsOf({ bin: { demo: 'a.js', [name]: 'a.js' } }, ['a.js']), configError(`package.json bin "${name}"`, /is not a safe command name/));
+    }
+  });
+
+  test('a bin whose script is missing is a ConfigError naming it; in dist/ or build/ it says a build step is not supported yet', () => {
+    assert.throws(() => commandsOf({ bin: { demo: 'a.js', tool: 'tool.js' } }, ['a.js']), configError('package.json bin "tool"', /^package\.json bin "tool": "tool\.js" does not exist in the source$/));
+    assert.throws(
+      () => commandsOf({ bin: { demo: 'a.js', tool: './dist/tool.js' } }, ['a.js']),
+      configError('package.json bin "tool"', /"dist\/tool\.js" does not exist in the source; dist\/ looks like a build step's output, and ndist does not run a build step yet/),
+    );
+    assert.throws(() => resolve({ version: '1.0.0', bin: 'build/cli.js' }, []), configError('entry', /"build\/cli\.js" does not exist in the source; build\/ looks like a build step's output/));
+  });
+});
+
+describe('resolvePackage: man pages', () => {
+  const pagesOf = (man: unknown, files: string[]) => resolve({ version: '1.0.0', man }, ['index.js', ...files]).manPages;
+
+  test('a path or a list, each installed gzipped in the section its name says', () => {
+    assert.deepEqual(pagesOf('./man/demo.1', ['man/demo.1']), [{ source: 'man/demo.1', path: '/usr/share/man/man1/demo.1.gz' }]);
+    assert.deepEqual(pagesOf(['man/demo.1', 'doc/demo.conf.5.gz', 'man/demo-api.3pm'], ['man/demo.1', 'doc/demo.conf.5.gz', 'man/demo-api.3pm']), [
+      { source: 'man/demo.1', path: '/usr/share/man/man1/demo.1.gz' },
+      { source: 'doc/demo.conf.5.gz', path: '/usr/share/man/man5/demo.conf.5.gz' },
+      { source: 'man/demo-api.3pm', path: '/usr/share/man/man3/demo-api.3pm.gz' },
+    ]);
+    assert.deepEqual(pagesOf(undefined, []), []);
+  });
+
+  test('a missing page, a name without a section 1-8, or two pages at one path are ConfigErrors naming them', () => {
+    assert.throws(() => pagesOf(['man/demo.1'], []), configError('package.json man[0]', /"man\/demo\.1" does not exist in the source/));
+    assert.throws(() => pagesOf('README.md', ['README.md']), configError('package.json man[0]', /"README\.md" is not a man page name/));
+    assert.throws(() => pagesOf('man/demo.9', ['man/demo.9']), configError('package.json man[0]', /is not a man page name/));
+    assert.throws(() => pagesOf(['a/demo.1', 'b/demo.1.gz'], ['a/demo.1', 'b/demo.1.gz']), configError('package.json man[1]', /installs \/usr\/share\/man\/man1\/demo\.1\.gz, as another page does/));
+    assert.throws(() => pagesOf('../demo.1', []), configError('package.json man[0]', /must be a path inside the app/));
+    assert.throws(() => pagesOf({ page: 'demo.1' }, []), configError('package.json man', /must be a path or a list of paths/));
+  });
+});
+
+describe('resolvePackage: engines.node', () => {
+  test('a pinned node outside engines.node is refused naming both, with a version in range when ndist knows one', () => {
+    assert.throws(
+      () => resolve({ version: '1.0.0', engines: { node: '>=20' } }, ['index.js'], { node: '18.20.4' }),
+      configError('node', /^node: 18\.20\.4 is outside engines\.node ">=20" of package\.json; pick a version in that range, e\.g\. 22\.23\.3$/),
+    );
+    assert.throws(
+      () => resolve({ version: '1.0.0', engines: { node: '^24' } }, ['index.js'], { node: '22.23.3' }),
+      configError('node', /^node: 22\.23\.3 is outside engines\.node "\^24" of package\.json; pick a version in that range$/),
+    );
+  });
+
+  test('a node in range, no engines, or a range semver cannot read (ignored, as npm does) pass', () => {
+    for (const engines of [{ node: '>=18 <23' }, {}, undefined, { node: 'not a range' }, { node: 22 }]) {
+      assert.equal(resolve({ version: '1.0.0', engines }, ['index.js']).app, 'demo');
+    }
   });
 });
 

@@ -8,7 +8,8 @@ import { PACKAGERS, detectPackager, nativePackager, packagerNamed, packagerVaria
 import { debControl, dpkgDeb, installedSizeCommand } from '../../src/package/packagers/dpkg-deb.ts';
 import { fpm } from '../../src/package/packagers/fpm.ts';
 import { RPM_PAYLOAD, rpmFileListScript, rpmbuild } from '../../src/package/packagers/rpmbuild.ts';
-import { OUTPUT_DIR, STAGING_DIR, stagedFiles, wrapperScript } from '../../src/package/staging.ts';
+import { OUTPUT_DIR, STAGING_DIR, manPageFiles, stagedFiles, wrapperScript } from '../../src/package/staging.ts';
+import { gunzipSync } from 'node:zlib';
 import type { PackageSpec } from '../../src/package/spec.ts';
 import { BuildError, ConfigError } from '../../src/errors.ts';
 import type { Machine } from '../../src/machine/catalogue.ts';
@@ -26,6 +27,8 @@ function spec(changes: Partial<PackageSpec> = {}): PackageSpec {
     license: 'MIT',
     homepage: 'https://demo.example',
     entry: 'bin/demo.js',
+    commands: [{ name: 'demo', entry: 'bin/demo.js' }],
+    manPages: [],
     runtimeDeps: ['libsqlite3-0 (>= 3.40)', 'ca-certificates | openssl'],
     buildDeps: [],
     compression: 'gzip',
@@ -183,6 +186,36 @@ describe('stagedFiles', () => {
       stagedFiles(spec(), fpm).map((file) => file.path),
       ['usr/bin/demo', 'usr/share/doc/demo/copyright'],
     );
+  });
+
+  test('one wrapper per command, each running its own script', () => {
+    const commands = [{ name: 'demo', entry: 'bin/demo.js' }, { name: 'demo-server', entry: 'bin/server.js' }];
+    const files = stagedFiles(spec({ commands }), fpm);
+    assert.deepEqual(files.map((file) => file.path), ['usr/bin/demo', 'usr/bin/demo-server', 'usr/share/doc/demo/copyright']);
+    assert.match(String(files[1]!.content), /^exec \/opt\/demo\/node\/bin\/node \/opt\/demo\/app\/bin\/server\.js "\$@"$/m);
+  });
+
+  test('a command clashing with another file of the package is a ConfigError naming it', () => {
+    const commands = [{ name: 'demo', entry: 'bin/demo.js' }, { name: 'demo', entry: 'bin/other.js' }];
+    assert.throws(() => stagedFiles(spec({ commands }), fpm), (error: unknown) => error instanceof ConfigError && /\/usr\/bin\/demo would be written twice/.test(error.message));
+  });
+
+  test('man pages are gzipped reproducibly (no name, no time), a .gz page kept as it is', () => {
+    const source = mkdtempSync(path.join(os.tmpdir(), 'ndist-unit-man-'));
+    try {
+      mkdirSync(path.join(source, 'man'));
+      writeFileSync(path.join(source, 'man', 'demo.1'), '.TH DEMO 1\n');
+      writeFileSync(path.join(source, 'man', 'demo.conf.5.gz'), 'already gzipped');
+      const pages = manPageFiles(spec({ manPages: [{ source: 'man/demo.1', path: '/usr/share/man/man1/demo.1.gz' }, { source: 'man/demo.conf.5.gz', path: '/usr/share/man/man5/demo.conf.5.gz' }] }), source);
+      assert.deepEqual(pages.map((page) => [page.path, page.mode]), [['usr/share/man/man1/demo.1.gz', 0o644], ['usr/share/man/man5/demo.conf.5.gz', 0o644]]);
+      const gz = pages[0]!.content as Buffer;
+      assert.equal(gunzipSync(gz).toString(), '.TH DEMO 1\n');
+      assert.equal(gz.readUInt32LE(4), 0, 'no modification time');
+      assert.equal(gz[3]! & 0x08, 0, 'no file name');
+      assert.equal(String(pages[1]!.content), 'already gzipped');
+    } finally {
+      rmSync(source, { recursive: true, force: true });
+    }
   });
 
   test('the copyright says UNKNOWN without a license', () => {

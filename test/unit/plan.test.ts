@@ -4,6 +4,8 @@
  * UPDATE_GOLDEN=1 and review the diff): a change in what a build does is a reviewed change.
  */
 import assert from 'node:assert/strict';
+import { isUtf8 } from 'node:buffer';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -44,7 +46,11 @@ function describePlan(built: BuildPlan): string {
   const entry = (input: InputEntry) => {
     const mode = 'mode' in input && input.mode !== undefined ? ` ${input.mode.toString(8)}` : '';
     const host = 'hostPath' in input ? ` <- ${path.relative(ROOT, input.hostPath)}` : '';
-    const content = input.kind === 'content' ? `\n${String(input.content).replace(/\n?$/, '\n')}` : '\n';
+    // Binary content (a gzipped man page) as its size and hash, so the golden file stays text.
+    const text = input.kind !== 'content' ? '' : Buffer.isBuffer(input.content) && !isUtf8(input.content)
+      ? `${input.content.length} bytes, sha256 ${createHash('sha256').update(input.content).digest('hex')}`
+      : String(input.content);
+    const content = input.kind === 'content' ? `\n${text.replace(/\n?$/, '\n')}` : '\n';
     return `## ${input.kind} ${input.name}${mode}${host}${content}`;
   };
   return [

@@ -85,6 +85,24 @@ describe('render', () => {
     ]);
   });
 
+  test('dry run: every other bin and the man pages, and a missing lockfile refused', async () => {
+    const hello = { ...build, name: 'hello', app: 'hello-app', source: { type: 'directory' as const, path: path.join(ROOT, 'test', 'fixtures', 'hello-app') } };
+    const lines = await describeBuild(hello, { machinesDir: ROOT, outDir: '/out' });
+    assert.deepEqual(lines.slice(5, 8), [
+      '  entry:    bin/hello.js → /usr/bin/hello-app',
+      '  command:  bin/hello-version.js → /usr/bin/hello-app-version',
+      '  man page: man/hello-app.1 → /usr/share/man/man1/hello-app.1.gz',
+    ]);
+    const bare = await mkdtemp(path.join(os.tmpdir(), 'ndist-dry-run-'));
+    try {
+      await writeFile(path.join(bare, 'package.json'), '{"name":"bare","version":"1.0.0","bin":"cli.js"}');
+      await writeFile(path.join(bare, 'cli.js'), '');
+      await assert.rejects(describeBuild({ ...build, source: { type: 'directory', path: bare } }, { machinesDir: ROOT }), /package-lock\.json: is missing from the source: run `npm install`/);
+    } finally {
+      await rm(bare, { recursive: true, force: true });
+    }
+  });
+
   test('commandLine quotes only the words that need it', () => {
     assert.equal(commandLine(['fpm', '-m', 'A B <a@b.c>', "it's"]), `fpm -m 'A B <a@b.c>' 'it'\\''s'`);
   });
@@ -127,6 +145,16 @@ describe('init', () => {
     } finally {
       await rm(other, { recursive: true, force: true });
     }
+  });
+
+  test('engines.node: the default version when it is in range, else a clear refusal; --node is held to the range', () => {
+    assert.match(initPackageFile({ name: 'svc', main: 'a.js', engines: { node: '>=20' } }), /node: "22\.23\.3",/);
+    assert.throws(
+      () => initPackageFile({ name: 'svc', main: 'a.js', engines: { node: '>=24' } }),
+      (error: unknown) => error instanceof ConfigError && error.message === '--node: engines.node ">=24" of package.json does not include 22.23.3, the version ndist init pins by default; run ndist init --node <an exact version in that range>',
+    );
+    assert.match(initPackageFile({ name: 'svc', main: 'a.js', engines: { node: '>=24' } }, '24.1.0'), /node: "24\.1\.0",/);
+    assert.throws(() => initPackageFile({ name: 'svc', main: 'a.js', engines: { node: '^20' } }, '18.20.4'), /--node: 18\.20\.4 is outside engines\.node "\^20" of package\.json; pick a version in that range$/);
   });
 
   test('main instead of bin; no version asks for one', () => {

@@ -20,7 +20,7 @@ const runtime: RuntimeArchive = { kind: 'node', version: '22.23.3', source: 'npm
 function appSpec(changes: Partial<PackageSpec> = {}): PackageSpec {
   return {
     app: 'demo', version: '1.0.0', iteration: '1', arch: 'amd64', nodeArch: 'x64', rpmArch: 'x86_64', maintainer: 'Jane <jane@example.com>', description: 'demo',
-    entry: 'bin/demo.js', runtimeDeps: [], buildDeps: [], compression: 'xz', format: 'deb', prefix: '/opt/demo', fileName: 'demo_1.0.0-1_amd64.deb',
+    entry: 'bin/demo.js', commands: [{ name: 'demo', entry: 'bin/demo.js' }], manPages: [], runtimeDeps: [], buildDeps: [], compression: 'xz', format: 'deb', prefix: '/opt/demo', fileName: 'demo_1.0.0-1_amd64.deb',
     provides: [], conflicts: [], replaces: [], ...changes,
   };
 }

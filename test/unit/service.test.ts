@@ -49,7 +49,7 @@ const lifecycle = (changes: Partial<BuildOptions> = {}, machine: Parameters<type
 function spec(format: 'deb' | 'rpm', life?: Lifecycle): PackageSpec {
   return {
     app: 'demo', version: '1.0', iteration: '1', arch: 'amd64', nodeArch: 'x64', rpmArch: 'x86_64', maintainer: 'Jane <jane@example.com>',
-    description: 'A demo service', entry: 'bin/demo.js', runtimeDeps: [], buildDeps: [], compression: 'xz', format, prefix: '/opt/demo',
+    description: 'A demo service', entry: 'bin/demo.js', commands: [{ name: 'demo', entry: 'bin/demo.js' }], manPages: [], runtimeDeps: [], buildDeps: [], compression: 'xz', format, prefix: '/opt/demo',
     fileName: format === 'rpm' ? 'demo-1.0-1.x86_64.rpm' : 'demo_1.0-1_amd64.deb',
     provides: ['demo-api'], conflicts: ['demo-legacy'], replaces: format === 'rpm' ? ['demo-legacy < 2.0'] : ['demo-legacy (<< 2.0)'],
     ...(life ? { lifecycle: life } : {}),

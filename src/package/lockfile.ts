@@ -1,0 +1,52 @@
+/**
+ * The app's lockfile, checked on the host before any container starts: the build installs with
+ * `npm ci`, which needs one that matches package.json, and fails late and obscurely without it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from '../errors.ts';
+
+/** The dependency lists of package.json that the root entry of a v2/v3 lockfile repeats. */
+const DEPENDENCY_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies'] as const;
+
+const update = (lockfile: string) => `run \`npm install\` and commit ${lockfile}`;
+
+type DependencyLists = Partial<Record<(typeof DEPENDENCY_FIELDS)[number], Record<string, string>>>;
+
+function readJson(file: string, field: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(field, `is not valid JSON (${(error as Error).message}); ${update(field)}`);
+  }
+}
+
+/** The first difference between package.json's dependency lists and the lockfile root's, or undefined. */
+export function lockfileDifference(pkg: DependencyLists, root: DependencyLists): string | undefined {
+  for (const field of DEPENDENCY_FIELDS) {
+    const wanted = pkg[field] ?? {};
+    const locked = root[field] ?? {};
+    for (const [name, spec] of Object.entries(wanted)) {
+      if (!(name in locked)) return `${field} "${name}" (${spec}) of package.json is not in it`;
+      if (locked[name] !== spec) return `${field} "${name}" is ${spec} in package.json but ${locked[name]} in it`;
+    }
+    const extra = Object.keys(locked).find((name) => !(name in wanted));
+    if (extra !== undefined) return `it has ${field} "${extra}", which package.json no longer lists`;
+  }
+  return undefined;
+}
+
+/**
+ * Refuses a source without npm-shrinkwrap.json or package-lock.json, or whose lockfile (v2 or v3,
+ * which record package.json's lists in their root entry) lists other dependencies than package.json.
+ */
+export function checkLockfile(sourceDir: string): void {
+  const name = ['npm-shrinkwrap.json', 'package-lock.json'].find((file) => existsSync(path.join(sourceDir, file)));
+  if (!name) throw new ConfigError('package-lock.json', 'is missing from the source: run `npm install` to create package-lock.json, then commit it');
+  const lock = readJson(path.join(sourceDir, name), name) as { packages?: Record<string, DependencyLists> };
+  const root = lock.packages?.[''];
+  if (!root) return; // lockfileVersion 1 has no root entry to compare
+  const pkg = readJson(path.join(sourceDir, 'package.json'), 'package.json') as DependencyLists;
+  const difference = lockfileDifference(pkg, root);
+  if (difference) throw new ConfigError(name, `is out of sync with package.json: ${difference}; ${update(name)}`);
+}
