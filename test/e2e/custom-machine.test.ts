@@ -57,6 +57,8 @@ describe('a custom build machine from a project build_machines.json', { timeout:
     );
     await writeFile(path.join(project, 'templates', 'corp.sh.hbs'), SCRIPT);
     await writeFile(path.join(project, 'app', 'package.json'), JSON.stringify({ name: 'tiny', version: '0.3.0', description: 'tiny app', bin: { tiny: 'bin/tiny.js' } }));
+    // Builds refuse a source without a lockfile, whatever the machine's script does with it.
+    await writeFile(path.join(project, 'app', 'package-lock.json'), JSON.stringify({ name: 'tiny', version: '0.3.0', lockfileVersion: 3, requires: true, packages: { '': { name: 'tiny', version: '0.3.0' } } }));
     await writeFile(path.join(project, 'app', 'bin', 'tiny.js'), "console.log(`tiny on ${process.version}: ${require('fs').readFileSync('/opt/tiny/built-on', 'utf8').trim()}`);\n");
   });
   after(async () => {

@@ -41,11 +41,17 @@ function plan(build: BuildOptions, packager: PackagerName, resolved: Partial<Res
   });
 }
 
+/** A host path as the golden files hold it: relative inside the checkout, absolute outside (the checkout's depth differs between clones). */
+function hostPath(file: string): string {
+  const relative = path.relative(ROOT, file);
+  return relative.startsWith('..') ? file : relative;
+}
+
 /** A plan as text: what the machine is given and runs, host paths relative to the checkout. */
 function describePlan(built: BuildPlan): string {
   const entry = (input: InputEntry) => {
     const mode = 'mode' in input && input.mode !== undefined ? ` ${input.mode.toString(8)}` : '';
-    const host = 'hostPath' in input ? ` <- ${path.relative(ROOT, input.hostPath)}` : '';
+    const host = 'hostPath' in input ? ` <- ${hostPath(input.hostPath)}` : '';
     // Binary content (a gzipped man page) as its size and hash, so the golden file stays text.
     const text = input.kind !== 'content' ? '' : Buffer.isBuffer(input.content) && !isUtf8(input.content)
       ? `${input.content.length} bytes, sha256 ${createHash('sha256').update(input.content).digest('hex')}`
