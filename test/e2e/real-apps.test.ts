@@ -65,8 +65,8 @@ const APPS: CorpusApp[] = [
       // Offline work: a project made and a script run by yarn (through sh, as yarn does).
       await sh(`mkdir -p /tmp/yp && cd /tmp/yp && yarn init --yes --silent && ${SHARED_NODE} -e 'const f="package.json",p=JSON.parse(require("fs").readFileSync(f));p.scripts={hello:"echo hello from yarn run"};require("fs").writeFileSync(f,JSON.stringify(p))'`);
       assert.match(await sh('cd /tmp/yp && yarn run --silent hello'), /^hello from yarn run$/m);
-      // The second bin has no /usr/bin wrapper (one per package today); it runs with the packaged runtime.
-      assert.equal((await sh(`${SHARED_NODE} /opt/yarn/app/bin/yarn.js --version`)).trim(), '1.22.22');
+      // Every bin has its /usr/bin wrapper.
+      assert.equal((await sh('yarnpkg --version')).trim(), '1.22.22');
     },
   },
   {
@@ -179,6 +179,7 @@ const APPS: CorpusApp[] = [
     shape: 'CLI with two bins (concurrently, conc), 31 dependencies',
     async smoke(sh) {
       assert.equal((await sh('concurrently --version')).trim(), '9.2.1');
+      assert.equal((await sh('conc --version')).trim(), '9.2.1');
       const output = await sh(`concurrently --raw 'echo one' 'echo two'`);
       assert.match(output, /^one$/m);
       assert.match(output, /^two$/m);
@@ -190,8 +191,9 @@ const APPS: CorpusApp[] = [
     integrity: 'sha512-jl1vZzPDinLr9eUt3J/t7V6FgNEw9QjvBPdysz9KfQDD41fQrC2Y4vKQdiaUpFT4bXlb1RHhLpp8wtm6M5TgSw==',
     shape: 'CLI with two bins (tsc, tsserver), plain JS, no dependencies, 23 MB unpacked',
     inspect(deb) {
-      // Named `tsc`, the package's /usr/bin/tsc runs bin/tsc (named `typescript`, it would run `main`); tsserver ships, with no wrapper.
+      // Named `tsc`, the package's /usr/bin/tsc runs bin/tsc; tsserver, the other bin, has its own wrapper.
       assert.match(debFiles(deb), /\/opt\/tsc\/app\/bin\/tsserver$/m);
+      assert.match(debFiles(deb), /\/usr\/bin\/tsserver$/m);
     },
     async smoke(sh) {
       assert.equal((await sh('tsc --version')).trim(), 'Version 5.9.3');
@@ -237,6 +239,7 @@ const APPS: CorpusApp[] = [
     shape: 'CLI with two bins (cowsay, cowthink), 40 dependencies, a `prepare` script',
     async smoke(sh) {
       assert.match(await sh('cowsay moo'), /< moo >/);
+      assert.match(await sh('cowthink moo'), /\( moo \)/);
     },
   },
 ];
