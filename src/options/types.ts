@@ -64,14 +64,27 @@ export interface BuildOptions {
   user?: string;
   /** Its primary group. Default: named like `user`. */
   group?: string;
-  /** Files under /etc, copied from the app source, that an admin may edit: conffiles / %config(noreplace). */
+  /** Files, config files, directories, symlinks and ghost files the package installs besides the app (see README, Contents). */
+  contents?: ContentEntry[];
+  /** Files under /etc, copied from the app source, that an admin may edit: conffiles / %config(noreplace). Sugar for contents entries of type 'config'. */
   configFiles?: ConfigFile[];
-  /** Directories created on install with an owner (state, logs, cache); removed on deb purge. */
+  /** Directories created on install with an owner (state, logs, cache); removed on deb purge. Sugar for contents entries of type 'dir'. */
   directories?: DirectorySpec[];
   /** Package relations in Debian syntax, e.g. 'mail-transport-agent' or 'old-name (<< 2.0)'. rpm: replaces becomes Obsoletes. */
   provides?: string[];
   conflicts?: string[];
   replaces?: string[];
+  /** Weak and ordering relations in Debian syntax, alternatives with ` | `. rpm: Recommends, Suggests, Enhances, Requires(pre). */
+  recommends?: string[];
+  suggests?: string[];
+  enhances?: string[];
+  preDepends?: string[];
+  /** deb only (rpm has no Breaks: use conflicts). */
+  breaks?: string[];
+  /** Version epoch (deb `epoch:version`, rpm Epoch:), to make a lower version sort newer. */
+  epoch?: number;
+  /** Extra control fields, named `X-…` (deb only: rpm spec files take no fields of their own). */
+  fields?: Record<string, string>;
   /** Shell scripts from the app source run in each maintainer-script phase (see README, Services). */
   hooks?: Hooks;
 }
@@ -100,6 +113,19 @@ export interface ServiceOptions {
     protectHome?: boolean;
   };
 }
+
+/** One entry of `contents`; `destination` is absolute, `source` a path in the app source, modes octal strings. */
+export type ContentEntry =
+  /** A file copied from the app source. Owner and group default to root. */
+  | { type: 'file'; source: string; destination: string; mode?: string; owner?: string; group?: string }
+  /** A file under /etc an admin may edit: conffile / %config(noreplace). */
+  | { type: 'config'; source: string; destination: string; mode?: string; owner?: string; group?: string }
+  /** A directory created on install with its owner and mode (default 0750), removed on deb purge. */
+  | { type: 'dir'; destination: string; mode?: string; owner?: string; group?: string }
+  /** A symbolic link at `destination` pointing to `target`. */
+  | { type: 'symlink'; destination: string; target: string }
+  /** A file the package owns but does not ship (a log, a pid file): rpm %ghost; created empty on install if absent, removed on deb purge. */
+  | { type: 'ghost'; destination: string; mode?: string; owner?: string; group?: string };
 
 export interface ConfigFile {
   /** Where it is installed: an absolute path under /etc, e.g. /etc/my-service/config.json. */

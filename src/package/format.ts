@@ -19,6 +19,8 @@ export interface Format {
   unitDir(os: { id: string; versionId: string } | undefined): string;
   /** Shell lines of a maintainer script that set `$event` from what the package manager passes `phase`. */
   phaseEvent(phase: keyof Hooks): string[];
+  /** Options the format has no equivalent for, each with why and what to do instead. */
+  readonly unsupported: Partial<Record<'breaks' | 'fields', string>>;
   /** The packager the format's distributions ship, used where a machine has no fpm. */
   readonly nativePackager: 'dpkg-deb' | 'rpmbuild';
   /** Machines of this format carry a spec template for the native packager: its default file. */

@@ -5,10 +5,10 @@
  * so the two formats cannot drift: only the mapping of dpkg's arguments and rpm's `$1` to an event
  * differs (each format's phaseEvent). Also written here: the systemd unit and /etc/default/<app>.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.ts';
 import type { Machine } from '../machine/catalogue.ts';
+import { contentsNeedScripts, ownedByAccount, readSourceFile, type Contents, type InstalledFile, type OwnedPath } from './contents.ts';
 import type { PackageFormat } from './format.ts';
 import { formatOf } from './formats.ts';
 import { shellQuote } from '../machine/script.ts';
@@ -20,7 +20,7 @@ export const PHASES: Phase[] = ['preinst', 'postinst', 'prerm', 'postrm'];
 /** What a phase was called for, the same for deb and rpm (rpm has no purge and no abort-*). */
 export type LifecycleEvent = 'install' | 'upgrade' | 'remove' | 'purge' | 'abort-remove' | 'abort-upgrade' | 'abort-install';
 
-type Step = 'account' | 'directories' | 'reload' | 'enable' | 'start' | 'restart' | 'stop' | 'disable' | 'markEnable' | 'markEnableIfNewUnit' | 'forgetEnable' | 'purge';
+type Step = 'account' | 'contents' | 'reload' | 'enable' | 'start' | 'restart' | 'stop' | 'disable' | 'markEnable' | 'markEnableIfNewUnit' | 'forgetEnable' | 'purge';
 
 /**
  * The single description both formats follow. Upgrades do not stop the service in prerm: the new
@@ -34,8 +34,8 @@ type Step = 'account' | 'directories' | 'reload' | 'enable' | 'start' | 'restart
 export const LIFECYCLE: Record<Phase, Partial<Record<LifecycleEvent, Step[]>>> = {
   preinst: { install: ['account'], upgrade: ['account', 'markEnableIfNewUnit'] },
   postinst: {
-    install: ['account', 'directories', 'reload', 'enable', 'start', 'forgetEnable'],
-    upgrade: ['account', 'directories', 'reload', 'restart'],
+    install: ['account', 'contents', 'reload', 'enable', 'start', 'forgetEnable'],
+    upgrade: ['account', 'contents', 'reload', 'restart'],
     // A failed removal is undone: the unit prerm stopped and disabled comes back.
     'abort-remove': ['enable', 'start'],
   },
@@ -49,18 +49,6 @@ export interface Account {
   home: string;
 }
 
-export interface OwnedDirectory {
-  path: string;
-  owner: string;
-  group: string;
-  mode: string;
-}
-
-export interface PackagedFile {
-  path: string;
-  mode: number;
-  content: string | Buffer;
-}
 
 /** What the package does beyond files: resolved from the options and the source on the host. */
 export interface Lifecycle {
@@ -72,8 +60,13 @@ export interface Lifecycle {
   /** /etc/default/<app>: sourced by the /usr/bin wrapper and read by the unit; a config file. */
   environmentFile?: string;
   /** Exactly the conffiles / %config(noreplace) files, environment file included. */
-  configFiles: PackagedFile[];
-  directories: OwnedDirectory[];
+  configFiles: InstalledFile[];
+  /** Created on install with their owner, removed on purge. */
+  directories: OwnedPath[];
+  /** Files the package owns but does not ship: created empty on install if absent, removed on purge. */
+  ghosts: OwnedPath[];
+  /** Shipped files an account owns: given to it after each unpack (dpkg unpacks as root). */
+  ownedFiles: InstalledFile[];
   /** Hook scripts' text by phase. */
   hooks: Partial<Record<Phase, string>>;
 }
@@ -89,50 +82,38 @@ export function systemdUnitDir(machine: Pick<Machine, 'format' | 'os'>): string 
 }
 
 /** True when the build asks for anything a plain package does not have. */
-export function hasLifecycle(options: BuildOptions): boolean {
-  return Boolean(options.service || options.user || options.configFiles?.length || options.directories?.length || (options.hooks && Object.keys(options.hooks).length > 0));
+export function hasLifecycle(options: BuildOptions, contents: Contents): boolean {
+  return Boolean(options.service || options.user || contentsNeedScripts(contents) || (options.hooks && Object.keys(options.hooks).length > 0));
 }
 
 const HOOK_END = 'NDIST_HOOK_END';
 
-function readSourceFile(sourceDir: string, relative: string, field: string): Buffer {
-  const file = path.join(sourceDir, relative);
-  if (!existsSync(file) || !statSync(file).isFile()) throw new ConfigError(field, `"${relative}" is not a file in the source`);
-  return readFileSync(file);
-}
-
 /** Resolve the lifecycle options against the fetched source; undefined when the build has none. */
-export function resolveLifecycle(options: BuildOptions, machine: Pick<Machine, 'format' | 'os'>, sourceDir: string, description: string, version: string): Lifecycle | undefined {
-  if (!hasLifecycle(options)) return undefined;
+export function resolveLifecycle(options: BuildOptions, machine: Pick<Machine, 'format' | 'os'>, contents: Contents, sourceDir: string, description: string, version: string): Lifecycle | undefined {
+  if (!hasLifecycle(options, contents)) return undefined;
   const app = options.app;
   const account = options.user ? { user: options.user, group: options.group ?? options.user, home: `/var/lib/${app}` } : undefined;
-  const configFiles: PackagedFile[] = (options.configFiles ?? []).map((file, index) => ({
-    path: file.path,
-    mode: Number.parseInt(file.mode ?? '0644', 8),
-    content: readSourceFile(sourceDir, file.source, `configFiles[${index}].source`),
-  }));
+  const configFiles = contents.files.filter((file) => file.config);
   const hooks: Partial<Record<Phase, string>> = {};
   for (const [phase, file] of Object.entries(options.hooks ?? {}) as [Phase, string][]) {
     const text = readSourceFile(sourceDir, file, `hooks.${phase}`).toString('utf8');
     if (text.split('\n').includes(HOOK_END)) throw new ConfigError(`hooks.${phase}`, `"${file}" has a line "${HOOK_END}", which ends the here-document it is embedded in`);
     hooks[phase] = text.endsWith('\n') ? text : `${text}\n`;
   }
-  const directories: OwnedDirectory[] = (options.directories ?? []).map((dir) => {
-    const owner = dir.owner ?? account?.user ?? 'root';
-    return { path: dir.path, owner, group: dir.group ?? (owner === account?.user ? account.group : owner), mode: dir.mode ?? '0750' };
-  });
+  const { directories, ghosts } = contents;
   let unit: Lifecycle['unit'];
   let environmentFile: string | undefined;
   if (options.service) {
     environmentFile = `/etc/default/${app}`;
     // A config file the build ships at that path is the environment file; else ndist writes it.
     if (!configFiles.some((file) => file.path === environmentFile)) {
-      configFiles.push({ path: environmentFile, mode: 0o644, content: environmentFileText(app, options.service.environment ?? {}) });
+      configFiles.push({ path: environmentFile, mode: 0o644, content: environmentFileText(app, options.service.environment ?? {}), owner: 'root', group: 'root', config: true });
     }
     const name = `${app}.service`;
-    unit = { name, path: `${systemdUnitDir(machine)}/${name}`, content: unitFile(options, account, directories, description, environmentFile) };
+    unit = { name, path: `${systemdUnitDir(machine)}/${name}`, content: unitFile(options, account, [...directories, ...ghosts], description, environmentFile) };
   }
-  return { app, version, account, unit, environmentFile, configFiles, directories, hooks };
+  const ownedFiles = contents.files.filter(ownedByAccount);
+  return { app, version, account, unit, environmentFile, configFiles, directories, ghosts, ownedFiles, hooks };
 }
 
 /** Values were checked to hold no ' or \ (see validate.ts): single quotes read literally in sh and in systemd. */
@@ -155,13 +136,14 @@ function unitText(value: string): string {
   return value.replaceAll('%', '%%').replace(/\\+$/, '');
 }
 
-export function unitFile(options: BuildOptions, account: Account | undefined, directories: OwnedDirectory[], description: string, environmentFile: string): string {
+/** `writable`: the directories and ghost files the service may write under ProtectSystem=strict. */
+export function unitFile(options: BuildOptions, account: Account | undefined, writable: OwnedPath[], description: string, environmentFile: string): string {
   const service = options.service!;
   const command = service.command ?? [`/usr/bin/${options.app}`];
   const user = service.user ?? account?.user;
   const group = service.group ?? (user === account?.user ? account?.group : undefined);
   const hardening = { noNewPrivileges: true, protectSystem: 'strict', privateTmp: true, protectHome: true, ...service.hardening };
-  const writable = [...new Set([...(account ? [account.home] : []), ...directories.map((dir) => dir.path)])];
+  const writablePaths = [...new Set([...(account ? [account.home] : []), ...writable.map((entry) => entry.path)])];
   const lines = [
     `# Generated by ndist for the ${options.app} package. Override with: systemctl edit ${options.app}`,
     '[Unit]',
@@ -182,7 +164,7 @@ export function unitFile(options: BuildOptions, account: Account | undefined, di
     `RestartSec=${service.restartSec ?? 5}`,
     ...(hardening.noNewPrivileges ? ['NoNewPrivileges=yes'] : []),
     ...(hardening.protectSystem !== 'no' ? [`ProtectSystem=${hardening.protectSystem}`] : []),
-    ...(hardening.protectSystem === 'strict' && writable.length > 0 ? [`ReadWritePaths=${writable.join(' ')}`] : []),
+    ...(hardening.protectSystem === 'strict' && writablePaths.length > 0 ? [`ReadWritePaths=${writablePaths.join(' ')}`] : []),
     ...(hardening.privateTmp ? ['PrivateTmp=yes'] : []),
     ...(hardening.protectHome ? ['ProtectHome=yes'] : []),
     '',
@@ -254,8 +236,14 @@ function stepLines(step: Step, lifecycle: Lifecycle): string[] {
   switch (step) {
     case 'account':
       return lifecycle.account ? ['create_account'] : [];
-    case 'directories':
-      return lifecycle.directories.map((dir) => `[ -d ${q(dir.path)} ] || install -d -o ${q(dir.owner)} -g ${q(dir.group)} -m ${q(dir.mode)} ${q(dir.path)}`);
+    case 'contents':
+      // After the account exists: directories first (a ghost may be inside one), then ghosts, then
+      // the owner of shipped files, which dpkg unpacks as root on every install and upgrade.
+      return [
+        ...lifecycle.directories.map((dir) => `[ -d ${q(dir.path)} ] || install -d -o ${q(dir.owner)} -g ${q(dir.group)} -m ${q(dir.mode)} ${q(dir.path)}`),
+        ...lifecycle.ghosts.map((ghost) => `[ -e ${q(ghost.path)} ] || { mkdir -p ${q(path.posix.dirname(ghost.path))}; install -m ${q(ghost.mode)} -o ${q(ghost.owner)} -g ${q(ghost.group)} /dev/null ${q(ghost.path)}; }`),
+        ...lifecycle.ownedFiles.map((file) => `chown ${q(`${file.owner}:${file.group}`)} ${q(file.path)}`),
+      ];
     case 'reload':
       return hasUnit ? ['if systemd_running; then systemctl daemon-reload; fi'] : [];
     case 'enable':
@@ -287,6 +275,7 @@ function stepLines(step: Step, lifecycle: Lifecycle): string[] {
     case 'purge':
       return [
         ...lifecycle.directories.map((dir) => `rm -rf ${q(dir.path)}`),
+        ...lifecycle.ghosts.map((ghost) => `rm -f ${q(ghost.path)}`),
         ...(lifecycle.account ? ['rm -rf "$home"', 'remove_account'] : []),
         ...(hasUnit ? ['rm -f "$enable_marker"', `rmdir ${q(path.posix.dirname(enableMarker(lifecycle.app)))} 2>/dev/null || true`] : []),
         // dpkg removes the conffiles; what it leaves beside them (.dpkg-old, .dpkg-dist) goes too.

@@ -12,6 +12,7 @@ import {
   LIFECYCLE, PHASES, environmentFileText, phaseScript, resolveLifecycle, systemdQuote, systemdUnitDir, type Lifecycle,
 } from '../../src/package/service.ts';
 import { stagedFiles, wrapperScript } from '../../src/package/staging.ts';
+import { NO_CONTENTS, resolveContents } from '../../src/package/contents.ts';
 import type { PackageSpec } from '../../src/package/spec.ts';
 import type { BuildOptions } from '../../src/options/types.ts';
 import { validateBuild } from '../../src/options/validate.ts';
@@ -44,7 +45,7 @@ function options(changes: Partial<BuildOptions> = {}): BuildOptions {
 
 const DEBIAN_12 = { format: 'deb' as const, os: { id: 'debian', versionId: '12' } };
 const lifecycle = (changes: Partial<BuildOptions> = {}, machine: Parameters<typeof resolveLifecycle>[1] = DEBIAN_12): Lifecycle =>
-  resolveLifecycle(options(changes), machine, source, 'A demo service', '1.0-1')!;
+  resolveLifecycle(options(changes), machine, resolveContents(options(changes), source), source, 'A demo service', '1.0-1')!;
 
 function spec(format: 'deb' | 'rpm', life?: Lifecycle): PackageSpec {
   return {
@@ -52,6 +53,7 @@ function spec(format: 'deb' | 'rpm', life?: Lifecycle): PackageSpec {
     description: 'A demo service', entry: 'bin/demo.js', commands: [{ name: 'demo', entry: 'bin/demo.js' }], manPages: [], runtimeDeps: [], buildDeps: [], compression: 'xz', format, prefix: '/opt/demo',
     fileName: format === 'rpm' ? 'demo-1.0-1.x86_64.rpm' : 'demo_1.0-1_amd64.deb',
     provides: ['demo-api'], conflicts: ['demo-legacy'], replaces: format === 'rpm' ? ['demo-legacy < 2.0'] : ['demo-legacy (<< 2.0)'],
+    recommends: [], suggests: [], enhances: [], preDepends: [], breaks: [], fields: {}, contents: life ? { files: life.configFiles.filter((file) => file.path !== '/etc/default/demo'), symlinks: [], directories: life.directories, ghosts: life.ghosts } : NO_CONTENTS,
     ...(life ? { lifecycle: life } : {}),
   };
 }
@@ -140,7 +142,7 @@ describe('config files and /etc/default/<app>', () => {
   });
 
   test('a build without any of the options has no lifecycle', () => {
-    assert.equal(resolveLifecycle(options({ user: undefined, service: undefined, configFiles: undefined, directories: undefined, hooks: undefined }), DEBIAN_12, source, 'x', '1-1'), undefined);
+    assert.equal(resolveLifecycle(options({ user: undefined, service: undefined, configFiles: undefined, directories: undefined, hooks: undefined }), DEBIAN_12, NO_CONTENTS, source, 'x', '1-1'), undefined);
   });
 });
 

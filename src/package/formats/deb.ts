@@ -34,5 +34,6 @@ export const deb: Format = {
     return merged ? '/usr/lib/systemd/system' : '/lib/systemd/system';
   },
   phaseEvent: (phase) => ['case "$1" in', ...DEB_EVENTS[phase].map((line) => `  ${line}`), `  *) echo "${phase} called with unknown argument '$1'" >&2; exit 1 ;;`, 'esac'],
+  unsupported: {},
   nativePackager: 'dpkg-deb',
 };
