@@ -177,7 +177,7 @@ describe('contents: the rpm %files list', () => {
   });
   after(() => rmSync(tree, { recursive: true, force: true }));
 
-  test('%ghost with its attributes (created in the build root), %attr for files of an account, %dir %attr on a holding directory', () => {
+  test('%ghost with its attributes (created in the build root), %attr for files of an account, the contents\' directories %dir %attr, a holder under /var not owned', () => {
     const spec = resolvePackage(options({ buildMachine: 'debian-bookworm-rpm' }), rpmMachine, source);
     const script = path.join(tree, '..', `files-contents-${process.pid}.sh`);
     writeFileSync(script, rpmFileListScript(spec));
@@ -190,7 +190,7 @@ describe('contents: the rpm %files list', () => {
         '%config(noreplace) %attr(-,root,demo) "/etc/demo/secret.json"',
         '%dir "/etc/demo"',
         '%dir "/usr/share/demo"',
-        '%dir "/var/log/demo"',
+        '%dir %attr(0700,demo,demo) "/var/cache/demo"',
         '%attr(-,demo,demo) "/usr/share/demo/data.json"',
         '%ghost %attr(0640,demo,demo) "/var/log/demo/demo.log"',
       ].sort());

@@ -45,8 +45,10 @@ export function rpmFileListScript(spec: PackageSpec): string {
   const configFiles = spec.lifecycle?.configFiles.map((file) => q(file.path)) ?? [];
   const ghosts = spec.contents.ghosts;
   const owned = spec.contents.files.filter(ownedByAccount);
-  // Directories holding a ghost or a file of an account's are listed %dir and walked, so those files get their own line.
-  const holders = [...new Set([...ghosts, ...owned].flatMap((file) => ancestors(file.path)))].sort();
+  const directories = spec.contents.directories;
+  // The contents' directories, and those holding a ghost or a file of an account's, are walked, so
+  // each of those gets its own line; the contents' directories are rpm's, %dir with their owner.
+  const holders = [...new Set([...directories.map((dir) => dir.path), ...[...ghosts, ...owned].flatMap((file) => ancestors(file.path))])].sort();
   const cases = (name: string, branches: string[]) =>
     `${name}() {\n${branches.length > 0 ? `  case "$1" in\n${branches.map((branch) => `    ${branch}\n`).join('')}  esac\n` : ''}  return 1\n}`;
   return `#!/bin/sh
@@ -63,7 +65,8 @@ ${cases('config', configFiles.length > 0 ? [`${configFiles.join('|')}) return 0 
 ${cases('holds', holders.length > 0 ? [`${holders.map(q).join('|')}) return 0 ;;`] : [])}
 # attr prints the %ghost/%attr prefix of a path: ghost files (shipped empty, not installed), files an account owns, the contents' directories.
 ${cases('attr', [...ghosts.map((ghost) => `${q(ghost.path)}) echo ${q(`%ghost %attr(${ghost.mode},${ghost.owner},${ghost.group}) `)}; return 0 ;;`), ...owned.map((file) => `${q(file.path)}) echo ${q(`%attr(-,${file.owner},${file.group}) `)}; return 0 ;;`), ...spec.contents.directories.map((dir) => `${q(dir.path)}) echo ${q(`%attr(${dir.mode},${dir.owner},${dir.group}) `)}; return 0 ;;`)])}
-${ghosts.map((ghost) => `mkdir -p .${q(path.posix.dirname(ghost.path))} && : > .${q(ghost.path)}\n`).join('')}walk() {
+# The build root gets the contents' directories and the ghost files (shipped empty: rpm installs no %ghost).
+${[...directories.map((dir) => `mkdir -p .${q(dir.path)}\n`), ...ghosts.map((ghost) => `mkdir -p .${q(path.posix.dirname(ghost.path))} && : > .${q(ghost.path)}\n`)].join('')}walk() {
   for entry in "$1"/* "$1"/.[!.]* "$1"/..?*; do
     [ -e "$entry" ] || [ -L "$entry" ] || continue
     path=\${entry#.}
@@ -73,7 +76,14 @@ ${ghosts.map((ghost) => `mkdir -p .${q(path.posix.dirname(ghost.path))} && : > .
         walk "$entry"
         continue
       fi
-      if holds "$path"; then echo "%dir $(attr "$path" || true)$quoted"; walk "$entry"; continue; fi
+      if holds "$path"; then
+        # A holder that is no directory of the contents: under /var or /srv the install script made
+        # it (the home), so rpm must not own it as root's; elsewhere the package's own directory.
+        if prefix=$(attr "$path"); then echo "%dir $prefix$quoted"
+        else case "$path" in /var/*|/srv/*) ;; *) echo "%dir $quoted" ;; esac; fi
+        walk "$entry"
+        continue
+      fi
       case "$path" in
         /etc/*) echo "%dir $quoted"; walk "$entry"; continue ;;
       esac
