@@ -15,6 +15,8 @@ import { includeParts, renderScript, specValue } from '../machine/script.ts';
 import type { Packager } from '../package/packager.ts';
 import { packagerVariables } from '../package/packagers.ts';
 import { runtimePackageKey, runtimePackageName, runtimePackageScript, runtimePackageSpec, runtimeSpecVariables } from '../package/runtime-package.ts';
+import { rpmChangelog } from '../package/changelog.ts';
+import { formatOf } from '../package/formats.ts';
 import { OUTPUT_DIR, STAGING_DIR, checkStagedPaths, machineFile, manPageFiles, stagedFiles, stagedSymlinks } from '../package/staging.ts';
 import type { PackageSpec } from '../package/spec.ts';
 import type { BuildOptions } from '../options/types.ts';
@@ -172,6 +174,8 @@ function templateVariables(options: BuildOptions, machine: Machine, spec: Packag
     enhances: spec.enhances,
     preDepends: spec.preDepends,
     epoch: spec.epoch ?? '',
+    // ndist's generated %changelog body, % already doubled (src/package/changelog.ts).
+    rpmChangelog: spec.changelog ? rpmChangelog(spec, spec.changelog, inputs.sourceDateEpoch) : '',
     packageCommand: packager.command(spec, 'app', options.fpmArgs ?? []),
   };
 }
@@ -197,7 +201,7 @@ function machineInputs(spec: PackageSpec, inputs: ResolvedInputs, script: string
     { kind: 'directory', name: NPM_IN_MACHINE.slice(1) },
     machineFile(SCRIPT_IN_MACHINE, script, 0o755),
     { kind: 'tree', name: 'ndist/src', hostPath: inputs.sourceDir, exclude: SOURCE_EXCLUDES },
-    ...packageTree(spec, packager, inputs.sourceDir),
+    ...packageTree(spec, packager, inputs.sourceDir, inputs.sourceDateEpoch),
     ...(inputs.caBundle ? [{ kind: 'file', name: CA_IN_MACHINE.slice(1), hostPath: inputs.caBundle, mode: 0o644 } as InputEntry] : []),
     { kind: 'file', name: HEALTH_CHECK_IN_MACHINE.slice(1), hostPath: HEALTH_CHECK_SCRIPT, mode: 0o644 },
     { kind: 'file', name: LICENSES_IN_MACHINE.slice(1), hostPath: LICENSES_SCRIPT, mode: 0o644 },
@@ -207,8 +211,8 @@ function machineInputs(spec: PackageSpec, inputs: ResolvedInputs, script: string
 }
 
 /** The files and symlinks ndist adds to the package's staging tree, each path once. */
-function packageTree(spec: PackageSpec, packager: Packager, sourceDir: string): InputEntry[] {
-  const files = [...stagedFiles(spec, packager), ...manPageFiles(spec, sourceDir)];
+function packageTree(spec: PackageSpec, packager: Packager, sourceDir: string, sourceDateEpoch: number): InputEntry[] {
+  const files = [...stagedFiles(spec, packager), ...manPageFiles(spec, sourceDir), ...formatOf(spec.format).changelogFiles(spec, sourceDateEpoch)];
   checkStagedPaths(files, spec.contents.symlinks);
   return [...files.map((file) => machineFile(`${STAGING_DIR}/${file.path}`, file.content, file.mode)), ...stagedSymlinks(spec)];
 }

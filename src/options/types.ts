@@ -85,6 +85,8 @@ export interface BuildOptions {
   epoch?: number;
   /** Extra control fields, named `X-…` (deb only: rpm spec files take no fields of their own). */
   fields?: Record<string, string>;
+  /** A CHANGELOG.md of the app source (Keep a Changelog or changesets), written as changelog.Debian.gz and the rpm %changelog. */
+  changelog?: string;
   /** Shell scripts from the app source run in each maintainer-script phase (see README, Services). */
   hooks?: Hooks;
 }

@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { ConfigError } from '../errors.ts';
 import { fieldName, schemaProblems } from '../util/schema.ts';
 import { schemaValidator } from './schema.ts';
+import { toPackageVersion } from '../util/package-version.ts';
 import { contentEntries } from './contents.ts';
 import type { BuildOptions, SourceSpec } from './types.ts';
 
@@ -38,13 +39,7 @@ export function requireText(field: string, value: unknown, { max = 4096 } = {}):
   return value as string;
 }
 
-/** semver `1.2.0-rc.1` sorts before `1.2.0`; in Debian and RPM that needs `1.2.0~rc.1`. */
-export function toPackageVersion(version: string): string {
-  // Dashes inside the pre-release (1.0.0-beta-2) would read as a Debian revision: make them dots.
-  return version
-    .replace(/^v/, '')
-    .replace(/^(\d+\.\d+\.\d+)-([^+]*)/, (_, release: string, pre: string) => `${release}~${pre.replaceAll('-', '.')}`);
-}
+export { toPackageVersion };
 
 export function checkPackageVersion(field: string, version: string): string {
   const converted = toPackageVersion(version);
@@ -82,6 +77,7 @@ export function validateBuild(options: BuildOptions): void {
   if (options.version !== undefined) checkPackageVersion('version', options.version);
   checkSource(options.source);
   if (options.entry !== undefined) checkEntry('entry', options.entry);
+  if (options.changelog !== undefined) checkEntry('changelog', options.changelog);
   checkServiceOptions(options);
 }
 

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { resolvePackageName, type Machine } from '../machine/catalogue.ts';
 import { formatOf } from './formats.ts';
+import { parseChangelog } from './changelog.ts';
 import { resolveContents } from './contents.ts';
 import { resolveLifecycle } from './service.ts';
 import { runtimeDependency, sharedRuntimePrefix } from './runtime-package.ts';
@@ -180,6 +181,7 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
     ...(options.epoch !== undefined ? { epoch: options.epoch } : {}),
     fields: options.fields ?? {},
     contents,
+    ...(options.changelog !== undefined ? { changelog: parseChangelog(readFileSync(path.join(sourceDir, requireInSource('changelog', checkEntry('changelog', options.changelog), sourceDir)), 'utf8'), 'changelog') } : {}),
     ...(shared ? { sharedRuntime: sharedRuntimePrefix(options.node) } : {}),
     ...(lifecycle ? { lifecycle } : {}),
     fileName: format.fileName({ name: options.app, version, iteration, arch }),

@@ -114,6 +114,7 @@ export function runtimeSpecVariables(appVariables: Record<string, unknown>, spec
     enhances: [],
     preDepends: [],
     epoch: '',
+    rpmChangelog: '',
     ...packagerVariables(packager, spec, 'runtime'),
     stagingDir: RUNTIME_STAGING_DIR,
   };

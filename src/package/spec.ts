@@ -1,5 +1,6 @@
 /** What a package is, settled on the host before its machine starts (see metadata.ts). */
 import type { PackageFormat } from './format.ts';
+import type { ChangelogEntry } from './changelog.ts';
 import type { Contents } from './contents.ts';
 import type { Lifecycle } from './service.ts';
 import type { Arch, Compression } from '../options/types.ts';
@@ -47,6 +48,8 @@ export interface PackageSpec {
   epoch?: number;
   /** Extra control fields (deb), X-… names. */
   fields: Record<string, string>;
+  /** The releases of the build's `changelog` file, newest first; unset: no changelog. */
+  changelog?: ChangelogEntry[];
   /** Files, symlinks, directories and ghosts of `contents` (config files and owners also in the lifecycle). */
   contents: Contents;
   /** runtime 'shared': the prefix of the runtime package the app runs on (/opt/ndist/node/<version>); unset: Node is bundled. */

@@ -108,6 +108,18 @@ class Host {
   }
 }
 
+/** Keep a Changelog; each version's source has the entries up to its own. */
+const CHANGELOG = `# Changelog
+
+## [1.1] - 2024-05-02
+### Fixed
+- The greeting is read from [the config file](https://ndist.invalid/docs) again.
+
+## [1.0] - 2024-05-01
+### Added
+- First release as a service.
+`;
+
 /** Every kind of contents entry, placed where a service would have them. */
 const CONTENTS: BuildOptions['contents'] = [
   { type: 'file', source: 'build-version', destination: `/usr/share/${APP}/build-version`, mode: '0640', owner: APP },
@@ -136,6 +148,7 @@ function buildOptions(name: string, source: string, version: string, buildMachin
     conflicts: ['service-app-legacy'],
     replaces: ['service-app-legacy'],
     contents: CONTENTS,
+    changelog: 'CHANGELOG.md',
     epoch: 1,
     preDepends: ['dpkg (>= 1.19)'],
     recommends: ['curl | wget'],
@@ -168,6 +181,7 @@ describe('a service package installs, upgrades, is removed and purged like a dis
       await writeFile(path.join(dir, 'build-version'), `${version}\n`);
       await writeFile(path.join(dir, 'config', 'default.json'), `{ "greeting": "hello from ${version}" }\n`);
       await writeFile(path.join(dir, 'config', 'secret.json'), '{ "token": "not for everyone" }\n');
+      await writeFile(path.join(dir, 'CHANGELOG.md'), CHANGELOG.slice(CHANGELOG.indexOf(`## [${version}]`)));
       sources[version] = dir;
     }
     const builder = new Builder({ outDir: path.join(work, 'dist'), concurrency: 2, log: () => {} });
@@ -212,6 +226,12 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     assert.match(files, new RegExp(`^-rw-r----- root/root .* \\./usr/share/${APP}/build-version$`, 'm'), 'shipped as root: postinst gives it to its owner');
     assert.match(files, new RegExp(`^lrwxrwxrwx root/root .* \\./usr/lib/${APP}/service\\.js -> /opt/${APP}/app/bin/service\\.js$`, 'm'));
     assert.doesNotMatch(files, /\.\/var\//, 'no /var path in the package: directories and ghosts are made by postinst');
+    // The changelog as dpkg's own parser reads it.
+    const changelog = path.join(work, 'changelog.Debian');
+    await writeFile(changelog, execFileSync('sh', ['-c', `dpkg-deb --fsys-tarfile "$1" | tar -xO ./usr/share/doc/${APP}/changelog.Debian.gz | gzip -dc`, 'sh', artifacts['service deb 1.1']!]));
+    const parsed = execFileSync('dpkg-parsechangelog', ['-l', changelog, '--format', 'rfc822', '--all'], { encoding: 'utf8' });
+    assert.deepEqual([...parsed.matchAll(/^Version: (.*)$/gm)].map((match) => match[1]), ['1:1.1-1', '1:1.0-1']);
+    assert.match(parsed, /^ {2}\* Fixed: The greeting is read from the config file again\.$/m);
   });
 
   it('lintian finds nothing but the tags kept for a reason', () => {
@@ -246,6 +266,7 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     assert.equal(host.ok(APP), 'service-app build=1.0 greeting=hello from 1.0 mode=production uid=0');
     assertContents(host);
     assert.match(host.ok(`dpkg -s ${APP}`), /^Version: 1:1\.0-1$/m);
+    assert.equal(host.ok(`gzip -dc /usr/share/doc/${APP}/changelog.Debian.gz | head -n 1`), 'service-app (1:1.0-1) unstable; urgency=medium');
     assert.match(host.sh(`dpkg -S /var/log/${APP}/${APP}.log`).output, /no path found/, 'a deb ghost is no file of the package');
 
     // Upgrade after editing the config file.
@@ -358,6 +379,16 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     assert.equal(order, ['preinst upgrade 1.1-1', 'postinst upgrade 1.1-1', 'prerm upgrade 1.0-1', 'postrm upgrade 1.0-1'].join('\n'));
     assert.notEqual(host.mainPid(), pidBefore, 'the service was restarted');
     assert.equal(host.ok(APP), 'service-app build=1.1 greeting=edited by the admin mode=production uid=0');
+    assert.equal(
+      host.ok(`rpm -q --changelog ${APP}`),
+      [
+        '* Thu May 02 2024 ndist tests <tests@ndist.invalid> - 1:1.1-1',
+        '- Fixed: The greeting is read from the config file again.',
+        '',
+        '* Wed May 01 2024 ndist tests <tests@ndist.invalid> - 1:1.0-1',
+        '- Added: First release as a service.',
+      ].join('\n'),
+    );
 
     host.ok(`: > ${ORDER_LOG} && rpm -e ${flags.split(' ')[0]} ${APP}`);
     assert.equal(host.ok(`cat ${ORDER_LOG}`), 'prerm remove 1.1-1\npostrm remove 1.1-1');

@@ -96,6 +96,8 @@ export const fpm: Packager = {
   detect: 'command -v fpm',
   rendersSpec: false,
   command(spec, role, fpmArgs) {
+    // fpm writes a changelog of its own into a .deb (and renames it changelog.gz); rpmbuild and dpkg-deb write ndist's.
+    if (spec.changelog) throw new ConfigError('changelog', 'is not written by fpm yet; build on a machine without fpm (ndist then uses dpkg-deb or rpmbuild)');
     const optional = (flag: string, value: string | undefined) => (value ? [flag, value] : []);
     return [
       'fpm', '-s', 'dir', '-t', spec.format,
