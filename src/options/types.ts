@@ -107,6 +107,12 @@ export interface ServiceOptions {
   restart?: 'no' | 'on-success' | 'on-failure' | 'on-abnormal' | 'on-abort' | 'always';
   /** systemd RestartSec= in seconds. Default 5. */
   restartSec?: number;
+  /** Enable the unit on install, so it starts at boot. Default true. */
+  enable?: boolean;
+  /** Start the unit on install. Default true. */
+  start?: boolean;
+  /** Restart the running service after an upgrade. Default true; false: it keeps running the old code until the operator restarts it. */
+  restartOnUpgrade?: boolean;
   /** Sandboxing; every setting defaults to on ('strict' for protectSystem, with the declared directories writable). */
   hardening?: {
     noNewPrivileges?: boolean;

@@ -56,7 +56,7 @@ export interface Lifecycle {
   /** `<version>-<iteration>`, given to hooks as NDIST_PACKAGE_VERSION. */
   version: string;
   account?: Account;
-  unit?: { name: string; path: string; content: string };
+  unit?: { name: string; path: string; content: string; enable: boolean; start: boolean; restartOnUpgrade: boolean };
   /** /etc/default/<app>: sourced by the /usr/bin wrapper and read by the unit; a config file. */
   environmentFile?: string;
   /** Exactly the conffiles / %config(noreplace) files, environment file included. */
@@ -110,7 +110,8 @@ export function resolveLifecycle(options: BuildOptions, machine: Pick<Machine, '
       configFiles.push({ path: environmentFile, mode: 0o644, content: environmentFileText(app, options.service.environment ?? {}), owner: 'root', group: 'root', config: true });
     }
     const name = `${app}.service`;
-    unit = { name, path: `${systemdUnitDir(machine)}/${name}`, content: unitFile(options, account, [...directories, ...ghosts], description, environmentFile) };
+    const { enable = true, start = true, restartOnUpgrade = true } = options.service;
+    unit = { name, path: `${systemdUnitDir(machine)}/${name}`, enable, start, restartOnUpgrade, content: unitFile(options, account, [...directories, ...ghosts], description, environmentFile) };
   }
   const ownedFiles = contents.files.filter(ownedByAccount);
   return { app, version, account, unit, environmentFile, configFiles, directories, ghosts, ownedFiles, hooks };
@@ -247,13 +248,17 @@ function stepLines(step: Step, lifecycle: Lifecycle): string[] {
     case 'reload':
       return hasUnit ? ['if systemd_running; then systemctl daemon-reload; fi'] : [];
     case 'enable':
+      if (hasUnit && !lifecycle.unit!.enable) return ['note "$unit not enabled (service.enable is false): systemctl enable $unit to start it at boot"'];
       // systemctl enable only writes symlinks: it works with systemd not running, so the next boot starts the unit.
       return hasUnit ? ['if command -v systemctl >/dev/null; then systemctl enable "$unit" 2>&1 | sed "s/^/$app: /"; else note "systemctl not found: $unit not enabled"; fi'] : [];
     case 'start':
+      if (hasUnit && !lifecycle.unit!.start) return ['note "$unit not started (service.start is false): systemctl start $unit"'];
       return hasUnit
         ? ['if systemd_running; then systemctl start "$unit" || note "$unit failed to start: see journalctl -u $unit"; else note "systemd is not running (container or chroot?): $unit not started"; fi']
         : [];
     case 'restart':
+      // The old code keeps running: the operator restarts it at a time of their choosing.
+      if (hasUnit && !lifecycle.unit!.restartOnUpgrade) return ['note "$unit not restarted (service.restartOnUpgrade is false): it runs the old version until systemctl restart $unit"'];
       return hasUnit
         ? [
             'if ! systemd_running; then note "systemd is not running (container or chroot?): $unit not restarted"',

@@ -141,7 +141,8 @@ function buildOptions(name: string, source: string, version: string, buildMachin
     compression: 'none',
     homepage: 'https://ndist.invalid/service-app',
     user: APP,
-    service: { command: [`/usr/bin/${APP}`, 'serve'], environment: { SERVICE_APP_MODE: 'production' } },
+    // The rpm's service is installed without starting and never restarted by an upgrade: the operator does both.
+    service: { command: [`/usr/bin/${APP}`, 'serve'], environment: { SERVICE_APP_MODE: 'production' }, ...(deb ? {} : { start: false, restartOnUpgrade: false }) },
     configFiles: [{ path: `/etc/${APP}/config.json`, source: 'config/default.json' }],
     directories: [{ path: `/var/log/${APP}` }],
     provides: ['service-app-api'],
@@ -231,7 +232,7 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     await writeFile(changelog, execFileSync('sh', ['-c', `dpkg-deb --fsys-tarfile "$1" | tar -xO ./usr/share/doc/${APP}/changelog.Debian.gz | gzip -dc`, 'sh', artifacts['service deb 1.1']!]));
     const parsed = execFileSync('dpkg-parsechangelog', ['-l', changelog, '--format', 'rfc822', '--all'], { encoding: 'utf8' });
     assert.deepEqual([...parsed.matchAll(/^Version: (.*)$/gm)].map((match) => match[1]), ['1:1.1-1', '1:1.0-1']);
-    assert.match(parsed, /^ {2}\* Fixed: The greeting is read from the config file again\.$/m);
+    assert.match(parsed, /^ {3}\* Fixed: The greeting is read from the config file again\.$/m);
   });
 
   it('lintian finds nothing but the tags kept for a reason', () => {
@@ -334,7 +335,7 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     assert.match(purge.output, /^purged$/m);
   });
 
-  it('rpm (Debian\'s rpm, scriptlets run by /bin/sh): install enables and starts, upgrade keeps the edit and restarts, erase stops and keeps config, data and user', async () => {
+  it('rpm (Debian\'s rpm, scriptlets run by /bin/sh): install enables but does not start (start: false), upgrade keeps the edit and does not restart (restartOnUpgrade: false), erase stops and keeps config, data and user', async () => {
     const host = await boot();
     const rpm = (version: string) => `/tmp/${path.basename(artifacts[`service rpm ${version}`]!)}`;
     // --nodeps: Debian's rpm database knows none of the Debian packages; --force-debian: its rpm refuses to install otherwise.
@@ -345,10 +346,12 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     assert.match(host.ok(`rpm -qp --provides --conflicts --obsoletes ${rpm('1.0')}`), /service-app-api[\s\S]*service-app-legacy[\s\S]*service-app-legacy/);
 
     // Relations, epoch, and the contents as rpm records them: %ghost, %attr, %dir, %config.
-    const relations = host.ok(`rpm -qp --qf '%{EPOCH}\\n[pre %{REQUIREFLAGS:deptype} %{REQUIRES}\\n][rec %{RECOMMENDS}\\n][sug %{SUGGESTS}\\n][enh %{ENHANCES}\\n]' ${rpm('1.0')}`).split('\n');
+    const relations = host.ok(`rpm -qp --qf '%{EPOCH}\\n[pre %{REQUIREFLAGS:deptype} %{REQUIRENAME} %{REQUIREFLAGS:depflags} %{REQUIREVERSION}\\n]' ${rpm('1.0')}`).split('\n');
     assert.equal(relations[0], '1');
-    for (const line of ['rec (curl or wget)', 'sug rpm >= 4.0', 'enh systemd']) assert.ok(relations.includes(line), `${line} in\n${relations.join('\n')}`);
-    assert.ok(relations.some((line) => /^pre pre.* dpkg >= 1\.19$/.test(line)), relations.join('\n'));
+    assert.ok(relations.some((line) => /^pre (\S+,)?pre(,\S+)? dpkg\s*>=\s*1\.19$/.test(line)), relations.join('\n'));
+    assert.equal(host.ok(`rpm -qp --recommends ${rpm('1.0')}`), '(curl or wget)');
+    assert.equal(host.ok(`rpm -qp --suggests ${rpm('1.0')}`), 'rpm >= 4.0');
+    assert.equal(host.ok(`rpm -qp --enhances ${rpm('1.0')}`), 'systemd');
     const recorded = host.ok(`rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILEMODES:perms} %{FILENAMES}\\n]' ${rpm('1.0')}`).split('\n');
     for (const line of [
       `g ${APP}:${APP} -rw-r----- /var/log/${APP}/${APP}.log`,
@@ -359,25 +362,33 @@ describe('a service package installs, upgrades, is removed and purged like a dis
       ` root:root lrwxrwxrwx /usr/lib/${APP}/service.js`,
     ]) assert.ok(recorded.includes(line), `${line} in\n${recorded.join('\n')}`);
 
-    host.ok(`rpm -i ${flags} ${rpm('1.0')}`);
+    const install = host.ok(`rpm -i ${flags} ${rpm('1.0')}`);
     assert.equal(host.ok(`cat ${ORDER_LOG}`), 'preinst install 1.0-1\npostinst install 1.0-1');
     assertContents(host);
     host.ok(`rpm -V --nodeps ${APP}`);
     host.ok(`systemd-analyze verify /usr/lib/systemd/system/${APP}.service`);
+    // service.start false: enabled (it starts at boot) but not started by the install.
     assert.equal(host.ok(`systemctl is-enabled ${APP}.service`), 'enabled');
+    assert.match(install, /service-app\.service not started \(service\.start is false\)/);
+    assert.equal(host.sh(`systemctl is-active ${APP}.service`).output, 'inactive');
+    host.ok(`systemctl start ${APP}.service`);
     assert.equal(host.ok(`systemctl is-active ${APP}.service`), 'active');
     const uid = host.ok(`id -u ${APP}`);
     await waitFor(() => host.sh(`cat /var/lib/${APP}/started.log`).output, `service-app build=1.0 greeting=hello from 1.0 mode=production uid=${uid}`);
 
     host.ok(`sed -i 's/hello from 1.0/edited by the admin/' /etc/${APP}/config.json && : > ${ORDER_LOG}`);
     const pidBefore = host.mainPid();
-    host.ok(`rpm -U ${flags} ${rpm('1.1')}`);
+    const upgrade = host.ok(`rpm -U ${flags} ${rpm('1.1')}`);
     assert.equal(host.ok(`cat /etc/${APP}/config.json`), '{ "greeting": "edited by the admin" }');
     assert.equal(host.ok(`cat /etc/${APP}/config.json.rpmnew`), '{ "greeting": "hello from 1.1" }');
     const order = host.ok(`cat ${ORDER_LOG}`);
     process.stderr.write(`rpm upgrade 1.0 → 1.1, scriptlets in order:\n${order}\n`);
     assert.equal(order, ['preinst upgrade 1.1-1', 'postinst upgrade 1.1-1', 'prerm upgrade 1.0-1', 'postrm upgrade 1.0-1'].join('\n'));
-    assert.notEqual(host.mainPid(), pidBefore, 'the service was restarted');
+    // service.restartOnUpgrade false: the old process goes on until the operator restarts it.
+    assert.match(upgrade, /service-app\.service not restarted \(service\.restartOnUpgrade is false\)/);
+    assert.equal(host.mainPid(), pidBefore, 'the service was not restarted');
+    host.ok(`systemctl restart ${APP}.service`);
+    await waitFor(() => host.sh(`tail -n 1 /var/lib/${APP}/started.log`).output, `service-app build=1.1 greeting=edited by the admin mode=production uid=${uid}`);
     assert.equal(host.ok(APP), 'service-app build=1.1 greeting=edited by the admin mode=production uid=0');
     assert.equal(
       host.ok(`rpm -q --changelog ${APP}`),

@@ -192,6 +192,35 @@ describe('maintainer scripts', () => {
     assert.match(result.output, /^hook install 1\.0-1 100%$/m, 'the hook runs last, with the event and the version');
   });
 
+  test('service.enable and service.start false: installed, neither enabled nor started, and says how; deb and rpm alike', () => {
+    const life = lifecycle({ service: { enable: false, start: false } });
+    for (const [format, args] of [['deb', ['configure', '']], ['rpm', ['1']]] as const) {
+      const result = run(phaseScript(life, 'postinst', format), [...args]);
+      assert.equal(result.code, 0, result.output);
+      assert.ok(!result.calls.some((call) => call.startsWith('systemctl')), result.calls.join('\n'));
+      assert.match(result.output, /^demo: demo\.service not enabled \(service\.enable is false\): systemctl enable demo\.service to start it at boot$/m);
+      assert.match(result.output, /^demo: demo\.service not started \(service\.start is false\): systemctl start demo\.service$/m);
+    }
+  });
+
+  test('service.start false alone: enabled (starts at boot), not started now', () => {
+    const result = run(phaseScript(lifecycle({ service: { start: false } }), 'postinst', 'deb'), ['configure', '']);
+    assert.ok(result.calls.includes('systemctl enable demo.service'), result.calls.join('\n'));
+    assert.match(result.output, /demo\.service not started \(service\.start is false\)/);
+  });
+
+  test('service.restartOnUpgrade false: an upgrade never restarts the service, in either format', () => {
+    const life = lifecycle({ service: { restartOnUpgrade: false } });
+    for (const format of ['deb', 'rpm'] as const) {
+      const script = phaseScript(life, 'postinst', format);
+      assert.doesNotMatch(script, /systemctl restart "\$unit"/);
+      const result = run(script, format === 'deb' ? ['configure', '0.9-1'] : ['2']);
+      assert.equal(result.code, 0, result.output);
+      assert.match(result.output, /^demo: demo\.service not restarted \(service\.restartOnUpgrade is false\): it runs the old version until systemctl restart demo\.service$/m);
+    }
+    assert.match(phaseScript(lifecycle(), 'postinst', 'deb'), /systemctl restart "\$unit"/, 'by default an upgrade restarts');
+  });
+
   test('deb postinst configure <old-version> is an upgrade: no enable, no start', () => {
     const result = run(phaseScript(lifecycle(), 'postinst', 'deb'), ['configure', '0.9-1']);
     assert.equal(result.code, 0, result.output);
