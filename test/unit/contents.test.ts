@@ -255,7 +255,7 @@ describe('relations, epoch and fields', () => {
     const template = readFileSync(rpmMachine.specTemplate!, 'utf8');
     const variables = {
       ...rpmbuild.templateVariables(spec, 'app', true), app: spec.app, version: spec.version, iteration: spec.iteration, description: spec.description, license: '', homepage: '', maintainer: spec.maintainer,
-      runtimeDeps: [], provides: [], conflicts: [], replaces: [], recommends: spec.recommends, suggests: spec.suggests, enhances: spec.enhances, preDepends: spec.preDepends, epoch: spec.epoch, stagingDir: '/ndist/root',
+      runtimeDeps: [], provides: [], conflicts: [], replaces: [], recommends: spec.recommends, suggests: spec.suggests, enhances: spec.enhances, preDepends: spec.preDepends, epoch: spec.epoch, rpmChangelog: '', stagingDir: '/ndist/root',
     };
     const text = renderScript(template, variables, 'rpm.spec.hbs', specValue);
     for (const line of ['Epoch: 2', 'Requires(pre): adduser', 'Recommends: (demo-plugins >= 2.0 or demo-extras)', 'Suggests: demo-docs', 'Enhances: other-app']) {
