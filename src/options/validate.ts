@@ -164,6 +164,11 @@ function checkContents(options: BuildOptions): void {
         if (destination === '/etc' || destination.startsWith('/etc/')) {
           fail(destinationField, `"${destination}" is under /etc: use type 'config', so an admin's edits are kept on upgrade`);
         }
+        // /var and /srv hold the app's state, made by the install script (the home, dir entries): a
+        // shipped file there would make the package own, as root's, a directory the script gives to an account.
+        if (['/var/', '/srv/'].some((root) => destination.startsWith(root))) {
+          fail(destinationField, `"${destination}" is under ${destination.slice(0, 4)}, which holds state the install script creates: ship it under /usr/share/${options.app} (or /etc as 'config'), or declare a 'ghost' or 'dir'`);
+        }
     }
     if (ndist.exact.includes(destination) || ndist.below.some((dir) => destination === dir || destination.startsWith(`${dir}/`))) {
       fail(destinationField, `"${destination}" is a path ndist installs itself (the app under /opt/${options.app}, /usr/bin/${options.app}, the doc files, the unit); choose another`);

@@ -68,6 +68,8 @@ describe('contents: checked before any container', () => {
     ['a plain file under /etc', { type: 'file', source: 'a', destination: '/etc/demo/a.json' }, 'contents[0].destination', /use type 'config'/],
     ['a config file outside /etc', { type: 'config', source: 'a', destination: '/usr/share/demo/a.json' }, 'contents[0].destination', /must be below \/etc/],
     ['a directory outside /var, /srv, /etc', { type: 'dir', destination: '/usr/share/demo' }, 'contents[0].destination', /must be below \/var, \/srv, \/etc/],
+    ['a shipped file in /var', { type: 'file', source: 'a', destination: '/var/lib/demo/seed.db' }, 'contents[0].destination', /holds state the install script creates/],
+    ['a symlink in /srv', { type: 'symlink', destination: '/srv/demo/current', target: '/opt/demo' }, 'contents[0].destination', /holds state the install script creates/],
     ['a ghost as /var/log itself', { type: 'ghost', destination: '/var/log' }, 'contents[0].destination', /not a system directory/],
     ['the app prefix', { type: 'file', source: 'a', destination: '/opt/demo/app/x.js' }, 'contents[0].destination', /a path ndist installs itself/],
     ['the /usr/bin wrapper', { type: 'symlink', destination: '/usr/bin/demo', target: '/bin/true' }, 'contents[0].destination', /a path ndist installs itself/],
