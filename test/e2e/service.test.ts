@@ -44,7 +44,8 @@ const ORDER_LOG = '/root/maintscript-order.log';
  * - non-standard-file-perm (W): the test's contents declare 0640 on purpose (a secret for its group).
  * - unknown-field (W): the test's own X- control field (`fields`); lintian flags every field it does not know.
  * - missing-dependency-on-libc (E): the bundled node links libc6, which the package does not declare
- *   yet (the glibc dependency is issue #22's); lintian reports it once the package has relation fields.
+ *   yet (the glibc dependency is issue #22's); it appeared when this package got its Pre-Depends and
+ *   other relations (the package without them did not show it).
  */
 const LINTIAN_ACCEPTED = new Set([
   'dir-or-file-in-opt',
