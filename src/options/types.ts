@@ -111,6 +111,8 @@ export interface ServiceOptions {
   enable?: boolean;
   /** Start the unit on install. Default true. */
   start?: boolean;
+  /** More units of the package, each a oneshot service run on a schedule by its own timer, with the service's user, environment and hardening. */
+  timers?: TimerSpec[];
   /** Restart the running service after an upgrade. Default true; false: it keeps running the old code until the operator restarts it. */
   restartOnUpgrade?: boolean;
   /** Sandboxing; every setting defaults to on ('strict' for protectSystem, with the declared directories writable). */
@@ -134,6 +136,16 @@ export type ContentEntry =
   | { type: 'symlink'; destination: string; target: string }
   /** A file the package owns but does not ship (a log, a pid file): rpm %ghost; created empty on install if absent, removed on deb purge. */
   | { type: 'ghost'; destination: string; mode?: string; owner?: string; group?: string };
+
+/** A scheduled job: `<app>-<name>.service` (Type=oneshot) started by `<app>-<name>.timer`. */
+export interface TimerSpec {
+  /** Lowercase letters, digits and -, e.g. 'cleanup'. */
+  name: string;
+  /** Command line of ExecStart, one argument per element; the first an absolute path. */
+  command: string[];
+  /** systemd OnCalendar=, e.g. 'daily' or '*-*-* 03:00:00'. */
+  onCalendar: string;
+}
 
 export interface ConfigFile {
   /** Where it is installed: an absolute path under /etc, e.g. /etc/my-service/config.json. */

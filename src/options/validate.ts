@@ -102,6 +102,16 @@ function checkServiceOptions(options: BuildOptions): void {
     });
     if (!SAFE_PATH.test(command[0]!)) fail('service.command[0]', `"${command[0]}" must be an absolute path to the program, e.g. "/usr/bin/${options.app}"`);
   }
+  const timerNames = new Set<string>();
+  (options.service?.timers ?? []).forEach((timer, index) => {
+    const field = `service.timers[${index}]`;
+    if (timerNames.has(timer.name)) fail(`${field}.name`, `"${timer.name}" is listed twice`);
+    timerNames.add(timer.name);
+    timer.command.forEach((arg, at) => {
+      if (arg === ';') fail(`${field}.command[${at}]`, 'cannot be ";", which systemd reads as a command separator');
+    });
+    if (!SAFE_PATH.test(timer.command[0]!)) fail(`${field}.command[0]`, `"${timer.command[0]}" must be an absolute path to the program, e.g. "/usr/bin/${options.app}"`);
+  });
   checkContents(options);
   for (const [phase, file] of Object.entries(options.hooks ?? {})) checkEntry(`hooks.${phase}`, file);
 }

@@ -143,7 +143,13 @@ function buildOptions(name: string, source: string, version: string, buildMachin
     homepage: 'https://ndist.invalid/service-app',
     user: APP,
     // The rpm's service is installed without starting and never restarted by an upgrade: the operator does both.
-    service: { command: [`/usr/bin/${APP}`, 'serve'], environment: { SERVICE_APP_MODE: 'production' }, ...(deb ? {} : { start: false, restartOnUpgrade: false }) },
+    service: {
+      command: [`/usr/bin/${APP}`, 'serve'],
+      environment: { SERVICE_APP_MODE: 'production' },
+      // A second unit: a job on a calendar that never comes during the test (so no timer stamp is left), started by hand.
+      timers: [{ name: 'tick', command: [`/usr/bin/${APP}`], onCalendar: '2099-01-01 00:00:00' }],
+      ...(deb ? {} : { start: false, restartOnUpgrade: false }),
+    },
     configFiles: [{ path: `/etc/${APP}/config.json`, source: 'config/default.json' }],
     directories: [{ path: `/var/log/${APP}` }],
     provides: ['service-app-api'],
@@ -269,6 +275,13 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     assertContents(host);
     assert.match(host.ok(`dpkg -s ${APP}`), /^Version: 1:1\.0-1$/m);
     assert.equal(host.ok(`gzip -dc /usr/share/doc/${APP}/changelog.Debian.gz | head -n 1`), 'service-app (1:1.0-1) unstable; urgency=medium');
+    // The timer: enabled and waiting; its oneshot job runs as the service's user with its environment.
+    host.ok(`systemd-analyze verify /lib/systemd/system/${APP}-tick.service /lib/systemd/system/${APP}-tick.timer`);
+    assert.equal(host.ok(`systemctl is-enabled ${APP}-tick.timer`), 'enabled');
+    assert.equal(host.ok(`systemctl is-active ${APP}-tick.timer`), 'active');
+    host.ok(`systemctl start ${APP}-tick.service`);
+    assert.equal(host.ok(`systemctl show -p Result --value ${APP}-tick.service`), 'success');
+    await waitFor(() => host.sh(`journalctl -u ${APP}-tick.service -o cat --no-pager`).output, `service-app build=1.0 greeting=hello from 1.0 mode=production uid=${host.ok(`id -u ${APP}`)}`);
     assert.match(host.sh(`dpkg -S /var/log/${APP}/${APP}.log`).output, /no path found/, 'a deb ghost is no file of the package');
 
     // Upgrade after editing the config file.
@@ -292,6 +305,7 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     assert.equal(host.sh(`systemctl is-active ${APP}.service`).output, 'inactive');
     assert.equal(host.mainPid(), 0);
     host.ok(`test ! -e /opt/${APP} && test ! -e /usr/bin/${APP} && test ! -e /lib/systemd/system/${APP}.service && test ! -e /etc/systemd/system/multi-user.target.wants/${APP}.service`);
+    host.ok(`test ! -e /etc/systemd/system/timers.target.wants/${APP}-tick.timer && ! systemctl is-active --quiet ${APP}-tick.timer`);
     host.ok(`test -f /etc/${APP}/config.json && test -f /etc/default/${APP} && test -f /var/lib/${APP}/started.log && test -d /var/log/${APP} && getent passwd ${APP}`);
 
     // Installed again after the removal (dpkg calls postinst configure <old-version>, as for an
@@ -368,8 +382,9 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     assertContents(host);
     host.ok(`rpm -V --nodeps ${APP}`);
     host.ok(`systemd-analyze verify /usr/lib/systemd/system/${APP}.service`);
-    // service.start false: enabled (it starts at boot) but not started by the install.
-    assert.equal(host.ok(`systemctl is-enabled ${APP}.service`), 'enabled');
+    // service.start false: enabled (it starts at boot) but not started by the install; its timer alike.
+    assert.equal(host.ok(`systemctl is-enabled ${APP}.service ${APP}-tick.timer`), 'enabled\nenabled');
+    assert.equal(host.sh(`systemctl is-active ${APP}-tick.timer`).output, 'inactive');
     assert.match(install, /service-app\.service not started \(service\.start is false\)/);
     assert.equal(host.sh(`systemctl is-active ${APP}.service`).output, 'inactive');
     host.ok(`systemctl start ${APP}.service`);

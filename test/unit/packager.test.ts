@@ -425,7 +425,7 @@ describe('rpm: the %files list script', () => {
   });
 
   test('exactly the config files are %config(noreplace): nothing else under /etc is marked by accident', () => {
-    const lifecycle = { app: 'demo', version: '1.0-1', configFiles: [{ path: '/etc/default/demo', mode: 0o644, content: '', owner: 'root', group: 'root', config: true }], directories: [], ghosts: [], ownedFiles: [], hooks: {} };
+    const lifecycle = { app: 'demo', version: '1.0-1', configFiles: [{ path: '/etc/default/demo', mode: 0o644, content: '', owner: 'root', group: 'root', config: true }], directories: [], ghosts: [], ownedFiles: [], timers: [], hooks: {} };
     const list = fileList(spec({ format: 'rpm', lifecycle }));
     assert.ok(list.includes('%config(noreplace) "/etc/default/demo"'), list.join('\n'));
     assert.ok(list.includes('"/etc/demo/conf.d/a.conf"'), list.join('\n'));
