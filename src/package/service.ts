@@ -335,6 +335,8 @@ function unitStepLines(step: Step, lifecycle: Lifecycle): string[] {
       return [
         ...lifecycle.directories.map((dir) => `rm -rf ${q(dir.path)}`),
         ...lifecycle.ghosts.map((ghost) => `rm -f ${q(ghost.path)}`),
+        // systemd's record of a Persistent timer's last run, which it keeps after the unit is gone.
+        ...lifecycle.timers.map((timer) => `rm -f ${q(`/var/lib/systemd/timers/stamp-${timer.name}`)}`),
         ...(lifecycle.account ? ['rm -rf "$home"', 'remove_account'] : []),
         ...(hasUnit ? ['rm -f "$enable_marker"', `rmdir ${q(path.posix.dirname(enableMarker(lifecycle.app)))} 2>/dev/null || true`] : []),
         // dpkg removes the conffiles; what it leaves beside them (.dpkg-old, .dpkg-dist) goes too.

@@ -211,6 +211,7 @@ describe('maintainer scripts', () => {
     assert.equal(remove.code, 0, remove.output);
     assert.deepEqual(remove.calls.filter((call) => call.startsWith('systemctl')), ['systemctl disable demo.service', 'systemctl disable demo-cleanup.timer']);
     assert.ok(stagedFiles(spec('deb', life), dpkgDeb).some((file) => file.path === 'lib/systemd/system/demo-cleanup.timer'));
+    assert.match(phaseScript(life, 'postrm', 'deb'), /^ {4}rm -f \/var\/lib\/systemd\/timers\/stamp-demo-cleanup\.timer$/m, 'purge removes the timer\'s stamp');
   });
 
   test('timers: names listed once, commands an absolute path', () => {
