@@ -15,7 +15,9 @@ import { includeParts, renderScript, specValue } from '../machine/script.ts';
 import type { Packager } from '../package/packager.ts';
 import { packagerVariables } from '../package/packagers.ts';
 import { runtimePackageKey, runtimePackageName, runtimePackageScript, runtimePackageSpec, runtimeSpecVariables } from '../package/runtime-package.ts';
-import { OUTPUT_DIR, STAGING_DIR, machineFile, manPageFiles, stagedFiles } from '../package/staging.ts';
+import { rpmChangelog } from '../package/changelog.ts';
+import { formatOf } from '../package/formats.ts';
+import { OUTPUT_DIR, STAGING_DIR, checkStagedPaths, machineFile, manPageFiles, stagedFiles, stagedSymlinks } from '../package/staging.ts';
 import type { PackageSpec } from '../package/spec.ts';
 import type { BuildOptions } from '../options/types.ts';
 import type { RuntimeArchive } from './runtime.ts';
@@ -167,6 +169,13 @@ function templateVariables(options: BuildOptions, machine: Machine, spec: Packag
     provides: spec.provides,
     conflicts: spec.conflicts,
     replaces: spec.replaces,
+    recommends: spec.recommends,
+    suggests: spec.suggests,
+    enhances: spec.enhances,
+    preDepends: spec.preDepends,
+    epoch: spec.epoch ?? '',
+    // ndist's generated %changelog body, % already doubled (src/package/changelog.ts).
+    rpmChangelog: spec.changelog ? rpmChangelog(spec, spec.changelog, inputs.sourceDateEpoch) : '',
     packageCommand: packager.command(spec, 'app', options.fpmArgs ?? []),
   };
 }
@@ -192,13 +201,20 @@ function machineInputs(spec: PackageSpec, inputs: ResolvedInputs, script: string
     { kind: 'directory', name: NPM_IN_MACHINE.slice(1) },
     machineFile(SCRIPT_IN_MACHINE, script, 0o755),
     { kind: 'tree', name: 'ndist/src', hostPath: inputs.sourceDir, exclude: SOURCE_EXCLUDES },
-    ...[...stagedFiles(spec, packager), ...manPageFiles(spec, inputs.sourceDir)].map((file) => machineFile(`${STAGING_DIR}/${file.path}`, file.content, file.mode)),
+    ...packageTree(spec, packager, inputs.sourceDir, inputs.sourceDateEpoch),
     ...(inputs.caBundle ? [{ kind: 'file', name: CA_IN_MACHINE.slice(1), hostPath: inputs.caBundle, mode: 0o644 } as InputEntry] : []),
     { kind: 'file', name: HEALTH_CHECK_IN_MACHINE.slice(1), hostPath: HEALTH_CHECK_SCRIPT, mode: 0o644 },
     { kind: 'file', name: LICENSES_IN_MACHINE.slice(1), hostPath: LICENSES_SCRIPT, mode: 0o644 },
     machineFile(NPMRC_IN_MACHINE, npmUserConfig(inputs.registry, inputs.npmToken), 0o600),
     ...packager.machineFiles(spec, 'app', specText),
   ];
+}
+
+/** The files and symlinks ndist adds to the package's staging tree, each path once. */
+function packageTree(spec: PackageSpec, packager: Packager, sourceDir: string, sourceDateEpoch: number): InputEntry[] {
+  const files = [...stagedFiles(spec, packager), ...manPageFiles(spec, sourceDir), ...formatOf(spec.format).changelogFiles(spec, sourceDateEpoch)];
+  checkStagedPaths(files, spec.contents.symlinks);
+  return [...files.map((file) => machineFile(`${STAGING_DIR}/${file.path}`, file.content, file.mode)), ...stagedSymlinks(spec)];
 }
 
 /** The runtime package of a shared-runtime build: its spec, key, script and (for rpmbuild) spec. */

@@ -15,6 +15,8 @@ export type InputEntry =
   | { kind: 'content'; name: string; content: string | Buffer; mode?: number }
   /** An empty directory. */
   | { kind: 'directory'; name: string }
+  /** A symbolic link to `target`. */
+  | { kind: 'symlink'; name: string; target: string }
   /** A host file, copied as it is. */
   | { kind: 'file'; name: string; hostPath: string; mode?: number }
   /** A host directory tree, minus the names in `exclude` (a name, or a pattern names match) at its root. */
@@ -69,6 +71,9 @@ export function packInputs(entries: InputEntry[], mtime = new Date(0)): Readable
           break;
         case 'directory':
           pack.entry({ ...header(entry.name, 0o755, mtime), type: 'directory' });
+          break;
+        case 'symlink':
+          pack.entry({ ...header(entry.name, 0o777, mtime), type: 'symlink', linkname: entry.target });
           break;
         case 'file':
           await addFile(pack, entry.name, entry.hostPath, entry.mode);

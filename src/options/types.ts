@@ -64,14 +64,29 @@ export interface BuildOptions {
   user?: string;
   /** Its primary group. Default: named like `user`. */
   group?: string;
-  /** Files under /etc, copied from the app source, that an admin may edit: conffiles / %config(noreplace). */
+  /** Files, config files, directories, symlinks and ghost files the package installs besides the app (see README, Contents). */
+  contents?: ContentEntry[];
+  /** Files under /etc, copied from the app source, that an admin may edit: conffiles / %config(noreplace). Sugar for contents entries of type 'config'. */
   configFiles?: ConfigFile[];
-  /** Directories created on install with an owner (state, logs, cache); removed on deb purge. */
+  /** Directories created on install with an owner (state, logs, cache); removed on deb purge. Sugar for contents entries of type 'dir'. */
   directories?: DirectorySpec[];
   /** Package relations in Debian syntax, e.g. 'mail-transport-agent' or 'old-name (<< 2.0)'. rpm: replaces becomes Obsoletes. */
   provides?: string[];
   conflicts?: string[];
   replaces?: string[];
+  /** Weak and ordering relations in Debian syntax, alternatives with ` | `. rpm: Recommends, Suggests, Enhances, Requires(pre). */
+  recommends?: string[];
+  suggests?: string[];
+  enhances?: string[];
+  preDepends?: string[];
+  /** deb only (rpm has no Breaks: use conflicts). */
+  breaks?: string[];
+  /** Version epoch (deb `epoch:version`, rpm Epoch:), to make a lower version sort newer. */
+  epoch?: number;
+  /** Extra control fields, named `X-…` (deb only: rpm spec files take no fields of their own). */
+  fields?: Record<string, string>;
+  /** A CHANGELOG.md of the app source (Keep a Changelog or changesets), written as changelog.Debian.gz and the rpm %changelog. */
+  changelog?: string;
   /** Shell scripts from the app source run in each maintainer-script phase (see README, Services). */
   hooks?: Hooks;
 }
@@ -92,6 +107,14 @@ export interface ServiceOptions {
   restart?: 'no' | 'on-success' | 'on-failure' | 'on-abnormal' | 'on-abort' | 'always';
   /** systemd RestartSec= in seconds. Default 5. */
   restartSec?: number;
+  /** Enable the unit on install, so it starts at boot. Default true. */
+  enable?: boolean;
+  /** Start the unit on install. Default true. */
+  start?: boolean;
+  /** More units of the package, each a oneshot service run on a schedule by its own timer, with the service's user, environment and hardening. */
+  timers?: TimerSpec[];
+  /** Restart the running service after an upgrade. Default true; false: it keeps running the old code until the operator restarts it. */
+  restartOnUpgrade?: boolean;
   /** Sandboxing; every setting defaults to on ('strict' for protectSystem, with the declared directories writable). */
   hardening?: {
     noNewPrivileges?: boolean;
@@ -99,6 +122,29 @@ export interface ServiceOptions {
     privateTmp?: boolean;
     protectHome?: boolean;
   };
+}
+
+/** One entry of `contents`; `destination` is absolute, `source` a path in the app source, modes octal strings. */
+export type ContentEntry =
+  /** A file copied from the app source. Owner and group default to root. */
+  | { type: 'file'; source: string; destination: string; mode?: string; owner?: string; group?: string }
+  /** A file under /etc an admin may edit: conffile / %config(noreplace). */
+  | { type: 'config'; source: string; destination: string; mode?: string; owner?: string; group?: string }
+  /** A directory created on install with its owner and mode (default 0750), removed on deb purge. */
+  | { type: 'dir'; destination: string; mode?: string; owner?: string; group?: string }
+  /** A symbolic link at `destination` pointing to `target`. */
+  | { type: 'symlink'; destination: string; target: string }
+  /** A file the package owns but does not ship (a log, a pid file): rpm %ghost; created empty on install if absent, removed on deb purge. */
+  | { type: 'ghost'; destination: string; mode?: string; owner?: string; group?: string };
+
+/** A scheduled job: `<app>-<name>.service` (Type=oneshot) started by `<app>-<name>.timer`. */
+export interface TimerSpec {
+  /** Lowercase letters, digits and -, e.g. 'cleanup'. */
+  name: string;
+  /** Command line of ExecStart, one argument per element; the first an absolute path. */
+  command: string[];
+  /** systemd OnCalendar=, e.g. 'daily' or '*-*-* 03:00:00'. */
+  onCalendar: string;
 }
 
 export interface ConfigFile {

@@ -7,6 +7,8 @@ import { existsSync, statSync } from 'node:fs';
 import { ConfigError } from '../errors.ts';
 import { fieldName, schemaProblems } from '../util/schema.ts';
 import { schemaValidator } from './schema.ts';
+import { toPackageVersion } from '../util/package-version.ts';
+import { contentEntries } from './contents.ts';
 import type { BuildOptions, SourceSpec } from './types.ts';
 
 /** Upstream version as Debian and RPM both accept it, after semver's pre-release dash became `~`. */
@@ -14,6 +16,9 @@ const PACKAGE_VERSION = /^[0-9][A-Za-z0-9.+~]*$/;
 /** Characters allowed in a path a maintainer script or unit names; no quoting tricks, no spaces. */
 const SAFE_PATH = /^(\/[A-Za-z0-9._+@-]+)+$/;
 const SYSTEM_DIRS = new Set(['/etc', '/etc/default', '/var', '/var/lib', '/var/log', '/var/cache', '/var/spool', '/var/tmp', '/var/run', '/srv', '/run', '/tmp']);
+
+/** Directories of the system a file or symlink must never replace. */
+const OTHER_SYSTEM_DIRS = new Set(['/usr/bin', '/usr/sbin', '/usr/lib', '/usr/lib64', '/usr/share', '/usr/local', '/usr/include', '/usr/libexec', '/usr/local/bin', '/usr/local/lib', '/usr/share/doc', '/usr/share/man', '/usr/lib/systemd', '/usr/lib/systemd/system', '/lib/systemd', '/lib/systemd/system', '/etc/systemd/system']);
 
 function fail(field: string, message: string): never {
   throw new ConfigError(field, message);
@@ -34,13 +39,7 @@ export function requireText(field: string, value: unknown, { max = 4096 } = {}):
   return value as string;
 }
 
-/** semver `1.2.0-rc.1` sorts before `1.2.0`; in Debian and RPM that needs `1.2.0~rc.1`. */
-export function toPackageVersion(version: string): string {
-  // Dashes inside the pre-release (1.0.0-beta-2) would read as a Debian revision: make them dots.
-  return version
-    .replace(/^v/, '')
-    .replace(/^(\d+\.\d+\.\d+)-([^+]*)/, (_, release: string, pre: string) => `${release}~${pre.replaceAll('-', '.')}`);
-}
+export { toPackageVersion };
 
 export function checkPackageVersion(field: string, version: string): string {
   const converted = toPackageVersion(version);
@@ -78,6 +77,7 @@ export function validateBuild(options: BuildOptions): void {
   if (options.version !== undefined) checkPackageVersion('version', options.version);
   checkSource(options.source);
   if (options.entry !== undefined) checkEntry('entry', options.entry);
+  if (options.changelog !== undefined) checkEntry('changelog', options.changelog);
   checkServiceOptions(options);
 }
 
@@ -86,8 +86,8 @@ function checkSystemPath(field: string, text: string, roots: string[], example: 
   if (!SAFE_PATH.test(text) || text.split('/').some((part) => part === '.' || part === '..')) {
     fail(field, `"${text}" must be an absolute path of letters, digits and . _ + @ -, e.g. "${example}"`);
   }
-  if (!roots.some((root) => text.startsWith(`${root}/`)) || SYSTEM_DIRS.has(text)) {
-    fail(field, `"${text}" must be below ${roots.join(', ')} and not a system directory, e.g. "${example}"`);
+  if (!roots.some((root) => text.startsWith(`${root}/`)) || SYSTEM_DIRS.has(text) || (roots.includes('') && (text.split('/').length < 3 || OTHER_SYSTEM_DIRS.has(text)))) {
+    fail(field, `"${text}" must be ${roots.includes('') ? 'a file' : `below ${roots.join(', ')}`} and not a system directory, e.g. "${example}"`);
   }
   return text;
 }
@@ -102,18 +102,98 @@ function checkServiceOptions(options: BuildOptions): void {
     });
     if (!SAFE_PATH.test(command[0]!)) fail('service.command[0]', `"${command[0]}" must be an absolute path to the program, e.g. "/usr/bin/${options.app}"`);
   }
-  const configPaths = new Set<string>();
-  (options.configFiles ?? []).forEach((file, index) => {
-    const field = `configFiles[${index}]`;
-    const target = checkSystemPath(`${field}.path`, file.path, ['/etc'], `/etc/${options.app}/config.json`);
-    if (configPaths.has(target)) fail(`${field}.path`, `"${target}" is listed twice`);
-    configPaths.add(target);
-    checkEntry(`${field}.source`, file.source);
+  const timerNames = new Set<string>();
+  (options.service?.timers ?? []).forEach((timer, index) => {
+    const field = `service.timers[${index}]`;
+    if (timerNames.has(timer.name)) fail(`${field}.name`, `"${timer.name}" is listed twice`);
+    timerNames.add(timer.name);
+    timer.command.forEach((arg, at) => {
+      if (arg === ';') fail(`${field}.command[${at}]`, 'cannot be ";", which systemd reads as a command separator');
+    });
+    if (!SAFE_PATH.test(timer.command[0]!)) fail(`${field}.command[0]`, `"${timer.command[0]}" must be an absolute path to the program, e.g. "/usr/bin/${options.app}"`);
   });
-  (options.directories ?? []).forEach((dir, index) => {
-    checkSystemPath(`directories[${index}].path`, dir.path, ['/var', '/srv', '/etc'], `/var/log/${options.app}`);
-  });
+  checkContents(options);
   for (const [phase, file] of Object.entries(options.hooks ?? {})) checkEntry(`hooks.${phase}`, file);
+}
+
+/** A symlink's target: relative or absolute, of the characters a path may hold. */
+const LINK_TARGET = /^[A-Za-z0-9._+@/-]+$/;
+/** The fields each contents type takes besides type and destination. */
+const CONTENT_FIELDS = {
+  file: ['source', 'mode', 'owner', 'group'],
+  config: ['source', 'mode', 'owner', 'group'],
+  dir: ['mode', 'owner', 'group'],
+  symlink: ['target'],
+  ghost: ['mode', 'owner', 'group'],
+} as const;
+
+/** Paths ndist writes itself, which no contents entry may take (or, for a directory, go below). */
+function ndistPaths(options: BuildOptions): { exact: string[]; below: string[] } {
+  const app = options.app;
+  return {
+    exact: [
+      `/usr/bin/${app}`,
+      `/usr/share/doc/${app}/copyright`,
+      `/usr/share/doc/${app}/changelog.Debian.gz`,
+      ...(options.service ? [`/lib/systemd/system/${app}.service`, `/usr/lib/systemd/system/${app}.service`] : []),
+    ],
+    below: [`/opt/${app}`, '/opt/ndist'],
+  };
+}
+
+/**
+ * `contents` with its sugar `configFiles` and `directories`: each entry's fields fit its type, its
+ * destination is an absolute path without `..`, in a place its type may go, not a path ndist writes
+ * itself, and listed once. A directory or ghost file is removed on purge, so it must be the app's
+ * own place under /var, /srv or /etc; a config file lives under /etc, and a plain file must not
+ * (it would not be kept on upgrade: use type 'config').
+ */
+function checkContents(options: BuildOptions): void {
+  const seen = new Map<string, string>();
+  const ndist = ndistPaths(options);
+  for (const { entry, field, destinationKey } of contentEntries(options)) {
+    const allowed = new Set<string>(['type', 'destination', ...CONTENT_FIELDS[entry.type]]);
+    for (const key of Object.keys(entry)) {
+      if (!allowed.has(key)) fail(`${field}.${key}`, `is not used by an entry of type '${entry.type}'; it takes ${[...allowed].join(', ')}`);
+    }
+    if ((entry.type === 'file' || entry.type === 'config') && entry.source === undefined) fail(`${field}.source`, `is required for type '${entry.type}': the file in the app source to install`);
+    if (entry.type === 'symlink' && entry.target === undefined) fail(`${field}.target`, "is required for type 'symlink': the path the link points to");
+    const destinationField = `${field}.${destinationKey}`;
+    const destination = entry.destination;
+    const example = `/etc/${options.app}/config.json`;
+    switch (entry.type) {
+      case 'config':
+        checkSystemPath(destinationField, destination, ['/etc'], example);
+        break;
+      case 'dir':
+      case 'ghost':
+        checkSystemPath(destinationField, destination, ['/var', '/srv', '/etc'], entry.type === 'dir' ? `/var/log/${options.app}` : `/var/log/${options.app}/${options.app}.log`);
+        break;
+      default:
+        checkSystemPath(destinationField, destination, [''], `/usr/share/${options.app}/data.json`);
+        if (destination === '/etc' || destination.startsWith('/etc/')) {
+          fail(destinationField, `"${destination}" is under /etc: use type 'config', so an admin's edits are kept on upgrade`);
+        }
+        // /var and /srv hold the app's state, made by the install script (the home, dir entries): a
+        // shipped file there would make the package own, as root's, a directory the script gives to an account.
+        if (['/var/', '/srv/'].some((root) => destination.startsWith(root))) {
+          fail(destinationField, `"${destination}" is under ${destination.slice(0, 4)}, which holds state the install script creates: ship it under /usr/share/${options.app} (or /etc as 'config'), or declare a 'ghost' or 'dir'`);
+        }
+    }
+    if (ndist.exact.includes(destination) || ndist.below.some((dir) => destination === dir || destination.startsWith(`${dir}/`))) {
+      fail(destinationField, `"${destination}" is a path ndist installs itself (the app under /opt/${options.app}, /usr/bin/${options.app}, the doc files, the unit); choose another`);
+    }
+    if (options.service && destination === `/etc/default/${options.app}` && entry.type !== 'config') {
+      fail(destinationField, `"${destination}" is the service's environment file: give it as type 'config' to ship your own`);
+    }
+    const earlier = seen.get(destination);
+    if (earlier) fail(destinationField, `"${destination}" is listed twice (also ${earlier})`);
+    seen.set(destination, field);
+    if (entry.type === 'file' || entry.type === 'config') checkEntry(`${field}.source`, entry.source);
+    if (entry.type === 'symlink' && (!LINK_TARGET.test(entry.target) || entry.target.split('/').every((part) => part === '' || part === '.' || part === '..'))) {
+      fail(`${field}.target`, `"${entry.target}" must be a path of letters, digits and . _ + @ - /, e.g. "../lib/${options.app}/cli.js"`);
+    }
+  }
 }
 
 /** package.json's homepage, held to the rule of the homepage option. */

@@ -4,6 +4,8 @@
  * on the format's name. What a packager does with a format is in packager.ts.
  */
 import type { Arch, Hooks } from '../options/types.ts';
+import type { StagedFile } from './packager.ts';
+import type { PackageSpec } from './spec.ts';
 
 export type PackageFormat = 'deb' | 'rpm';
 
@@ -19,6 +21,10 @@ export interface Format {
   unitDir(os: { id: string; versionId: string } | undefined): string;
   /** Shell lines of a maintainer script that set `$event` from what the package manager passes `phase`. */
   phaseEvent(phase: keyof Hooks): string[];
+  /** Files the package's changelog becomes in the tree (deb: changelog.Debian.gz; rpm: none, its %changelog is in the spec). */
+  changelogFiles(spec: PackageSpec, sourceDateEpoch: number): StagedFile[];
+  /** Options the format has no equivalent for, each with why and what to do instead. */
+  readonly unsupported: Partial<Record<'breaks' | 'fields', string>>;
   /** The packager the format's distributions ship, used where a machine has no fpm. */
   readonly nativePackager: 'dpkg-deb' | 'rpmbuild';
   /** Machines of this format carry a spec template for the native packager: its default file. */

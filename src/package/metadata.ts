@@ -7,6 +7,8 @@ import path from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { resolvePackageName, type Machine } from '../machine/catalogue.ts';
 import { formatOf } from './formats.ts';
+import { parseChangelog } from './changelog.ts';
+import { resolveContents } from './contents.ts';
 import { resolveLifecycle } from './service.ts';
 import { runtimeDependency, sharedRuntimePrefix } from './runtime-package.ts';
 import { checkNodeInRange, enginesNodeRange } from './engines.ts';
@@ -142,7 +144,12 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
   const relations = (list: string[] | undefined) => (list ?? []).map((relation) => format.relation(relation));
   const description = (options.description ?? pkg.description ?? options.app).split('\n')[0]!.trim() || options.app;
   const shared = options.runtime === 'shared';
-  const lifecycle = resolveLifecycle(options, machine, sourceDir, description, `${version}-${iteration}`);
+  for (const [field, why] of Object.entries(format.unsupported)) {
+    const value = options[field as keyof typeof format.unsupported];
+    if (value !== undefined && Object.keys(value).length > 0) throw new ConfigError(field, `cannot be written in a .${format.name} package (machine ${machine.id}): ${why}`);
+  }
+  const contents = resolveContents(options, sourceDir);
+  const lifecycle = resolveLifecycle(options, machine, contents, sourceDir, description, `${version}-${iteration}`);
   return {
     app: options.app,
     version,
@@ -166,6 +173,15 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
     provides: relations(options.provides),
     conflicts: relations(options.conflicts),
     replaces: relations(options.replaces),
+    recommends: relations(options.recommends),
+    suggests: relations(options.suggests),
+    enhances: relations(options.enhances),
+    preDepends: relations(options.preDepends),
+    breaks: relations(options.breaks),
+    ...(options.epoch !== undefined ? { epoch: options.epoch } : {}),
+    fields: options.fields ?? {},
+    contents,
+    ...(options.changelog !== undefined ? { changelog: parseChangelog(readFileSync(path.join(sourceDir, requireInSource('changelog', checkEntry('changelog', options.changelog), sourceDir)), 'utf8'), 'changelog') } : {}),
     ...(shared ? { sharedRuntime: sharedRuntimePrefix(options.node) } : {}),
     ...(lifecycle ? { lifecycle } : {}),
     fileName: format.fileName({ name: options.app, version, iteration, arch }),

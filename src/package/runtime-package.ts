@@ -8,6 +8,7 @@
  * triggers it the bytes are the same. Built packages are kept in <cacheDir>/runtime-packages/<key>/
  * and reused; within one run, builds needing the same one wait for a single build of it.
  */
+import { NO_CONTENTS } from './contents.ts';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm, stat, utimes } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
@@ -66,6 +67,13 @@ export function runtimePackageSpec(app: PackageSpec, runtime: RuntimeArchive): P
     provides: [],
     conflicts: [],
     replaces: [],
+    recommends: [],
+    suggests: [],
+    enhances: [],
+    preDepends: [],
+    breaks: [],
+    fields: {},
+    contents: NO_CONTENTS,
     fileName: formatOf(app.format).fileName({ name, version: runtime.version, iteration: RUNTIME_ITERATION, arch: app.arch }),
   };
 }
@@ -101,6 +109,12 @@ export function runtimeSpecVariables(appVariables: Record<string, unknown>, spec
     provides: [],
     conflicts: [],
     replaces: [],
+    recommends: [],
+    suggests: [],
+    enhances: [],
+    preDepends: [],
+    epoch: '',
+    rpmChangelog: '',
     ...packagerVariables(packager, spec, 'runtime'),
     stagingDir: RUNTIME_STAGING_DIR,
   };

@@ -1,5 +1,7 @@
 /** What a package is, settled on the host before its machine starts (see metadata.ts). */
 import type { PackageFormat } from './format.ts';
+import type { ChangelogEntry } from './changelog.ts';
+import type { Contents } from './contents.ts';
 import type { Lifecycle } from './service.ts';
 import type { Arch, Compression } from '../options/types.ts';
 
@@ -36,6 +38,20 @@ export interface PackageSpec {
   provides: string[];
   conflicts: string[];
   replaces: string[];
+  /** Weak and ordering relations in the format's syntax; a format without one refused it (Format.unsupported). */
+  recommends: string[];
+  suggests: string[];
+  enhances: string[];
+  preDepends: string[];
+  breaks: string[];
+  /** Version epoch: `epoch:version-iteration` in deb, Epoch: in rpm. */
+  epoch?: number;
+  /** Extra control fields (deb), X-… names. */
+  fields: Record<string, string>;
+  /** The releases of the build's `changelog` file, newest first; unset: no changelog. */
+  changelog?: ChangelogEntry[];
+  /** Files, symlinks, directories and ghosts of `contents` (config files and owners also in the lifecycle). */
+  contents: Contents;
   /** runtime 'shared': the prefix of the runtime package the app runs on (/opt/ndist/node/<version>); unset: Node is bundled. */
   sharedRuntime?: string;
   /** Service, account, config files, directories and hooks; absent for a plain package. */

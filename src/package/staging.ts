@@ -53,25 +53,40 @@ function copyright(spec: PackageSpec): string {
   ].join('\n');
 }
 
-/** Files ndist writes into the staging tree, the packager's control files last. */
+/**
+ * Files ndist writes into the staging tree, the packager's control files last: the wrappers, the
+ * copyright, the contents' files (config files and the unit through the lifecycle).
+ */
 export function stagedFiles(spec: PackageSpec, packager: Packager): StagedFile[] {
   const files: StagedFile[] = [
     ...spec.commands.map((command) => ({ path: `usr/bin/${command.name}`, mode: 0o755, content: wrapperScript(spec, command) })),
     { path: `usr/share/doc/${spec.app}/copyright`, mode: 0o644, content: copyright(spec) },
+    ...spec.contents.files.filter((file) => !file.config).map((file) => ({ path: file.path.slice(1), mode: file.mode, content: file.content })),
   ];
   const lifecycle = spec.lifecycle;
   if (lifecycle) {
     for (const file of lifecycle.configFiles) files.push({ path: file.path.slice(1), mode: file.mode, content: file.content });
     if (lifecycle.unit) files.push({ path: lifecycle.unit.path.slice(1), mode: 0o644, content: lifecycle.unit.content });
+    for (const unit of lifecycle.timers.flatMap((timer) => timer.files)) files.push({ path: unit.path.slice(1), mode: 0o644, content: unit.content });
   }
-  const all = [...files, ...packager.controlFiles(spec)];
+  return [...files, ...packager.controlFiles(spec)];
+}
+
+/**
+ * Every path the package's tree gets from ndist (staged files, man pages, symlinks), checked once:
+ * two at one path is a package.json bin, a man page or a contents entry clashing with another.
+ */
+export function checkStagedPaths(files: StagedFile[], symlinks: readonly { path: string }[]): void {
   const seen = new Set<string>();
-  for (const file of all) {
-    // Two files at one path: a package.json bin named like a file ndist writes.
-    if (seen.has(file.path)) throw new ConfigError('package.json bin', `/${file.path} would be written twice: a command's name clashes with another file of the package`);
-    seen.add(file.path);
+  for (const file of [...files.map((staged) => `/${staged.path}`), ...symlinks.map((link) => link.path)]) {
+    if (seen.has(file)) throw new ConfigError('contents', `${file} would be written twice: a contents entry, a package.json bin or man page clashes with another file of the package`);
+    seen.add(file);
   }
-  return all;
+}
+
+/** The contents' symlinks, made in the staging tree as the inputs are unpacked. */
+export function stagedSymlinks(spec: PackageSpec): InputEntry[] {
+  return spec.contents.symlinks.map((link) => ({ kind: 'symlink', name: `${STAGING_DIR}${link.path}`.slice(1), target: link.target }));
 }
 
 /**

@@ -41,6 +41,11 @@ const ORDER_LOG = '/root/maintscript-order.log';
  * - extended-description-is-empty (E): the description is package.json's, one line.
  * - uses-no-compression-for-{control,data}-tarball (E): this test builds with compression 'none'
  *   to be quick; the default is xz.
+ * - non-standard-file-perm (W): the test's contents declare 0640 on purpose (a secret for its group).
+ * - unknown-field (W): the test's own X- control field (`fields`); lintian flags every field it does not know.
+ * - missing-dependency-on-libc (E): the bundled node links libc6, which the package does not declare
+ *   yet (the glibc dependency is issue #22's); it appeared when this package got its Pre-Depends and
+ *   other relations (the package without them did not show it).
  */
 const LINTIAN_ACCEPTED = new Set([
   'dir-or-file-in-opt',
@@ -55,6 +60,9 @@ const LINTIAN_ACCEPTED = new Set([
   'extended-description-is-empty',
   'uses-no-compression-for-control-tarball',
   'uses-no-compression-for-data-tarball',
+  'non-standard-file-perm',
+  'unknown-field',
+  'missing-dependency-on-libc',
 ]);
 
 /** A container of the test image with systemd as PID 1; commands through `docker exec`. */
@@ -101,7 +109,29 @@ class Host {
   }
 }
 
+/** Keep a Changelog; each version's source has the entries up to its own. */
+const CHANGELOG = `# Changelog
+
+## [1.1] - 2024-05-02
+### Fixed
+- The greeting is read from [the config file](https://ndist.invalid/docs) again.
+
+## [1.0] - 2024-05-01
+### Added
+- First release as a service.
+`;
+
+/** Every kind of contents entry, placed where a service would have them. */
+const CONTENTS: BuildOptions['contents'] = [
+  { type: 'file', source: 'build-version', destination: `/usr/share/${APP}/build-version`, mode: '0640', owner: APP },
+  { type: 'config', source: 'config/secret.json', destination: `/etc/${APP}/secret.json`, mode: '0640', group: APP },
+  { type: 'dir', destination: `/var/cache/${APP}`, mode: '0700' },
+  { type: 'symlink', destination: `/usr/lib/${APP}/service.js`, target: `/opt/${APP}/app/bin/service.js` },
+  { type: 'ghost', destination: `/var/log/${APP}/${APP}.log` },
+];
+
 function buildOptions(name: string, source: string, version: string, buildMachine: string): BuildOptions {
+  const deb = buildMachine === 'debian-bookworm';
   return {
     name,
     app: APP,
@@ -112,12 +142,28 @@ function buildOptions(name: string, source: string, version: string, buildMachin
     compression: 'none',
     homepage: 'https://ndist.invalid/service-app',
     user: APP,
-    service: { command: [`/usr/bin/${APP}`, 'serve'], environment: { SERVICE_APP_MODE: 'production' } },
+    // The rpm's service is installed without starting and never restarted by an upgrade: the operator does both.
+    service: {
+      command: [`/usr/bin/${APP}`, 'serve'],
+      environment: { SERVICE_APP_MODE: 'production' },
+      // A second unit: a job on a calendar that never comes during the test (so no timer stamp is left), started by hand.
+      timers: [{ name: 'tick', command: [`/usr/bin/${APP}`], onCalendar: '2099-01-01 00:00:00' }],
+      ...(deb ? {} : { start: false, restartOnUpgrade: false }),
+    },
     configFiles: [{ path: `/etc/${APP}/config.json`, source: 'config/default.json' }],
     directories: [{ path: `/var/log/${APP}` }],
     provides: ['service-app-api'],
     conflicts: ['service-app-legacy'],
     replaces: ['service-app-legacy'],
+    contents: CONTENTS,
+    changelog: 'CHANGELOG.md',
+    epoch: 1,
+    preDepends: ['dpkg (>= 1.19)'],
+    recommends: ['curl | wget'],
+    suggests: ['rpm (>= 4.0)'],
+    enhances: ['systemd'],
+    // deb only: rpm has no Breaks and no fields of its own (ndist refuses them there).
+    ...(deb ? { breaks: ['service-app-legacy (<< 0.5)'], fields: { 'X-Ndist-Test': 'every relation' } } : {}),
     hooks: { preinst: 'packaging/preinst.sh', postinst: 'packaging/postinst.sh', prerm: 'packaging/prerm.sh', postrm: 'packaging/postrm.sh' },
   };
 }
@@ -142,6 +188,8 @@ describe('a service package installs, upgrades, is removed and purged like a dis
       await cp(FIXTURE, dir, { recursive: true });
       await writeFile(path.join(dir, 'build-version'), `${version}\n`);
       await writeFile(path.join(dir, 'config', 'default.json'), `{ "greeting": "hello from ${version}" }\n`);
+      await writeFile(path.join(dir, 'config', 'secret.json'), '{ "token": "not for everyone" }\n');
+      await writeFile(path.join(dir, 'CHANGELOG.md'), CHANGELOG.slice(CHANGELOG.indexOf(`## [${version}]`)));
       sources[version] = dir;
     }
     const builder = new Builder({ outDir: path.join(work, 'dist'), concurrency: 2, log: () => {} });
@@ -172,11 +220,26 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     assert.match(control, /^Provides: service-app-api$/m);
     assert.match(control, /^Conflicts: service-app-legacy$/m);
     assert.match(control, /^Replaces: service-app-legacy$/m);
+    assert.match(control, /^Version: 1:1\.0-1$/m);
+    assert.match(control, /^Pre-Depends: dpkg \(>= 1\.19\)$/m);
+    assert.match(control, /^Recommends: curl \| wget$/m);
+    assert.match(control, /^Suggests: rpm \(>= 4\.0\)$/m);
+    assert.match(control, /^Enhances: systemd$/m);
+    assert.match(control, /^Breaks: service-app-legacy \(<< 0\.5\)$/m);
+    assert.match(control, /^X-Ndist-Test: every relation$/m);
     const conffiles = execFileSync('dpkg-deb', ['--info', deb, 'conffiles'], { encoding: 'utf8' });
-    assert.equal(conffiles, `/etc/${APP}/config.json\n/etc/default/${APP}\n`);
+    assert.equal(conffiles, `/etc/${APP}/secret.json\n/etc/${APP}/config.json\n/etc/default/${APP}\n`);
     const files = execFileSync('dpkg-deb', ['-c', deb], { encoding: 'utf8' });
     assert.match(files, new RegExp(`\\./lib/systemd/system/${APP}\\.service$`, 'm'));
-    assert.doesNotMatch(files, /\.\/var\//, 'no /var path in the package: directories are made by postinst');
+    assert.match(files, new RegExp(`^-rw-r----- root/root .* \\./usr/share/${APP}/build-version$`, 'm'), 'shipped as root: postinst gives it to its owner');
+    assert.match(files, new RegExp(`^lrwxrwxrwx root/root .* \\./usr/lib/${APP}/service\\.js -> /opt/${APP}/app/bin/service\\.js$`, 'm'));
+    assert.doesNotMatch(files, /\.\/var\//, 'no /var path in the package: directories and ghosts are made by postinst');
+    // The changelog as dpkg's own parser reads it.
+    const changelog = path.join(work, 'changelog.Debian');
+    await writeFile(changelog, execFileSync('sh', ['-c', `dpkg-deb --fsys-tarfile "$1" | tar -xO ./usr/share/doc/${APP}/changelog.Debian.gz | gzip -dc`, 'sh', artifacts['service deb 1.1']!]));
+    const parsed = execFileSync('dpkg-parsechangelog', ['-l', changelog, '--format', 'rfc822', '--all'], { encoding: 'utf8' });
+    assert.deepEqual([...parsed.matchAll(/^Version: (.*)$/gm)].map((match) => match[1]), ['1:1.1-1', '1:1.0-1']);
+    assert.match(parsed, /^ {3}\* Fixed: The greeting is read from the config file again\.$/m);
   });
 
   it('lintian finds nothing but the tags kept for a reason', () => {
@@ -209,6 +272,17 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     assert.match(host.ok(`awk '$5 == "/tmp" { print "private" }' /proc/${pid}/mountinfo`), /^private$/, 'PrivateTmp=yes');
     // The wrapper reads /etc/default/<app> too.
     assert.equal(host.ok(APP), 'service-app build=1.0 greeting=hello from 1.0 mode=production uid=0');
+    assertContents(host);
+    assert.match(host.ok(`dpkg -s ${APP}`), /^Version: 1:1\.0-1$/m);
+    assert.equal(host.ok(`gzip -dc /usr/share/doc/${APP}/changelog.Debian.gz | head -n 1`), 'service-app (1:1.0-1) unstable; urgency=medium');
+    // The timer: enabled and waiting; its oneshot job runs as the service's user with its environment.
+    host.ok(`systemd-analyze verify /lib/systemd/system/${APP}-tick.service /lib/systemd/system/${APP}-tick.timer`);
+    assert.equal(host.ok(`systemctl is-enabled ${APP}-tick.timer`), 'enabled');
+    assert.equal(host.ok(`systemctl is-active ${APP}-tick.timer`), 'active');
+    host.ok(`systemctl start ${APP}-tick.service`);
+    assert.equal(host.ok(`systemctl show -p Result --value ${APP}-tick.service`), 'success');
+    await waitFor(() => host.sh(`journalctl -u ${APP}-tick.service -o cat --no-pager`).output, `service-app build=1.0 greeting=hello from 1.0 mode=production uid=${host.ok(`id -u ${APP}`)}`);
+    assert.match(host.sh(`dpkg -S /var/log/${APP}/${APP}.log`).output, /no path found/, 'a deb ghost is no file of the package');
 
     // Upgrade after editing the config file.
     host.ok(`sed -i 's/hello from 1.0/edited by the admin/' /etc/${APP}/config.json && : > ${ORDER_LOG}`);
@@ -222,6 +296,8 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     assert.equal(order, ['prerm upgrade 1.0-1', 'preinst upgrade 1.1-1', 'postrm upgrade 1.0-1', 'postinst upgrade 1.1-1'].join('\n'));
     assert.notEqual(host.mainPid(), pidBefore, 'the service was restarted');
     await waitFor(() => host.sh(`tail -n 1 /var/lib/${APP}/started.log`).output, `service-app build=1.1 greeting=edited by the admin mode=production uid=${uid}`);
+    // dpkg unpacked the new files as root: postinst gave them back to their owner.
+    assertContents(host);
 
     // Remove: stopped and disabled, program gone; config, data and the account kept.
     host.ok(`: > ${ORDER_LOG} && dpkg -r ${APP}`);
@@ -229,6 +305,7 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     assert.equal(host.sh(`systemctl is-active ${APP}.service`).output, 'inactive');
     assert.equal(host.mainPid(), 0);
     host.ok(`test ! -e /opt/${APP} && test ! -e /usr/bin/${APP} && test ! -e /lib/systemd/system/${APP}.service && test ! -e /etc/systemd/system/multi-user.target.wants/${APP}.service`);
+    host.ok(`test ! -e /etc/systemd/system/timers.target.wants/${APP}-tick.timer && ! systemctl is-active --quiet ${APP}-tick.timer`);
     host.ok(`test -f /etc/${APP}/config.json && test -f /etc/default/${APP} && test -f /var/lib/${APP}/started.log && test -d /var/log/${APP} && getent passwd ${APP}`);
 
     // Installed again after the removal (dpkg calls postinst configure <old-version>, as for an
@@ -273,34 +350,72 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     assert.match(purge.output, /^purged$/m);
   });
 
-  it('rpm (Debian\'s rpm, scriptlets run by /bin/sh): install enables and starts, upgrade keeps the edit and restarts, erase stops and keeps config, data and user', async () => {
+  it('rpm (Debian\'s rpm, scriptlets run by /bin/sh): install enables but does not start (start: false), upgrade keeps the edit and does not restart (restartOnUpgrade: false), erase stops and keeps config, data and user', async () => {
     const host = await boot();
     const rpm = (version: string) => `/tmp/${path.basename(artifacts[`service rpm ${version}`]!)}`;
     // --nodeps: Debian's rpm database knows none of the Debian packages; --force-debian: its rpm refuses to install otherwise.
     const flags = '--nodeps --force-debian';
     const list = host.ok(`rpm -qlp ${rpm('1.0')} && rpm -qp --configfiles ${rpm('1.0')} | sed 's/^/config: /'`).split('\n');
-    assert.deepEqual(list.filter((line) => line.startsWith('config: ')).sort(), [`config: /etc/default/${APP}`, `config: /etc/${APP}/config.json`]);
+    assert.deepEqual(list.filter((line) => line.startsWith('config: ')).sort(), [`config: /etc/default/${APP}`, `config: /etc/${APP}/config.json`, `config: /etc/${APP}/secret.json`]);
     for (const system of ['/etc', '/etc/default', '/usr/lib/systemd/system', '/var', '/var/lib', '/usr/bin']) assert.ok(!list.includes(system), `the package does not own ${system}`);
     assert.match(host.ok(`rpm -qp --provides --conflicts --obsoletes ${rpm('1.0')}`), /service-app-api[\s\S]*service-app-legacy[\s\S]*service-app-legacy/);
 
-    host.ok(`rpm -i ${flags} ${rpm('1.0')}`);
+    // Relations, epoch, and the contents as rpm records them: %ghost, %attr, %dir, %config.
+    const relations = host.ok(`rpm -qp --qf '%{EPOCH}\\n[pre %{REQUIREFLAGS:deptype} %{REQUIRENAME} %{REQUIREFLAGS:depflags} %{REQUIREVERSION}\\n]' ${rpm('1.0')}`).split('\n');
+    assert.equal(relations[0], '1');
+    assert.ok(relations.some((line) => /^pre (\S+,)?pre(,\S+)? dpkg\s*>=\s*1\.19$/.test(line)), relations.join('\n'));
+    assert.equal(host.ok(`rpm -qp --recommends ${rpm('1.0')}`), '(curl or wget)');
+    assert.equal(host.ok(`rpm -qp --suggests ${rpm('1.0')}`), 'rpm >= 4.0');
+    assert.equal(host.ok(`rpm -qp --enhances ${rpm('1.0')}`), 'systemd');
+    const recorded = host.ok(`rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILEMODES:perms} %{FILENAMES}\\n]' ${rpm('1.0')}`).split('\n');
+    for (const line of [
+      `g ${APP}:${APP} -rw-r----- /var/log/${APP}/${APP}.log`,
+      ` ${APP}:${APP} -rw-r----- /usr/share/${APP}/build-version`,
+      `cn root:${APP} -rw-r----- /etc/${APP}/secret.json`,
+      ` ${APP}:${APP} drwx------ /var/cache/${APP}`,
+      ` ${APP}:${APP} drwxr-x--- /var/log/${APP}`,
+      ` root:root lrwxrwxrwx /usr/lib/${APP}/service.js`,
+    ]) assert.ok(recorded.includes(line), `${line} in\n${recorded.join('\n')}`);
+
+    const install = host.ok(`rpm -i ${flags} ${rpm('1.0')}`);
     assert.equal(host.ok(`cat ${ORDER_LOG}`), 'preinst install 1.0-1\npostinst install 1.0-1');
+    assertContents(host);
+    host.ok(`rpm -V --nodeps ${APP}`);
     host.ok(`systemd-analyze verify /usr/lib/systemd/system/${APP}.service`);
-    assert.equal(host.ok(`systemctl is-enabled ${APP}.service`), 'enabled');
+    // service.start false: enabled (it starts at boot) but not started by the install; its timer alike.
+    assert.equal(host.ok(`systemctl is-enabled ${APP}.service ${APP}-tick.timer`), 'enabled\nenabled');
+    assert.equal(host.sh(`systemctl is-active ${APP}-tick.timer`).output, 'inactive');
+    assert.match(install, /service-app\.service not started \(service\.start is false\)/);
+    assert.equal(host.sh(`systemctl is-active ${APP}.service`).output, 'inactive');
+    host.ok(`systemctl start ${APP}.service`);
     assert.equal(host.ok(`systemctl is-active ${APP}.service`), 'active');
     const uid = host.ok(`id -u ${APP}`);
     await waitFor(() => host.sh(`cat /var/lib/${APP}/started.log`).output, `service-app build=1.0 greeting=hello from 1.0 mode=production uid=${uid}`);
 
     host.ok(`sed -i 's/hello from 1.0/edited by the admin/' /etc/${APP}/config.json && : > ${ORDER_LOG}`);
     const pidBefore = host.mainPid();
-    host.ok(`rpm -U ${flags} ${rpm('1.1')}`);
+    const upgrade = host.ok(`rpm -U ${flags} ${rpm('1.1')}`);
     assert.equal(host.ok(`cat /etc/${APP}/config.json`), '{ "greeting": "edited by the admin" }');
     assert.equal(host.ok(`cat /etc/${APP}/config.json.rpmnew`), '{ "greeting": "hello from 1.1" }');
     const order = host.ok(`cat ${ORDER_LOG}`);
     process.stderr.write(`rpm upgrade 1.0 → 1.1, scriptlets in order:\n${order}\n`);
     assert.equal(order, ['preinst upgrade 1.1-1', 'postinst upgrade 1.1-1', 'prerm upgrade 1.0-1', 'postrm upgrade 1.0-1'].join('\n'));
-    assert.notEqual(host.mainPid(), pidBefore, 'the service was restarted');
+    // service.restartOnUpgrade false: the old process goes on until the operator restarts it.
+    assert.match(upgrade, /service-app\.service not restarted \(service\.restartOnUpgrade is false\)/);
+    assert.equal(host.mainPid(), pidBefore, 'the service was not restarted');
+    host.ok(`systemctl restart ${APP}.service`);
+    await waitFor(() => host.sh(`tail -n 1 /var/lib/${APP}/started.log`).output, `service-app build=1.1 greeting=edited by the admin mode=production uid=${uid}`);
     assert.equal(host.ok(APP), 'service-app build=1.1 greeting=edited by the admin mode=production uid=0');
+    assert.equal(
+      host.ok(`rpm -q --changelog ${APP}`),
+      [
+        '* Thu May 02 2024 ndist tests <tests@ndist.invalid> - 1:1.1-1',
+        '- Fixed: The greeting is read from the config file again.',
+        '',
+        '* Wed May 01 2024 ndist tests <tests@ndist.invalid> - 1:1.0-1',
+        '- Added: First release as a service.',
+      ].join('\n'),
+    );
 
     host.ok(`: > ${ORDER_LOG} && rpm -e ${flags.split(' ')[0]} ${APP}`);
     assert.equal(host.ok(`cat ${ORDER_LOG}`), 'prerm remove 1.1-1\npostrm remove 1.1-1');
@@ -308,9 +423,20 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     host.ok(`test ! -e /opt/${APP} && test ! -e /usr/bin/${APP} && test ! -e /usr/lib/systemd/system/${APP}.service && test ! -e /etc/systemd/system/multi-user.target.wants/${APP}.service`);
     // rpm keeps an edited %config file as .rpmsave; the account and data stay (Fedora's policy: no userdel).
     assert.equal(host.ok(`cat /etc/${APP}/config.json.rpmsave`), '{ "greeting": "edited by the admin" }');
-    host.ok(`getent passwd ${APP} && test -f /var/lib/${APP}/started.log && test -d /var/log/${APP}`);
+    host.ok(`getent passwd ${APP} && test -f /var/lib/${APP}/started.log`);
+    // The contents' directories and the ghost are rpm's: erase removes them (a directory only when empty).
+    host.ok(`test ! -e /var/log/${APP} && test ! -e /var/cache/${APP} && test ! -e /usr/lib/${APP}`);
   });
 });
+
+/** Every contents entry installed as declared: owners and modes, the symlink resolving, the ghost present and empty. */
+function assertContents(host: Host): void {
+  assert.equal(
+    host.ok(`stat -c '%U:%G %a %n' /usr/share/${APP}/build-version /etc/${APP}/secret.json /var/cache/${APP} /var/log/${APP}/${APP}.log`),
+    [`${APP}:${APP} 640 /usr/share/${APP}/build-version`, `root:${APP} 640 /etc/${APP}/secret.json`, `${APP}:${APP} 700 /var/cache/${APP}`, `${APP}:${APP} 640 /var/log/${APP}/${APP}.log`].join('\n'),
+  );
+  assert.equal(host.ok(`readlink -f /usr/lib/${APP}/service.js && test -s /usr/lib/${APP}/service.js && test ! -s /var/log/${APP}/${APP}.log && echo ok`), `/opt/${APP}/app/bin/service.js\nok`);
+}
 
 async function waitFor(read: () => string, expected: string): Promise<void> {
   let last = '';

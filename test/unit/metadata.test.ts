@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
 import { findMachine, loadMachines, type Machine } from '../../src/machine/catalogue.ts';
 import { resolvePackage } from '../../src/package/metadata.ts';
+import { NO_CONTENTS } from '../../src/package/contents.ts';
 import type { PackageSpec } from '../../src/package/spec.ts';
 import type { BuildOptions } from '../../src/options/types.ts';
 
@@ -87,6 +88,13 @@ describe('resolvePackage: defaults from package.json', () => {
       provides: [],
       conflicts: [],
       replaces: [],
+      recommends: [],
+      suggests: [],
+      enhances: [],
+      preDepends: [],
+      breaks: [],
+      fields: {},
+      contents: NO_CONTENTS,
     } satisfies PackageSpec);
   });
 
@@ -126,6 +134,13 @@ describe('resolvePackage: defaults from package.json', () => {
         provides: [],
         conflicts: [],
         replaces: [],
+        recommends: [],
+        suggests: [],
+        enhances: [],
+        preDepends: [],
+        breaks: [],
+        fields: {},
+        contents: NO_CONTENTS,
         fileName: 'demo_3.0.0-7_amd64.deb',
       },
     );

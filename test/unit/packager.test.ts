@@ -8,8 +8,9 @@ import { PACKAGERS, detectPackager, nativePackager, packagerNamed, packagerVaria
 import { debControl, dpkgDeb, installedSizeCommand } from '../../src/package/packagers/dpkg-deb.ts';
 import { fpm } from '../../src/package/packagers/fpm.ts';
 import { RPM_PAYLOAD, rpmFileListScript, rpmbuild } from '../../src/package/packagers/rpmbuild.ts';
-import { OUTPUT_DIR, STAGING_DIR, manPageFiles, stagedFiles, wrapperScript } from '../../src/package/staging.ts';
+import { OUTPUT_DIR, STAGING_DIR, checkStagedPaths, manPageFiles, stagedFiles, wrapperScript } from '../../src/package/staging.ts';
 import { gunzipSync } from 'node:zlib';
+import { NO_CONTENTS } from '../../src/package/contents.ts';
 import type { PackageSpec } from '../../src/package/spec.ts';
 import { BuildError, ConfigError } from '../../src/errors.ts';
 import type { Machine } from '../../src/machine/catalogue.ts';
@@ -38,6 +39,7 @@ function spec(changes: Partial<PackageSpec> = {}): PackageSpec {
     provides: [],
     conflicts: [],
     replaces: [],
+    recommends: [], suggests: [], enhances: [], preDepends: [], breaks: [], fields: {}, contents: NO_CONTENTS,
     ...changes,
   };
 }
@@ -197,7 +199,7 @@ describe('stagedFiles', () => {
 
   test('a command clashing with another file of the package is a ConfigError naming it', () => {
     const commands = [{ name: 'demo', entry: 'bin/demo.js' }, { name: 'demo', entry: 'bin/other.js' }];
-    assert.throws(() => stagedFiles(spec({ commands }), fpm), (error: unknown) => error instanceof ConfigError && /\/usr\/bin\/demo would be written twice/.test(error.message));
+    assert.throws(() => checkStagedPaths(stagedFiles(spec({ commands }), fpm), []), (error: unknown) => error instanceof ConfigError && /\/usr\/bin\/demo would be written twice/.test(error.message));
   });
 
   test('man pages are gzipped reproducibly (no name, no time), a .gz page kept as it is', () => {
@@ -423,7 +425,7 @@ describe('rpm: the %files list script', () => {
   });
 
   test('exactly the config files are %config(noreplace): nothing else under /etc is marked by accident', () => {
-    const lifecycle = { app: 'demo', version: '1.0-1', configFiles: [{ path: '/etc/default/demo', mode: 0o644, content: '' }], directories: [], hooks: {} };
+    const lifecycle = { app: 'demo', version: '1.0-1', configFiles: [{ path: '/etc/default/demo', mode: 0o644, content: '', owner: 'root', group: 'root', config: true }], directories: [], ghosts: [], ownedFiles: [], timers: [], hooks: {} };
     const list = fileList(spec({ format: 'rpm', lifecycle }));
     assert.ok(list.includes('%config(noreplace) "/etc/default/demo"'), list.join('\n'));
     assert.ok(list.includes('"/etc/demo/conf.d/a.conf"'), list.join('\n'));

@@ -9,6 +9,7 @@ import { findMachine, loadMachines } from '../../src/machine/catalogue.ts';
 import { dpkgDeb } from '../../src/package/packagers/dpkg-deb.ts';
 import { fpm } from '../../src/package/packagers/fpm.ts';
 import { STAGING_DIR } from '../../src/package/staging.ts';
+import { NO_CONTENTS } from '../../src/package/contents.ts';
 import type { PackageSpec } from '../../src/package/spec.ts';
 import type { RuntimeArchive } from '../../src/build/runtime.ts';
 import {
@@ -21,7 +22,7 @@ function appSpec(changes: Partial<PackageSpec> = {}): PackageSpec {
   return {
     app: 'demo', version: '1.0.0', iteration: '1', arch: 'amd64', nodeArch: 'x64', rpmArch: 'x86_64', maintainer: 'Jane <jane@example.com>', description: 'demo',
     entry: 'bin/demo.js', commands: [{ name: 'demo', entry: 'bin/demo.js' }], manPages: [], runtimeDeps: [], buildDeps: [], compression: 'xz', format: 'deb', prefix: '/opt/demo', fileName: 'demo_1.0.0-1_amd64.deb',
-    provides: [], conflicts: [], replaces: [], ...changes,
+    provides: [], conflicts: [], replaces: [], recommends: [], suggests: [], enhances: [], preDepends: [], breaks: [], fields: {}, contents: NO_CONTENTS, ...changes,
   };
 }
 

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fpm } from '../../src/package/packagers/fpm.ts';
+import { NO_CONTENTS } from '../../src/package/contents.ts';
 import type { PackageSpec } from '../../src/package/spec.ts';
 import { directory, git, gitDirectory } from '../../src/build/source.ts';
 import type { Arch, BuildOptions, BuildResult, Compression, SourceSpec } from '../../src/options/types.ts';
@@ -38,7 +39,7 @@ describe('types', () => {
   test('every Compression is accepted by validateBuild and known to fpm', () => {
     for (const compression of COMPRESSIONS) {
       assert.doesNotThrow(() => validateBuild(build({ compression })));
-      const command = fpm.command({ format: 'deb', compression, runtimeDeps: [], provides: [], conflicts: [], replaces: [] } as unknown as PackageSpec, 'app', []);
+      const command = fpm.command({ format: 'deb', compression, runtimeDeps: [], provides: [], conflicts: [], replaces: [], recommends: [], suggests: [], enhances: [], preDepends: [], breaks: [], fields: {}, contents: NO_CONTENTS } as unknown as PackageSpec, 'app', []);
       assert.equal(typeof command[command.indexOf('--deb-compression') + 1], 'string', compression);
     }
   });

@@ -1,4 +1,5 @@
 /** The .deb format: Debian's names, relations as written, dpkg's maintainer-script arguments. */
+import { debianChangelogGz } from '../changelog.ts';
 import type { Format } from '../format.ts';
 import type { Hooks } from '../../options/types.ts';
 
@@ -34,5 +35,8 @@ export const deb: Format = {
     return merged ? '/usr/lib/systemd/system' : '/lib/systemd/system';
   },
   phaseEvent: (phase) => ['case "$1" in', ...DEB_EVENTS[phase].map((line) => `  ${line}`), `  *) echo "${phase} called with unknown argument '$1'" >&2; exit 1 ;;`, 'esac'],
+  changelogFiles: (spec, sourceDateEpoch) =>
+    spec.changelog ? [{ path: `usr/share/doc/${spec.app}/changelog.Debian.gz`, mode: 0o644, content: debianChangelogGz(spec, spec.changelog, sourceDateEpoch) }] : [],
+  unsupported: {},
   nativePackager: 'dpkg-deb',
 };

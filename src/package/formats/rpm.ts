@@ -28,6 +28,11 @@ export const rpm: Format = {
   relation: rpmRelation,
   unitDir: () => '/usr/lib/systemd/system',
   phaseEvent: (phase) => [RPM_EVENTS[phase]],
+  changelogFiles: () => [],
+  unsupported: {
+    breaks: 'rpm has no Breaks; use conflicts (rpm Conflicts) instead',
+    fields: 'an rpm spec takes no fields of its own; leave fields to the deb builds',
+  },
   nativePackager: 'rpmbuild',
   defaultSpecTemplate: 'rpm.spec.hbs',
 };

@@ -6,19 +6,27 @@ import { OUTPUT_DIR, stagingRoot } from '../staging.ts';
 import type { PackageSpec } from '../spec.ts';
 import { shellQuote } from '../../machine/script.ts';
 
+const list = (relations: string[]) => (relations.length > 0 ? relations.join(', ') : undefined);
+
 export function debControl(spec: PackageSpec): string {
   const fields: [string, string | undefined][] = [
     ['Package', spec.app],
-    ['Version', `${spec.version}-${spec.iteration}`],
+    ['Version', `${spec.epoch !== undefined ? `${spec.epoch}:` : ''}${spec.version}-${spec.iteration}`],
     ['Architecture', spec.arch],
     ['Maintainer', spec.maintainer],
-    ['Depends', spec.runtimeDeps.length > 0 ? spec.runtimeDeps.join(', ') : undefined],
-    ['Provides', spec.provides.length > 0 ? spec.provides.join(', ') : undefined],
-    ['Conflicts', spec.conflicts.length > 0 ? spec.conflicts.join(', ') : undefined],
-    ['Replaces', spec.replaces.length > 0 ? spec.replaces.join(', ') : undefined],
+    ['Pre-Depends', list(spec.preDepends)],
+    ['Depends', list(spec.runtimeDeps)],
+    ['Recommends', list(spec.recommends)],
+    ['Suggests', list(spec.suggests)],
+    ['Enhances', list(spec.enhances)],
+    ['Breaks', list(spec.breaks)],
+    ['Provides', list(spec.provides)],
+    ['Conflicts', list(spec.conflicts)],
+    ['Replaces', list(spec.replaces)],
     ['Section', 'misc'],
     ['Priority', 'optional'],
     ['Homepage', spec.homepage],
+    ...Object.entries(spec.fields),
     ['Description', spec.description],
   ];
   return fields

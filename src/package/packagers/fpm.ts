@@ -24,8 +24,17 @@ const FPM_DEB_COMPRESSION = { xz: 'xz', gzip: 'gz', zstd: 'zst', none: 'none' } 
 const FPM_RPM_COMPRESSION = { xz: 'xz', gzip: 'gzip', none: 'none' } as const;
 
 /** fpm's flags of its own for each format: the package's, and those owning its config directories. */
-const FORMAT_ARGS: Record<PackageFormat, { package(spec: PackageSpec): string[]; configDirectories(spec: PackageSpec): string[] }> = {
+const FORMAT_ARGS: Record<PackageFormat, { package(spec: PackageSpec): string[]; configDirectories(spec: PackageSpec): string[]; relations(spec: PackageSpec): string[] }> = {
   deb: {
+    // fpm has flags for these three; Breaks, Enhances and X- fields go in as control fields.
+    relations: (spec) => [
+      ...spec.preDepends.flatMap((relation) => ['--deb-pre-depends', relation]),
+      ...spec.recommends.flatMap((relation) => ['--deb-recommends', relation]),
+      ...spec.suggests.flatMap((relation) => ['--deb-suggests', relation]),
+      ...(spec.enhances.length > 0 ? ['--deb-field', `Enhances: ${spec.enhances.join(', ')}`] : []),
+      ...(spec.breaks.length > 0 ? ['--deb-field', `Breaks: ${spec.breaks.join(', ')}`] : []),
+      ...Object.entries(spec.fields).flatMap(([name, value]) => ['--deb-field', `${name}: ${value}`]),
+    ],
     package: (spec) => [
       // fpm marks every file under /etc as a conffile unless told not to (fpm #873).
       '--deb-no-default-config-files',
@@ -34,6 +43,14 @@ const FORMAT_ARGS: Record<PackageFormat, { package(spec: PackageSpec): string[];
     configDirectories: () => [],
   },
   rpm: {
+    // fpm writes no rpm Recommends, Suggests, Enhances, Requires(pre) or %ghost: rpmbuild (a machine without fpm) does.
+    relations(spec) {
+      const unsupported = (['recommends', 'suggests', 'enhances', 'preDepends'] as const).find((field) => spec[field].length > 0) ?? (spec.contents.ghosts.length > 0 ? 'contents' : undefined);
+      if (unsupported) {
+        throw new ConfigError(unsupported, `fpm cannot write ${unsupported === 'contents' ? "a ghost file (rpm %ghost)" : `rpm ${unsupported === 'preDepends' ? 'Requires(pre)' : unsupported}`}; build this .rpm on a machine without fpm (ndist then uses rpmbuild)`);
+      }
+      return [];
+    },
     package(spec) {
       if (spec.compression === 'zstd') throw new ConfigError('compression', 'fpm cannot write zstd rpm payloads; use xz, gzip or none');
       return [
@@ -64,6 +81,7 @@ function fpmLifecycleArgs(spec: PackageSpec): string[] {
     ...spec.provides.flatMap((relation) => ['--provides', relation]),
     ...spec.conflicts.flatMap((relation) => ['--conflicts', relation]),
     ...spec.replaces.flatMap((relation) => ['--replaces', relation]),
+    ...FORMAT_ARGS[spec.format].relations(spec),
   ];
   if (!lifecycle) return args;
   args.push(...lifecycle.configFiles.flatMap((file) => ['--config-files', file.path]));
@@ -78,12 +96,15 @@ export const fpm: Packager = {
   detect: 'command -v fpm',
   rendersSpec: false,
   command(spec, role, fpmArgs) {
+    // fpm writes a changelog of its own into a .deb (and renames it changelog.gz); rpmbuild and dpkg-deb write ndist's.
+    if (spec.changelog) throw new ConfigError('changelog', 'is not written by fpm yet; build on a machine without fpm (ndist then uses dpkg-deb or rpmbuild)');
     const optional = (flag: string, value: string | undefined) => (value ? [flag, value] : []);
     return [
       'fpm', '-s', 'dir', '-t', spec.format,
       '-n', spec.app,
       '-v', spec.version,
       '--iteration', spec.iteration,
+      ...(spec.epoch !== undefined ? ['--epoch', String(spec.epoch)] : []),
       '-a', formatOf(spec.format).arch(spec.arch),
       '-m', spec.maintainer,
       '--description', spec.description,
