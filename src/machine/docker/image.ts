@@ -103,13 +103,14 @@ async function buildImage(docker: Docker, machine: Machine, arch: Arch, tag: str
   }
 }
 
-/** Builds under way, so that concurrent builds on one machine build its image once. */
+/** Builds under way by engine and tag, so that concurrent builds on one machine build its image once per engine. */
 const imageBuilds = new Map<string, Promise<void>>();
 
-/** The image of `machine`, built from its Dockerfile when missing. Returns the tag and image id. */
-export async function ensureMachineImage(docker: Docker, machine: Machine, arch: Arch, log: (line: string) => void): Promise<{ tag: string; id: string }> {
+/** The image of `machine` on the engine `engineName`, built from its Dockerfile when missing. Returns the tag and image id. */
+export async function ensureMachineImage(docker: Docker, machine: Machine, arch: Arch, log: (line: string) => void, engineName = 'default'): Promise<{ tag: string; id: string }> {
   const tag = await machineImageTag(machine, arch);
-  const underway = imageBuilds.get(tag);
+  const key = `${engineName}\0${tag}`;
+  const underway = imageBuilds.get(key);
   if (underway) {
     log(`image: waiting for ${tag}, which another build is making`);
     await underway;
@@ -118,8 +119,8 @@ export async function ensureMachineImage(docker: Docker, machine: Machine, arch:
       throw new BuildError(`image ${tag} of machine ${machine.id} is not on this engine; pull or build it first`, { stage: 'image' });
     }
     log(`image: building ${tag} from ${machine.dockerfile}`);
-    const build = buildImage(docker, machine, arch, tag, log).finally(() => imageBuilds.delete(tag));
-    imageBuilds.set(tag, build);
+    const build = buildImage(docker, machine, arch, tag, log).finally(() => imageBuilds.delete(key));
+    imageBuilds.set(key, build);
     await build;
   }
   const { Id } = await docker.getImage(tag).inspect();
