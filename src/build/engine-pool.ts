@@ -86,7 +86,8 @@ export class EnginePool {
 
   /**
    * The engine for a build of `arch`: among those still answering, the ones native for it, else
-   * all of them (emulated); of those, the one with the most free slots, the first listed on a tie.
+   * all of them (emulated); of those, the one with the most free slots (all busy: the shortest queue
+   * for its slots), the first listed on a tie.
    */
   choose(arch: Arch): { member: PooledEngine; emulated: boolean } {
     const up = this.members.filter((member) => !member.down);
@@ -96,7 +97,11 @@ export class EnginePool {
     const native = up.filter((member) => member.native.includes(arch));
     const candidates = native.length > 0 ? native : up;
     const free = (member: PooledEngine) => member.slots - member.assigned;
-    const member = candidates.reduce((best, candidate) => (free(candidate) > free(best) ? candidate : best));
+    // With a slot free somewhere: the most free slots. All busy: the shortest wait, its queue over its slots.
+    const better = candidates.some((member) => free(member) > 0)
+      ? (candidate: PooledEngine, best: PooledEngine) => free(candidate) > free(best)
+      : (candidate: PooledEngine, best: PooledEngine) => (candidate.assigned + 1) / candidate.slots < (best.assigned + 1) / best.slots;
+    const member = candidates.reduce((best, candidate) => (better(candidate, best) ? candidate : best));
     return { member, emulated: native.length === 0 };
   }
 
