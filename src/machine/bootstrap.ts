@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
+import type Docker from 'dockerode';
 import { registerCleanup } from '../cleanup.ts';
 import { LABEL, connectDocker } from './docker/client.ts';
 import { BuildError, ConfigError } from '../errors.ts';
@@ -21,10 +22,12 @@ export interface BootstrapOptions {
   /** Architecture of the image. Default: the host's. Foreign ones need qemu-user-static and binfmt. */
   arch?: 'amd64' | 'arm64';
   log?: (line: string) => void;
+  /** The engine to create it in. Default: the one the docker CLI would use. The root file system is made on this host and streamed in over the Engine API, so a remote engine works too. */
+  docker?: Docker;
 }
 
 /** `debian:<suite>`, or `<arch-namespace>/debian:<suite>` as Docker Hub names per-arch images (arm64v8/debian:bookworm). */
-const IMAGE_NAME = /^(?:(amd64|arm64v8)\/)?(debian):([a-z]+)$/;
+export const IMAGE_NAME = /^(?:(amd64|arm64v8)\/)?(debian):([a-z]+)$/;
 const NAMESPACE_ARCH = { amd64: 'amd64', arm64v8: 'arm64' } as const;
 
 /** The suite and architecture an image name asks for; `--arch` must agree with an arch namespace. */
@@ -66,7 +69,7 @@ function run(command: string, args: string[], log: (line: string) => void): Prom
 export async function bootstrapImage(image: string, options: BootstrapOptions = {}): Promise<string> {
   const { suite, arch } = parseBootstrapImage(image, options.arch);
   const log = options.log ?? ((line: string) => process.stderr.write(`bootstrap | ${line}\n`));
-  const docker = await connectDocker();
+  const docker = options.docker ?? (await connectDocker());
   const root = await mkdtemp(path.join(os.tmpdir(), 'ndist-rootfs-'));
   const removeRoot = registerCleanup(() => rm(root, { recursive: true, force: true }));
   try {
