@@ -31,7 +31,7 @@ export class DockerEngine implements Engine {
   }
 
   ensureMachineImage(machine: Machine, arch: Arch, log: (line: string) => void): Promise<{ tag: string; id: string }> {
-    return ensureMachineImage(this.docker, machine, arch, log, this.connection.name);
+    return ensureMachineImage(this.docker, machine, arch, log, this.connection);
   }
 
   checkEmulation(arch: Arch, log: (line: string) => void): Promise<void> {

@@ -136,7 +136,8 @@ const baseCreations = new Map<string, Promise<void>>();
  * over the API). Other missing base images are left to the image build, which pulls them or fails
  * with a hint.
  */
-async function ensureBaseImage(docker: Docker, base: string, arch: Arch, log: (line: string) => void, engineName: string): Promise<void> {
+async function ensureBaseImage(docker: Docker, base: string, arch: Arch, log: (line: string) => void, engine: EngineRef): Promise<void> {
+  const engineName = engine.name;
   if (!IMAGE_NAME.test(base) || (await imageExists(docker, base))) return;
   const key = `${engineName}\0${base}`;
   let creation = baseCreations.get(key);
@@ -146,8 +147,9 @@ async function ensureBaseImage(docker: Docker, base: string, arch: Arch, log: (l
         log(`image: pulled base image ${base}`);
         return;
       }
-      log(`image: base image ${base} is not on engine "${engineName}" and no registry gives it: creating it with debootstrap (a few minutes; \`ndist bootstrap-image ${base}\` does the same ahead of time)`);
-      await bootstrapImage(base, { arch, docker, log: (line) => log(`image: bootstrap: ${line}`) });
+      const where = engine.local ? 'on this host' : 'its second stage in a helper container on the engine';
+      log(`image: base image ${base} is not on engine "${engineName}" and no registry gives it: creating it with debootstrap, ${where} (a few minutes; \`ndist bootstrap-image ${base}\` does the same ahead of time)`);
+      await bootstrapImage(base, { arch, docker, log: (line) => log(`image: bootstrap: ${line}`), secondStage: engine.local ? 'host' : 'engine' });
     })().finally(() => baseCreations.delete(key));
     baseCreations.set(key, creation);
   } else {
@@ -156,13 +158,19 @@ async function ensureBaseImage(docker: Docker, base: string, arch: Arch, log: (l
   await creation;
 }
 
+/** The engine an image is for: its name, and whether it runs on this host. */
+export interface EngineRef {
+  name: string;
+  local: boolean;
+}
+
 /** Builds under way by engine and tag, so that concurrent builds on one machine build its image once per engine. */
 const imageBuilds = new Map<string, Promise<void>>();
 
-/** The image of `machine` on the engine `engineName`, built from its Dockerfile when missing. Returns the tag and image id. */
-export async function ensureMachineImage(docker: Docker, machine: Machine, arch: Arch, log: (line: string) => void, engineName = 'default'): Promise<{ tag: string; id: string }> {
+/** The image of `machine` on `engine`, built from its Dockerfile when missing. Returns the tag and image id. */
+export async function ensureMachineImage(docker: Docker, machine: Machine, arch: Arch, log: (line: string) => void, engine: EngineRef = { name: 'default', local: true }): Promise<{ tag: string; id: string }> {
   const tag = await machineImageTag(machine, arch);
-  const key = `${engineName}\0${tag}`;
+  const key = `${engine.name}\0${tag}`;
   const underway = imageBuilds.get(key);
   if (underway) {
     log(`image: waiting for ${tag}, which another build is making`);
@@ -173,7 +181,7 @@ export async function ensureMachineImage(docker: Docker, machine: Machine, arch:
     }
     const base = machine.baseImage?.[arch];
     const build = (async () => {
-      if (base) await ensureBaseImage(docker, base, arch, log, engineName);
+      if (base) await ensureBaseImage(docker, base, arch, log, engine);
       log(`image: building ${tag} from ${machine.dockerfile}`);
       await buildImage(docker, machine, arch, tag, log);
     })().finally(() => imageBuilds.delete(key));
