@@ -102,7 +102,13 @@ export function configBuilds(file: string): { builder: BuilderOptions; builds: B
 /** Run the builds of a configuration file, as a package.ts calling builder.build() would. */
 export async function runConfigFile(file: string): Promise<void> {
   const { builder: options, builds } = configBuilds(file);
-  const builder = new Builder(options);
+  let builder: Builder;
+  try {
+    builder = new Builder(options);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(`${file}: field ${error.field}`, error.message.slice(error.field.length + 2));
+    throw error;
+  }
   for (const build of builds) {
     try {
       builder.addBuild(build);

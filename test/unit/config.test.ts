@@ -131,6 +131,7 @@ describe('config files', () => {
     const file = path.join(dir, 'engines.json');
     await writeFile(file, JSON.stringify({ engines: [{ name: 'server', host: 'tcp://build.invalid:2376', tls: { ca: 'certs/ca.pem' } }, { name: 'local' }], builds: [build] }));
     assert.deepEqual(configBuilds(file).builder.engines, [{ name: 'server', host: 'tcp://build.invalid:2376', tls: { ca: path.join(dir, 'certs', 'ca.pem') } }, { name: 'local' }]);
+    await assert.rejects(runConfigFile(file), /engines\.json: field engines\[0\]\.tls\.ca: ".*certs\/ca\.pem" is not a file; give the path of the PEM file/);
   });
 
   test('package.json "ndist" block', async () => {
