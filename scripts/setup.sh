@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Makes this machine ready for ndist builds, installing only what is missing:
 #   - a Docker engine (Debian's docker.io, started in the background when none answers),
-#   - debootstrap, and the base images the default build machines start FROM, created with
-#     `ndist bootstrap-image` where no image registry is reachable,
-#   - QEMU user emulation (qemu-user-static, registered with binfmt_misc) when an image is for
-#     another architecture than the host's (arm64v8/... on amd64), so arm64 builds can run.
+#   - debootstrap, with which `ndist build` creates a missing Debian base image itself where no image
+#     registry is reachable, and the base images named here (ahead of time, with `ndist bootstrap-image`),
+#   - QEMU user emulation (qemu-user-static, registered with binfmt_misc) for arm64 on an amd64 host
+#     (and for any image named here of another architecture), so arm64 builds can run.
 # Usage (as root): bash scripts/setup.sh [image ...]
-#   default images: debian:bookworm arm64v8/debian:bookworm (the Docker Hub names; an arm64 image
-#   needs its own name because a local image store holds one architecture per tag)
+#   default image: debian:bookworm only. Others, e.g. arm64v8/debian:bookworm (the Docker Hub name; an
+#   arm64 image needs its own name because a local image store holds one architecture per tag), are
+#   created by the first build that needs them, or here when named.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -74,8 +75,12 @@ ensure_emulation() {
   say "QEMU emulation for $arch: registered ($(cat "/proc/sys/fs/binfmt_misc/qemu-$qemu" | grep -m1 flags))"
 }
 
+# Builds create missing base images with debootstrap; arm64 builds on an amd64 host run under QEMU.
+command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
+[ "$host_arch" != amd64 ] || ensure_emulation arm64 || true
+
 images=("$@")
-[ ${#images[@]} -gt 0 ] || images=(debian:bookworm arm64v8/debian:bookworm)
+[ ${#images[@]} -gt 0 ] || images=(debian:bookworm)
 for image in "${images[@]}"; do
   arch=$(image_arch "$image")
   [ "$arch" = "$host_arch" ] || ensure_emulation "$arch"
@@ -88,7 +93,6 @@ for image in "${images[@]}"; do
     say "base image $image: pulled"
     continue
   fi
-  command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
   say "base image $image: no registry reachable, creating it with debootstrap"
   [ -f lib/commands/main.js ] || npm run --silent build
   node bin/ndist.js bootstrap-image "$image" --arch "$arch"

@@ -5,4 +5,4 @@ export { bootstrapImage } from './machine/bootstrap.ts';
 export { ConfigError, BuildError, BuildsFailedError, RepositoryError, RuntimeError } from './errors.ts';
 export { publish, promote, rollback, listRepository, repositoryInstructions } from './repository/repository.ts';
 export type { PublishOptions, PromoteOptions, RollbackOptions, RepositoryOptions } from './repository/repository.ts';
-export type { BuildOptions, BuilderOptions, BuildResult, SourceSpec, Arch, Compression } from './options/types.ts';
+export type { BuildOptions, BuilderOptions, BuildResult, EngineOptions, SourceSpec, Arch, Compression } from './options/types.ts';

@@ -8,7 +8,7 @@ import pLimit from 'p-limit';
 import { runAllCleanups } from '../cleanup.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
 import type { Machine } from '../machine/catalogue.ts';
-import type { Engine } from '../machine/engine.ts';
+import type { EnginePool, Placement } from './engine-pool.ts';
 import type { BuildOptions, BuilderOptions, BuildResult } from '../options/types.ts';
 import { BuildLogs, type BuildLog } from '../progress/log-file.ts';
 import { PlainReporter, SilentReporter, type Reporter } from '../progress/reporter.ts';
@@ -75,7 +75,7 @@ export class BuildRun {
   constructor(
     private readonly plan: RunPlan,
     private readonly options: BuilderOptions,
-    private readonly engine: Engine,
+    private readonly engines: EnginePool,
     private readonly signingKey: string | undefined,
   ) {
     this.reporter = plan.progress === 'tree' ? new TreeReporter() : plan.progress === 'plain' ? new PlainReporter() : new SilentReporter();
@@ -128,23 +128,28 @@ export class BuildRun {
     });
     let pipeline: PipelineResult | undefined;
     let failure: Error | undefined;
+    let placement: Placement | undefined;
+    const context = this.pipelineContext(build.name, machine, clock, log);
     try {
-      pipeline = await runPipeline(build, this.pipelineContext(build.name, machine, clock, log));
+      pipeline = await this.engines.run(build.arch ?? machine.arch[0]!, context.log, (engine, where) => {
+        placement = where;
+        return runPipeline(build, { ...context, engine });
+      });
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error));
     }
     clock.stop();
     this.running.delete(build.name);
-    const result = this.outcome(build.name, pipeline, failure, { stage: clock.current, durationMs: Date.now() - started, log: log.file, stages: clock.stages });
+    const result = this.outcome(build.name, pipeline, failure, { stage: clock.current, durationMs: Date.now() - started, log: log.file, stages: clock.stages, ...(placement ? { engine: placement } : {}) });
     logOutcome(log, result);
     log.close();
     this.reporter.finished(result);
     return { options: build, result, pipeline, target: { format: machine.format, ...(machine.os ? { os: machine.os } : {}) } };
   }
 
-  private pipelineContext(build: string, machine: Machine, clock: StageClock, log: BuildLog): PipelineContext {
+  /** The build's context but its engine, which the engine pool gives. */
+  private pipelineContext(build: string, machine: Machine, clock: StageClock, log: BuildLog): Omit<PipelineContext, 'engine'> {
     return {
-      engine: this.engine,
       machine,
       outDir: this.plan.outDir,
       cacheDir: this.plan.cacheDir,
@@ -176,7 +181,7 @@ export class BuildRun {
   }
 
   /** The build's result. A failure under --fail-fast stops the other builds. */
-  private outcome(build: string, pipeline: PipelineResult | undefined, failure: Error | undefined, ended: Pick<BuildResult, 'stage' | 'durationMs' | 'log' | 'stages'>): BuildResult {
+  private outcome(build: string, pipeline: PipelineResult | undefined, failure: Error | undefined, ended: Pick<BuildResult, 'stage' | 'durationMs' | 'log' | 'stages' | 'engine'>): BuildResult {
     if (pipeline) {
       const { artifact, sbom } = pipeline;
       const { stage: _stage, ...timing } = ended;

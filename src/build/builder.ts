@@ -7,6 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { sha256File, updateChecksums } from './checksums.ts';
 import { DockerEngine } from '../machine/docker/engine.ts';
+import { defaultConnection, engineConnection, type EngineConnection } from '../machine/docker/connection.ts';
+import { EnginePool, type EngineTarget } from './engine-pool.ts';
 import type { Engine } from '../machine/engine.ts';
 import { BuildsFailedError, ConfigError, errorMessage } from '../errors.ts';
 import { findMachine, loadMachines } from '../machine/catalogue.ts';
@@ -19,7 +21,7 @@ import { defaultCacheDir } from './runtime.ts';
 import { openSigner, type Signer } from '../package/signing.ts';
 import type { BuildOptions, BuilderOptions, BuildResult } from '../options/types.ts';
 import { writeUpToDate } from '../cache/up-to-date.ts';
-import { validateBuild } from '../options/validate.ts';
+import { validateBuild, validateEngines } from '../options/validate.ts';
 import { ndistVersion } from '../util/ndist-version.ts';
 
 function positiveInteger(value: number, field: string): number {
@@ -31,13 +33,16 @@ export class Builder {
   private readonly builds: BuildOptions[] = [];
 
   /**
-   * `connectEngine` gives the container engine the builds run on: Docker, connected when a run
-   * starts. Unit tests give an in-memory engine instead; it is not an option of the public API.
+   * `connectEngine` connects each container engine the builds run on (options.engines, else the
+   * default engine): Docker, connected when a run starts. Unit tests give in-memory engines
+   * instead; it is not an option of the public API.
    */
   constructor(
     private readonly options: BuilderOptions = {},
-    private readonly connectEngine: () => Promise<Engine> = DockerEngine.connect,
-  ) {}
+    private readonly connectEngine: (connection: EngineConnection) => Promise<Engine> = DockerEngine.connect,
+  ) {
+    validateEngines(options.engines);
+  }
 
   /** Add a build. Its options are checked now, so a mistake is reported before anything runs. */
   addBuild(build: BuildOptions): this {
@@ -73,11 +78,17 @@ export class Builder {
       return [];
     }
     const plan = this.plan(settings, selected);
-    const engine = await this.connectEngine();
+    const targets = this.engineTargets();
+    const engines = await EnginePool.open(targets, this.connectEngine, this.options.engines === undefined);
+    for (const engine of engines.unreachable) {
+      this.note(plan, 'ndist', `WARNING: engine "${engine.name}" at ${engine.address} does not answer (${engine.reason}): its builds go to the other engines`);
+    }
+    // With engines configured, their slots bound the run unless a concurrency is given.
+    if (this.options.engines && settings.concurrency === undefined && this.options.concurrency === undefined) plan.concurrency = engines.slots;
     const startedAt = new Date();
     // The key is checked before any container starts.
     const signer = this.options.sign ? await openSigner(this.options.sign === true ? {} : this.options.sign) : undefined;
-    const run = new BuildRun(plan, this.options, engine, signer?.fingerprint);
+    const run = new BuildRun(plan, this.options, engines, signer?.fingerprint);
     let records: BuildRecord[] | undefined;
     try {
       records = await run.runAll();
@@ -114,6 +125,13 @@ export class Builder {
       caBundle: resolveCaBundle(this.options.caBundle),
       progress: chooseProgress(progressWanted(this.options, settings)),
     };
+  }
+
+  /** The engines to connect: those configured (their contexts read now, before any container), else the default one. */
+  private engineTargets(): EngineTarget[] {
+    const engines = this.options.engines;
+    if (!engines) return [{ connection: defaultConnection() }];
+    return engines.map((options, index) => ({ connection: engineConnection(options, `engines[${index}]`), options }));
   }
 
   /** A line of the run's own (not a build's): to the `log` callback, and to stdout unless silent. */

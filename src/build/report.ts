@@ -55,6 +55,7 @@ export function buildReport(records: BuildRecord[], run: { outDir: string; start
       name: result.name,
       status: result.status,
       ...(result.reused ? { reused: true } : {}),
+      ...(result.engine ? { engine: result.engine } : {}),
       inputs: inputs(options),
       ...(pipeline
         ? {

@@ -7,7 +7,8 @@ import type Docker from 'dockerode';
 import { BuildError } from '../errors.ts';
 import type { Arch } from '../options/types.ts';
 
-const ENGINE_ARCH: Record<string, Arch> = { x86_64: 'amd64', amd64: 'amd64', aarch64: 'arm64', arm64: 'arm64' };
+/** Architectures as `docker info` names them. */
+export const ENGINE_ARCH: Record<string, Arch> = { x86_64: 'amd64', amd64: 'amd64', aarch64: 'arm64', arm64: 'arm64' };
 const QEMU_NAME: Record<Arch, string> = { amd64: 'x86_64', arm64: 'aarch64' };
 
 /** Is `qemu-<name>` registered and enabled in this host's binfmt_misc? */
@@ -20,14 +21,13 @@ export function binfmtEnabled(arch: Arch, dir = '/proc/sys/fs/binfmt_misc'): boo
 }
 
 /**
- * For a foreign `arch`: warn that the build is emulated, and fail early with the fix when a local
+ * For a foreign `arch`: warn that the build is emulated, and fail early with the fix when a `local`
  * engine has no QEMU for it. (A remote engine's binfmt cannot be seen from here: only warn.)
  */
-export async function checkEmulation(docker: Docker, arch: Arch, log: (line: string) => void): Promise<void> {
+export async function checkEmulation(docker: Docker, arch: Arch, log: (line: string) => void, local: boolean): Promise<void> {
   const info = (await docker.info()) as { Architecture?: string };
   const engineArch = ENGINE_ARCH[info.Architecture ?? ''];
   if (!engineArch || engineArch === arch) return;
-  const local = !process.env.DOCKER_HOST || process.env.DOCKER_HOST.startsWith('unix://');
   if (local && !binfmtEnabled(arch)) {
     throw new BuildError(
       `building for ${arch} on this ${engineArch} engine needs QEMU emulation, and binfmt_misc has no enabled qemu-${QEMU_NAME[arch]}: ` +

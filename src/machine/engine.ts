@@ -40,7 +40,16 @@ export interface MachineContainer {
   remove(): Promise<void>;
 }
 
+/** What an engine says of itself. */
+export interface EngineInfo {
+  /** The architecture it runs natively; undefined when it is one ndist does not build for. */
+  arch: Arch | undefined;
+  cpus: number;
+}
+
 export interface Engine {
+  /** Its architecture and CPUs; rejects when the engine does not answer. */
+  info(): Promise<EngineInfo>;
   /** The id of the image tagged `tag`, or undefined when the engine has none. */
   imageId(tag: string): Promise<string | undefined>;
   /** The machine's image for `arch`, built when missing. */

@@ -75,6 +75,10 @@ function rebase(dir: string, value: string | undefined): string | undefined {
   return value === undefined ? undefined : path.resolve(dir, value);
 }
 
+function rebaseAll<T extends Record<string, string | undefined>>(dir: string, paths: T): T {
+  return Object.fromEntries(Object.entries(paths).map(([key, value]) => [key, rebase(dir, value)])) as T;
+}
+
 function rebaseSource(dir: string, source: SourceSpec): SourceSpec {
   return source.type === 'git' ? source : { ...source, path: path.resolve(dir, source.path) };
 }
@@ -90,6 +94,7 @@ export function configBuilds(file: string): { builder: BuilderOptions; builds: B
     ...(options.cacheDir !== undefined ? { cacheDir: rebase(dir, options.cacheDir) } : {}),
     ...(typeof options.caBundle === 'string' ? { caBundle: rebase(dir, options.caBundle) } : {}),
     ...(typeof options.sign === 'object' && options.sign.keyFile ? { sign: { keyFile: rebase(dir, options.sign.keyFile) } } : {}),
+    ...(options.engines ? { engines: options.engines.map((engine) => (engine.tls ? { ...engine, tls: rebaseAll(dir, engine.tls) } : engine)) } : {}),
   };
   return { builder, builds: builds.map((build) => ({ ...build, source: rebaseSource(dir, build.source) })) };
 }
@@ -97,7 +102,13 @@ export function configBuilds(file: string): { builder: BuilderOptions; builds: B
 /** Run the builds of a configuration file, as a package.ts calling builder.build() would. */
 export async function runConfigFile(file: string): Promise<void> {
   const { builder: options, builds } = configBuilds(file);
-  const builder = new Builder(options);
+  let builder: Builder;
+  try {
+    builder = new Builder(options);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(`${file}: field ${error.field}`, error.message.slice(error.field.length + 2));
+    throw error;
+  }
   for (const build of builds) {
     try {
       builder.addBuild(build);

@@ -202,6 +202,28 @@ export interface BuilderOptions {
   failFast?: boolean;
   /** Rebuild even when an earlier build with the same inputs left its artifact in outDir. Default false. `--force` wins. */
   force?: boolean;
+  /**
+   * The Docker engines builds run on. Each build goes to an engine that runs its architecture
+   * natively, else to any (under QEMU emulation); among those, to the one with the most free slots.
+   * Default: one engine, the one DOCKER_HOST, DOCKER_CONTEXT or the docker CLI's current context names.
+   */
+  engines?: EngineOptions[];
+}
+
+/** A Docker engine builds may run on. Give `host` or `context`, or neither for the default engine. */
+export interface EngineOptions {
+  /** Names the engine in logs, the report and errors. */
+  name: string;
+  /** `unix:///var/run/docker.sock`, `tcp://host:2376` (TLS when `tls` is given) or `ssh://user@host[:port]` (keys from ssh-agent). */
+  host?: string;
+  /** A docker CLI context (`docker context ls`), read from ~/.docker (or $DOCKER_CONFIG). */
+  context?: string;
+  /** TLS material of a `tcp://` host: PEM files. */
+  tls?: { ca?: string; cert?: string; key?: string };
+  /** Architectures the engine runs natively. Default: the engine's own, as it reports it. */
+  arch?: Arch[];
+  /** Builds it runs at once. Default: its CPUs, as it reports them (unlimited for the single default engine). */
+  concurrency?: number;
 }
 
 export type BuildStatus = 'succeeded' | 'failed' | 'cancelled';
@@ -228,6 +250,8 @@ export interface BuildResult {
   stages?: Record<string, number>;
   /** The artifact of an earlier build with the same inputs was reused: no container was started. */
   reused?: boolean;
+  /** The engine the build ran on (by its name), and whether the architecture was emulated there. */
+  engine?: { name: string; emulated: boolean };
 }
 
 export interface SigningOptions {

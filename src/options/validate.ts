@@ -9,7 +9,7 @@ import { fieldName, schemaProblems } from '../util/schema.ts';
 import { schemaValidator } from './schema.ts';
 import { toPackageVersion } from '../util/package-version.ts';
 import { contentEntries } from './contents.ts';
-import type { BuildOptions, SourceSpec } from './types.ts';
+import type { BuildOptions, EngineOptions, SourceSpec } from './types.ts';
 
 /** Upstream version as Debian and RPM both accept it, after semver's pre-release dash became `~`. */
 const PACKAGE_VERSION = /^[0-9][A-Za-z0-9.+~]*$/;
@@ -79,6 +79,29 @@ export function validateBuild(options: BuildOptions): void {
   if (options.entry !== undefined) checkEntry('entry', options.entry);
   if (options.changelog !== undefined) checkEntry('changelog', options.changelog);
   checkServiceOptions(options);
+}
+
+/**
+ * Validate the Builder's `engines`: each against the schema, then what it cannot say: names are
+ * unique, a host or a context (not both), TLS files only for a tcp:// host, and present.
+ */
+export function validateEngines(engines: unknown): void {
+  if (engines === undefined) return;
+  if (!Array.isArray(engines) || engines.length === 0) fail('engines', 'must be a list of at least one engine, e.g. [{ "name": "local" }]');
+  const names = new Set<string>();
+  engines.forEach((engine: EngineOptions, index) => {
+    const field = `engines[${index}]`;
+    checkSchema('definitions/engine', engine, field);
+    if (names.has(engine.name)) fail(`${field}.name`, `"${engine.name}" names another engine too; engine names must be unique`);
+    names.add(engine.name);
+    if (engine.host !== undefined && engine.context !== undefined) fail(field, `gives both host and context; give one (or neither, for the default engine)`);
+    if (engine.tls) {
+      if (!engine.host?.startsWith('tcp://')) fail(`${field}.tls`, `is only for a tcp:// host; ${engine.host ? `"${engine.host}" is not one` : 'give host: "tcp://<host>:2376"'} (a context brings its own TLS files)`);
+      for (const [kind, file] of Object.entries(engine.tls)) {
+        if (!existsSync(file) || !statSync(file).isFile()) fail(`${field}.tls.${kind}`, `"${file}" is not a file; give the path of the PEM file`);
+      }
+    }
+  });
 }
 
 /** An absolute, normalised path of safe characters, below one of `roots` and not a system directory itself. */

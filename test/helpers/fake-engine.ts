@@ -11,7 +11,7 @@ import { registerCleanup } from '../../src/cleanup.ts';
 import type { Machine } from '../../src/machine/catalogue.ts';
 import { LABEL } from '../../src/machine/docker/client.ts';
 import { machineImageTag } from '../../src/machine/docker/image.ts';
-import type { ContainerSpec, Engine, ExecOptions, MachineContainer } from '../../src/machine/engine.ts';
+import type { ContainerSpec, Engine, EngineInfo, ExecOptions, MachineContainer } from '../../src/machine/engine.ts';
 import type { Arch } from '../../src/options/types.ts';
 
 /** What `bash /ndist/build.sh` does in a container: its exit code. */
@@ -31,9 +31,19 @@ export class FakeEngine implements Engine {
   /** Containers started and not yet removed, now and at most. */
   live = 0;
   maxLive = 0;
+  /** Set to make the engine stop answering: info() and new containers fail. */
+  down = false;
   private readonly images = new Map<string, string>();
 
-  constructor(readonly script: FakeScript = succeeds) {}
+  constructor(
+    readonly script: FakeScript = succeeds,
+    readonly described: { arch?: Arch; cpus?: number } = {},
+  ) {}
+
+  async info(): Promise<EngineInfo> {
+    if (this.down) throw new Error('connect ECONNREFUSED (fake engine down)');
+    return { arch: this.described.arch ?? 'amd64', cpus: this.described.cpus ?? 2 };
+  }
 
   async imageId(tag: string): Promise<string | undefined> {
     return this.images.get(tag);
@@ -54,6 +64,7 @@ export class FakeEngine implements Engine {
   }
 
   async startContainer(spec: ContainerSpec): Promise<MachineContainer> {
+    if (this.down) throw new Error('connect ECONNREFUSED (fake engine down)');
     const container = new FakeContainer(this, spec, `fake${String(this.containers.length).padStart(60, '0')}`);
     this.containers.push(container);
     this.maxLive = Math.max(this.maxLive, ++this.live);

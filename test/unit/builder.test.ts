@@ -15,6 +15,7 @@ import tar from 'tar-stream';
 import { Builder } from '../../src/build/builder.ts';
 import { BuildsFailedError, ConfigError } from '../../src/errors.ts';
 import { directory } from '../../src/build/source.ts';
+import { defaultConnection } from '../../src/machine/docker/connection.ts';
 import { setRunSettings } from '../../src/options/run-settings.ts';
 import type { BuildOptions, BuilderOptions, BuildResult } from '../../src/options/types.ts';
 import { FakeEngine, packageBytes, succeeds, type FakeScript } from '../helpers/fake-engine.ts';
@@ -239,5 +240,84 @@ describe('Builder on an in-memory engine', () => {
     assert.match(noLock.message, /package-lock\.json: is missing from the source: run `npm install` to create package-lock\.json, then commit it/);
     assert.match(results.get('stale-lock')!.error!.message, /package-lock\.json: is out of sync with package\.json: dependencies "added" \(\^1\.0\.0\) of package\.json is not in it; run `npm install` and commit package-lock\.json/);
     assert.deepEqual(engine.containers, [], 'no container started');
+  });
+});
+
+describe('Builder on several in-memory engines', () => {
+  /** A Builder whose `engines` are the fakes, by name. */
+  function onEngines(engines: Record<string, FakeEngine>, options: BuilderOptions): Builder {
+    return new Builder({ outDir, cacheDir, machinesDir: work, progress: 'silent', ...options }, async (connection) => {
+      const engine = engines[connection.name]!;
+      await engine.info();
+      return engine;
+    });
+  }
+
+  test('builds go to both engines; the report and each log name the engine; one not answering is named and left out', async () => {
+    const hold: FakeScript = async (container, options) => {
+      // Holds each build until both live engines run one: shows the run used both.
+      await local.until(() => local.live + second.live >= 2 || local.containers.length + second.containers.length === 4);
+      return succeeds(container, options);
+    };
+    const local = new FakeEngine(hold, { arch: 'amd64' });
+    const second = new FakeEngine(hold, { arch: 'amd64' });
+    const gone = new FakeEngine(hold, { arch: 'amd64' });
+    gone.down = true;
+    const notes: string[] = [];
+    const run = onEngines({ local, second, gone }, {
+      engines: [{ name: 'local', concurrency: 1 }, { name: 'second', host: 'unix:///run/second.sock', concurrency: 1 }, { name: 'gone', host: 'tcp://127.0.0.1:1' }],
+      log: (build, line) => notes.push(`${build} | ${line}`),
+    });
+    for (const version of ['1.0.1', '1.0.2', '1.0.3', '1.0.4']) run.addBuild(tinyApp(`tiny ${version}`, version));
+
+    const results = await run.build();
+
+    assert.match(notes.join('\n'), /ndist \| WARNING: engine "gone" at tcp:\/\/127.0.0.1:1 does not answer \(.*ECONNREFUSED.*\): its builds go to the other engines/);
+    assert.equal(local.containers.length + second.containers.length, 4);
+    assert.ok(local.containers.length > 0 && second.containers.length > 0, 'both engines ran builds');
+    assert.equal(gone.containers.length, 0);
+    const report = JSON.parse(await readFile(path.join(outDir, 'ndist-report.json'), 'utf8')) as { settings: { concurrency: number }; builds: { name: string; engine: { name: string; emulated: boolean } }[] };
+    assert.equal(report.settings.concurrency, 2, "the live engines' slots");
+    for (const build of report.builds) {
+      const engine = build.engine.name === 'local' ? local : second;
+      assert.ok(engine.containers.some((container) => container.build === build.name), `${build.name} ran on ${build.engine.name}`);
+      assert.equal(build.engine.emulated, false);
+      assert.equal(results.find((result) => result.name === build.name)!.engine!.name, build.engine.name);
+      const where = build.engine.name === 'local' ? defaultConnection().address : 'unix:///run/second.sock';
+      assert.match(await readFile(path.join(outDir, 'logs', `${build.name.replace(/ /g, '-')}.log`), 'utf8'), new RegExp(`engine: ${build.engine.name} at ${where.replace(/\//g, '\\/')}, amd64 native`));
+    }
+    assertAllRemoved(local);
+    assertAllRemoved(second);
+  });
+
+  test('an engine that stops answering mid-build fails its build naming it; the other builds finish', async () => {
+    const healthy = new FakeEngine(undefined, { arch: 'amd64' });
+    const dying: FakeEngine = new FakeEngine(async () => {
+      dying.down = true;
+      throw new Error('socket hang up');
+    }, { arch: 'amd64' });
+    const run = onEngines({ healthy, dying }, { engines: [{ name: 'healthy', concurrency: 1 }, { name: 'dying', host: 'unix:///run/dying.sock', concurrency: 1 }] });
+    for (const version of ['1.0.1', '1.0.2', '1.0.3']) run.addBuild(tinyApp(`tiny ${version}`, version));
+
+    const results = await failedResults(run.build());
+
+    const failed = [...results.values()].filter((result) => result.status === 'failed');
+    assert.equal(failed.length, 1);
+    assert.match(failed[0]!.error!.message, /^engine "dying" at unix:\/\/\/run\/dying.sock stopped answering \(.*\): socket hang up$/);
+    assert.equal(failed[0]!.engine?.name, 'dying');
+    assert.deepEqual([...results.values()].filter((result) => result.ok).map((result) => result.engine?.name), ['healthy', 'healthy']);
+    assertAllRemoved(healthy);
+    assertAllRemoved(dying);
+  });
+
+  test('engines are checked when the Builder is made: the field and what would be right', () => {
+    assert.throws(() => new Builder({ engines: [{ name: 'a' }, { name: 'a', host: 'unix:///x.sock' }] }), /engines\[1\]\.name: "a" names another engine too/);
+    assert.throws(() => new Builder({ engines: [{ name: 'a', host: 'unix:///x.sock', context: 'c' }] }), /engines\[0\]: gives both host and context/);
+    assert.throws(() => new Builder({ engines: [{ name: 'a', host: 'http://x:2375' }] }), /engines\[0\]\.host: "http:\/\/x:2375" is not unix:\/\/\/path\/to\/docker.sock, tcp:\/\/host:port or ssh:\/\/user@host/);
+    assert.throws(() => new Builder({ engines: [{ name: 'a', host: 'unix:///x.sock', tls: { ca: '/nope.pem' } }] }), /engines\[0\]\.tls: is only for a tcp:\/\/ host/);
+    assert.throws(() => new Builder({ engines: [{ name: 'a', host: 'tcp://h:2376', tls: { ca: '/nope.pem' } }] }), /engines\[0\]\.tls\.ca: "\/nope.pem" is not a file/);
+    assert.throws(() => new Builder({ engines: [{ name: 'a', arch: ['s390x' as never] }] }), /engines\[0\]\.arch\[0\]/);
+    assert.throws(() => new Builder({ engines: [{ name: 'a', concurrency: 0 }] }), /engines\[0\]\.concurrency/);
+    assert.throws(() => new Builder({ engines: [] }), /engines: must be a list of at least one engine/);
   });
 });

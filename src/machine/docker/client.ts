@@ -1,6 +1,7 @@
 /** The connection to the Docker engine, and the labels that mark what ndist creates. */
 import Docker from 'dockerode';
 import { BuildError, errorMessage } from '../../errors.ts';
+import { defaultConnection, type EngineConnection } from './connection.ts';
 
 /** Every container ndist creates carries these labels, so a leak can be found: `docker ps -a -f label=io.ndist`. */
 export const LABEL = 'io.ndist';
@@ -22,15 +23,34 @@ export function proxyEnvironment(env: NodeJS.ProcessEnv = process.env): Record<s
   return Object.fromEntries(names.filter((name) => env[name]).map((name) => [name, env[name]!]));
 }
 
-/** Connect as the docker CLI would (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) and check the engine answers. */
-export async function connectDocker(): Promise<Docker> {
-  const docker = new Docker();
+/** How long an engine may take to answer a ping before it is taken as down. */
+const PING_TIMEOUT_MS = 15_000;
+
+/** Resolves when the engine answers a ping; rejects when it fails or takes longer than PING_TIMEOUT_MS. */
+export async function pingDocker(docker: Docker): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${PING_TIMEOUT_MS / 1000} s`)), PING_TIMEOUT_MS);
+  });
   try {
-    await docker.ping();
+    await Promise.race([docker.ping(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Connect to an engine (by default the one the docker CLI would use: DOCKER_HOST, DOCKER_CONTEXT,
+ * the current context) and check it answers.
+ */
+export async function connectDocker(connection: EngineConnection = defaultConnection()): Promise<Docker> {
+  const docker = new Docker(connection.docker);
+  try {
+    await pingDocker(docker);
   } catch (error) {
-    const where = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+    const named = connection.name === 'default' ? '' : ` (engine "${connection.name}")`;
     throw new BuildError(
-      `no Docker engine answers at ${where} (${errorMessage(error)}). Start one (as root: \`bash scripts/setup.sh\` in the ndist checkout installs and starts it), or set DOCKER_HOST`,
+      `no Docker engine answers at ${connection.address}${named} (${errorMessage(error)}). Start one (as root: \`bash scripts/setup.sh\` in the ndist checkout installs and starts it), or set DOCKER_HOST`,
       { stage: 'docker', cause: error },
     );
   }

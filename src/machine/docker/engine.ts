@@ -2,18 +2,28 @@
 import type Docker from 'dockerode';
 import type { Arch } from '../../options/types.ts';
 import type { Machine } from '../catalogue.ts';
-import { checkEmulation } from '../emulation.ts';
-import type { ContainerSpec, Engine, MachineContainer } from '../engine.ts';
-import { LABEL, connectDocker } from './client.ts';
+import { ENGINE_ARCH, checkEmulation } from '../emulation.ts';
+import type { ContainerSpec, Engine, EngineInfo, MachineContainer } from '../engine.ts';
+import { LABEL, connectDocker, pingDocker } from './client.ts';
+import { defaultConnection, type EngineConnection } from './connection.ts';
 import { BuildContainer } from './container.ts';
 import { ensureMachineImage } from './image.ts';
 
 export class DockerEngine implements Engine {
-  constructor(private readonly docker: Docker) {}
+  constructor(
+    private readonly docker: Docker,
+    private readonly connection: EngineConnection = defaultConnection(),
+  ) {}
 
-  /** Connect as the docker CLI would (DOCKER_HOST…) and check the engine answers. */
-  static async connect(): Promise<DockerEngine> {
-    return new DockerEngine(await connectDocker());
+  /** Connect (by default as the docker CLI would: DOCKER_HOST, DOCKER_CONTEXT…) and check the engine answers. */
+  static async connect(connection: EngineConnection = defaultConnection()): Promise<DockerEngine> {
+    return new DockerEngine(await connectDocker(connection), connection);
+  }
+
+  async info(): Promise<EngineInfo> {
+    await pingDocker(this.docker);
+    const info = (await this.docker.info()) as { Architecture?: string; NCPU?: number };
+    return { arch: ENGINE_ARCH[info.Architecture ?? ''], cpus: info.NCPU ?? 1 };
   }
 
   imageId(tag: string): Promise<string | undefined> {
@@ -21,11 +31,11 @@ export class DockerEngine implements Engine {
   }
 
   ensureMachineImage(machine: Machine, arch: Arch, log: (line: string) => void): Promise<{ tag: string; id: string }> {
-    return ensureMachineImage(this.docker, machine, arch, log);
+    return ensureMachineImage(this.docker, machine, arch, log, this.connection);
   }
 
   checkEmulation(arch: Arch, log: (line: string) => void): Promise<void> {
-    return checkEmulation(this.docker, arch, log);
+    return checkEmulation(this.docker, arch, log, this.connection.local);
   }
 
   /** Create the volumes when missing, labelled io.ndist so `ndist cache` finds them. */

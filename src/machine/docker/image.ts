@@ -14,6 +14,7 @@ import { packInputs } from '../inputs.ts';
 import type { Machine } from '../catalogue.ts';
 import type { Arch } from '../../options/types.ts';
 import { LABEL, proxyEnvironment } from './client.ts';
+import { IMAGE_NAME, bootstrapImage } from '../bootstrap.ts';
 
 async function listFiles(dir: string, prefix = ''): Promise<string[]> {
   const files: string[] = [];
@@ -103,13 +104,74 @@ async function buildImage(docker: Docker, machine: Machine, arch: Arch, tag: str
   }
 }
 
-/** Builds under way, so that concurrent builds on one machine build its image once. */
+/** How long a pull of a missing base image may take before it is taken as unreachable. */
+const PULL_TIMEOUT_MS = 120_000;
+
+/** Pull `image` for `arch`; false when no registry gives it (every event checked: followProgress hides errors). */
+async function pulled(docker: Docker, image: string, arch: Arch): Promise<boolean> {
+  const attempt = (async () => {
+    const stream = await docker.pull(image, { platform: `linux/${arch}` });
+    return new Promise<boolean>((resolve) => {
+      let failed = false;
+      docker.modem.followProgress(stream, (error: Error | null) => resolve(!error && !failed), (event: BuildEvent) => {
+        if (event.error || event.errorDetail) failed = true;
+      });
+    });
+  })().catch(() => false);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), PULL_TIMEOUT_MS)));
+  try {
+    return await Promise.race([attempt, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Base images being created, by engine and name: concurrent builds create one once. */
+const baseCreations = new Map<string, Promise<void>>();
+
+/**
+ * Zero setup: a Debian base image missing on the engine is pulled when a registry has it, else
+ * created there with debootstrap (run on this host, its root file system streamed to the engine
+ * over the API). Other missing base images are left to the image build, which pulls them or fails
+ * with a hint.
+ */
+async function ensureBaseImage(docker: Docker, base: string, arch: Arch, log: (line: string) => void, engine: EngineRef): Promise<void> {
+  const engineName = engine.name;
+  if (!IMAGE_NAME.test(base) || (await imageExists(docker, base))) return;
+  const key = `${engineName}\0${base}`;
+  let creation = baseCreations.get(key);
+  if (!creation) {
+    creation = (async () => {
+      if (await pulled(docker, base, arch)) {
+        log(`image: pulled base image ${base}`);
+        return;
+      }
+      const where = engine.local ? 'on this host' : 'its second stage in a helper container on the engine';
+      log(`image: base image ${base} is not on engine "${engineName}" and no registry gives it: creating it with debootstrap, ${where} (a few minutes; \`ndist bootstrap-image ${base}\` does the same ahead of time)`);
+      await bootstrapImage(base, { arch, docker, log: (line) => log(`image: bootstrap: ${line}`), secondStage: engine.local ? 'host' : 'engine' });
+    })().finally(() => baseCreations.delete(key));
+    baseCreations.set(key, creation);
+  } else {
+    log(`image: waiting for base image ${base}, which another build is creating`);
+  }
+  await creation;
+}
+
+/** The engine an image is for: its name, and whether it runs on this host. */
+export interface EngineRef {
+  name: string;
+  local: boolean;
+}
+
+/** Builds under way by engine and tag, so that concurrent builds on one machine build its image once per engine. */
 const imageBuilds = new Map<string, Promise<void>>();
 
-/** The image of `machine`, built from its Dockerfile when missing. Returns the tag and image id. */
-export async function ensureMachineImage(docker: Docker, machine: Machine, arch: Arch, log: (line: string) => void): Promise<{ tag: string; id: string }> {
+/** The image of `machine` on `engine`, built from its Dockerfile when missing. Returns the tag and image id. */
+export async function ensureMachineImage(docker: Docker, machine: Machine, arch: Arch, log: (line: string) => void, engine: EngineRef = { name: 'default', local: true }): Promise<{ tag: string; id: string }> {
   const tag = await machineImageTag(machine, arch);
-  const underway = imageBuilds.get(tag);
+  const key = `${engine.name}\0${tag}`;
+  const underway = imageBuilds.get(key);
   if (underway) {
     log(`image: waiting for ${tag}, which another build is making`);
     await underway;
@@ -117,9 +179,13 @@ export async function ensureMachineImage(docker: Docker, machine: Machine, arch:
     if (!machine.dockerfile) {
       throw new BuildError(`image ${tag} of machine ${machine.id} is not on this engine; pull or build it first`, { stage: 'image' });
     }
-    log(`image: building ${tag} from ${machine.dockerfile}`);
-    const build = buildImage(docker, machine, arch, tag, log).finally(() => imageBuilds.delete(tag));
-    imageBuilds.set(tag, build);
+    const base = machine.baseImage?.[arch];
+    const build = (async () => {
+      if (base) await ensureBaseImage(docker, base, arch, log, engine);
+      log(`image: building ${tag} from ${machine.dockerfile}`);
+      await buildImage(docker, machine, arch, tag, log);
+    })().finally(() => imageBuilds.delete(key));
+    imageBuilds.set(key, build);
     await build;
   }
   const { Id } = await docker.getImage(tag).inspect();

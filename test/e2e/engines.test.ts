@@ -1,0 +1,135 @@
+/**
+ * End to end on two Docker engines: the main one and a second dockerd this test starts (its own
+ * data root, exec root, socket, loopback TCP port and bridge; see test/helpers/second-engine.ts)
+ * and removes afterwards. Builds are spread over both and the report names the engine of each; an
+ * engine that does not answer is named; the same build gives the same bytes on either engine
+ * (the second reached by tcp://127.0.0.1); the second engine, reached by a docker context, stopped
+ * mid-build fails its build naming it while the other build finishes. The quick tiny-app fixture,
+ * payload not compressed.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Builder, BuildsFailedError, directory, type BuilderOptions, type BuildOptions, type BuildResult } from '../../src/index.ts';
+import { findMachine, loadMachines } from '../../src/machine/catalogue.ts';
+import { DockerEngine } from '../../src/machine/docker/engine.ts';
+import { docker, ndistContainers, TEST_SESSION } from '../helpers/docker.ts';
+import { copyImages, startSecondEngine, type SecondEngine } from '../helpers/second-engine.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'tiny-app');
+const NODE = '22.23.3';
+
+function tinyApp(version: string): BuildOptions {
+  return { name: `tiny ${version}`, app: 'tiny-app', version, source: directory({ path: FIXTURE }), buildMachine: 'debian-bookworm', arch: 'amd64', node: NODE, compression: 'none' };
+}
+
+interface Report {
+  builds: { name: string; status: string; engine?: { name: string; emulated: boolean }; artifact?: { sha256: string } }[];
+}
+
+describe('builds on two Docker engines', { timeout: 15 * 60_000 }, () => {
+  let second: SecondEngine;
+  let work: string;
+
+  before(async () => {
+    work = await mkdtemp(path.join(os.tmpdir(), 'ndist-engines-e2e-'));
+    // The machine image, made (or found) on the main engine, then loaded into the second with its base image.
+    const machine = findMachine(loadMachines(ROOT), 'debian-bookworm', 'buildMachine');
+    const [image] = await Promise.all([
+      new DockerEngine(docker).ensureMachineImage(machine, 'amd64', (line) => process.stderr.write(`image | ${line}\n`)),
+      startSecondEngine().then((started) => (second = started)),
+    ]);
+    await copyImages(docker, second.docker, [image.tag, machine.baseImage!.amd64!]);
+  });
+
+  after(async () => {
+    await second?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  /** A Builder on `engines`, writing to work/<run>, its lines collected. */
+  function builder(run: string, options: BuilderOptions, lines: string[]): Builder {
+    return new Builder({ outDir: path.join(work, run), cacheDir: path.join(work, 'cache'), machinesDir: ROOT, force: true, log: (build, line) => lines.push(`${build} | ${line}`), ...options });
+  }
+
+  async function report(run: string): Promise<Report> {
+    return JSON.parse(await readFile(path.join(work, run, 'ndist-report.json'), 'utf8')) as Report;
+  }
+
+  async function leftOnSecond(): Promise<number> {
+    return (await second.docker.listContainers({ all: true, filters: { label: [`io.ndist.session=${TEST_SESSION}`] } })).length;
+  }
+
+  it('spreads builds over both engines and names each; a silent engine is named; either engine gives the same bytes (tcp)', async () => {
+    const lines: string[] = [];
+    const first = builder('run1', {
+      engines: [{ name: 'main', concurrency: 1 }, { name: 'second', host: `unix://${second.socket}`, concurrency: 1 }, { name: 'ghost', host: `unix://${second.dir}/nowhere.sock` }],
+    }, lines);
+    first.addBuild(tinyApp('1.0.1')).addBuild(tinyApp('1.0.2'));
+    await first.build();
+
+    const output = lines.join('\n');
+    assert.match(output, new RegExp(`ndist \\| WARNING: engine "ghost" at unix://${second.dir}/nowhere.sock does not answer \\(.*\\): its builds go to the other engines`));
+    const run1 = await report('run1');
+    assert.deepEqual(run1.builds.map((build) => build.engine?.name).sort(), ['main', 'second'], 'one build on each engine');
+    for (const build of run1.builds) {
+      assert.equal(build.engine!.emulated, false);
+      const where = build.engine!.name === 'second' ? `unix://${second.socket}` : '';
+      assert.match(output, new RegExp(`${build.name} \\| engine: ${build.engine!.name} at ${where}.*amd64 native`));
+    }
+
+    // The main engine's build again, on the second engine reached by tcp: the same bytes.
+    const onMain = run1.builds.find((build) => build.engine!.name === 'main')!;
+    const again = builder('run2', { engines: [{ name: 'by-tcp', host: `tcp://127.0.0.1:${second.tcpPort}` }] }, lines);
+    again.addBuild(tinyApp(onMain.name.slice('tiny '.length)));
+    await again.build();
+    const [rebuilt] = (await report('run2')).builds;
+    assert.equal(rebuilt!.engine!.name, 'by-tcp');
+    assert.equal(rebuilt!.artifact!.sha256, onMain.artifact!.sha256, 'the same bytes on either engine');
+    assert.deepEqual(await ndistContainers(), [], 'no container left on the main engine');
+    assert.equal(await leftOnSecond(), 0, 'no container left on the second engine');
+  });
+
+  it('the second engine, reached by a docker context, stopped mid-build: its build fails naming it, the other finishes', async () => {
+    const lines: string[] = [];
+    const config = path.join(work, 'docker-config');
+    const digest = createHash('sha256').update('second-ctx').digest('hex');
+    await mkdir(path.join(config, 'contexts', 'meta', digest), { recursive: true });
+    await writeFile(path.join(config, 'contexts', 'meta', digest, 'meta.json'), JSON.stringify({ Name: 'second-ctx', Metadata: {}, Endpoints: { docker: { Host: `unix://${second.socket}`, SkipTLSVerify: false } } }));
+    let stopped = false;
+    const onSecond = new Set<string>();
+    const log = (build: string, line: string) => {
+      lines.push(`${build} | ${line}`);
+      if (line.startsWith('engine: second ')) onSecond.add(build);
+      // Stopped once its build script runs in a container there.
+      if (!stopped && onSecond.has(build) && line.startsWith('script: running')) {
+        stopped = true;
+        second.kill();
+      }
+    };
+    const stopping = builder('run3', { engines: [{ name: 'main', concurrency: 1 }, { name: 'second', context: 'second-ctx', concurrency: 1 }], log }, lines);
+    stopping.addBuild(tinyApp('1.0.3')).addBuild(tinyApp('1.0.4'));
+
+    const saved = process.env.DOCKER_CONFIG;
+    process.env.DOCKER_CONFIG = config;
+    const error = await stopping.build().then(() => assert.fail('build() resolved'), (thrown: unknown) => thrown).finally(() => {
+      if (saved === undefined) delete process.env.DOCKER_CONFIG;
+      else process.env.DOCKER_CONFIG = saved;
+    });
+    assert.ok(error instanceof BuildsFailedError, String(error));
+    assert.ok(stopped, 'the second engine was stopped during a build');
+    const results = new Map(error.results.map((result: BuildResult) => [result.name, result]));
+    const [lost] = [...onSecond];
+    const failed = results.get(lost!)!;
+    assert.equal(failed.status, 'failed');
+    assert.match(failed.error!.message, new RegExp(`^engine "second" at unix://${second.socket} \\(context second-ctx\\) stopped answering`));
+    const other = [...results.values()].find((result) => result.name !== lost)!;
+    assert.equal(other.status, 'succeeded', other.error?.message);
+    assert.equal(other.engine?.name, 'main');
+    assert.deepEqual(await ndistContainers(), [], 'no container left on the main engine');
+  });
+});
