@@ -8,6 +8,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { registerCleanup } from '../../src/cleanup.ts';
+import type { RuntimeVolume } from '../../src/cache/runtime-volume.ts';
 import type { Machine } from '../../src/machine/catalogue.ts';
 import { LABEL } from '../../src/machine/docker/client.ts';
 import { machineImageTag } from '../../src/machine/docker/image.ts';
@@ -51,6 +52,13 @@ export class FakeEngine implements Engine {
 
   async ensureCacheVolumes(volumes: Readonly<Record<string, string>>): Promise<void> {
     this.volumes.push(volumes);
+  }
+
+  /** Runtime volumes populated, by name. */
+  readonly populated: string[] = [];
+
+  async populateRuntimeVolume(volume: RuntimeVolume): Promise<void> {
+    this.populated.push(volume.volume);
   }
 
   async startContainer(spec: ContainerSpec): Promise<MachineContainer> {
@@ -102,6 +110,8 @@ export class FakeContainer implements MachineContainer {
       return 0;
     }
     if (line === 'sh -c command -v fpm') return 1;
+    // The runtime volumes' check: the fake's are complete.
+    if (line.startsWith('sh -c [ "$(cat ') && line.includes('.ndist-complete')) return 0;
     if (line === 'bash /ndist/build.sh') {
       const code = await Promise.race([this.engine.script(this, options), this.gone.then(() => Promise.reject(new Error(`container ${this.id} was removed`)))]);
       this.built = code === 0;

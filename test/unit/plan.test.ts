@@ -63,7 +63,7 @@ function describePlan(built: BuildPlan): string {
     `# run: ${built.run.join(' ')}`,
     `# package: ${built.packageCommand.join(' ')}`,
     `# outputs: ${built.outputs.artifact} ${built.outputs.sbom}`,
-    `# archives: ${built.archives.map((archive) => `${archive.file} -> ${archive.dir}`).join(', ')}`,
+    `# archives: ${built.archives.map((archive) => `${archive.archive.file} -> ${archive.dir}`).join(', ')}`,
     ...built.inputs.map(entry),
     ...(built.runtimePackage ? [`# runtime package ${built.runtimePackage.spec.fileName}: ${built.runtimePackage.run.join(' ')}\n`, ...built.runtimePackage.inputs.map(entry)] : []),
   ].join('');
