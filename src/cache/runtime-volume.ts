@@ -32,8 +32,12 @@ export interface RuntimeVolume {
  * different archive is a different volume, never an overwrite.
  */
 export function runtimeVolumeName(checksum: string, env: NodeJS.ProcessEnv = process.env): string {
-  const prefix = env.NDIST_VOLUME_PREFIX || 'ndist';
-  return `${prefix}-runtime-${createHash('sha256').update(checksum).digest('hex').slice(0, 32)}`;
+  return `${runtimeVolumePrefix(env)}${createHash('sha256').update(checksum).digest('hex').slice(0, 32)}`;
+}
+
+/** What every runtime volume's name starts with, for `ndist cache ls|prune`. */
+export function runtimeVolumePrefix(env: NodeJS.ProcessEnv = process.env): string {
+  return `${env.NDIST_VOLUME_PREFIX || 'ndist'}-runtime-`;
 }
 
 /** The volumes of a build's runtime and npm archives, mounted where the plan expects the archives. */
