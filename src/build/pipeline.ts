@@ -5,7 +5,7 @@
  * image and container, and runs the plan. The container and temporary files are removed whatever
  * happens.
  */
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { writeArtifact, type Artifact } from './artifact.ts';
 import { registerCleanup } from '../cleanup.ts';
 import { ndistLabels, proxyEnvironment } from '../machine/docker/client.ts';
@@ -18,12 +18,13 @@ import type { Stage } from '../progress/stages.ts';
 import { checkLockfile } from '../package/lockfile.ts';
 import { resolvePackage } from '../package/metadata.ts';
 import { cacheMounts, cacheVolumes, dependencyCacheKey } from '../cache/dependency-cache.ts';
+import { ensureRuntimeVolumes, runtimeMounts, runtimeVolumes } from '../cache/runtime-volume.ts';
 import type { PackagerName } from '../package/packager.ts';
 import { detectPackager } from '../package/packagers.ts';
 import { provideRuntimePackage } from '../package/runtime-package.ts';
 import { OUTPUT_DIR } from '../package/staging.ts';
 import type { PackageSpec } from '../package/spec.ts';
-import { IN_MACHINE_PROGRAMS, planBuild, upToDateParts, type BuildPlan, type RuntimePackagePlan } from './plan.ts';
+import { IN_MACHINE_PROGRAMS, planBuild, runtimeArchives, upToDateParts, type BuildPlan, type RuntimePackagePlan } from './plan.ts';
 import { resolveHostInputs, sourceDateEpoch } from './resolve.ts';
 import { reuseEarlierBuild } from './reuse.ts';
 import type { RuntimeArchive, RuntimeSource } from './runtime.ts';
@@ -178,15 +179,16 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
       sourceDir: source.dir, imageId: image.id, runtime: host.runtime, npm: host.npm, arch: spec.arch, buildDeps: spec.buildDeps, buildFromSource: options.buildFromSource ?? true, registry: host.registry,
     });
     log(dependencyKey.key ? `dependency cache: key ${dependencyKey.key}` : `dependency cache: not used, ${dependencyKey.reason}`);
-    const started = await engine.startContainer({ image: image.tag, labels: ndistLabels(options.name), env: proxyEnvironment(), mounts: cacheMounts(volumes) });
+    const runtime = runtimeVolumes(runtimeArchives(host.runtime, host.npm));
+    const started = await engine.startContainer({ image: image.tag, labels: ndistLabels(options.name), env: proxyEnvironment(), mounts: [...cacheMounts(volumes), ...runtimeMounts(runtime)] });
     container = started;
     log(`container: ${started.id.slice(0, 12)} from ${image.tag}`);
     await checkContainerArch(started, spec, image.tag);
     const packager = await detectPackager(machine, async (command) => (await started.exec(['sh', '-c', command])) === 0);
     const plan = planBuild(options, machine, spec, { ...resolved, packager, imageId: image.id, dependencyKey });
-    log('inputs: streaming source, runtime and npm into the container');
+    await ensureRuntimeVolumes(engine, started, runtime, image.tag, ndistLabels(options.name), log);
+    log('inputs: streaming the source and the build files into the container');
     await started.putArchive(packInputs(plan.inputs, new Date(plan.sourceDateEpoch * 1000)), '/');
-    for (const archive of plan.archives) await started.putArchive(createReadStream(archive.file), archive.dir);
 
     log(`script: running ${machine.script} (packager: ${packager.name})`);
     await runBuildScript(started, plan, options.name, secrets, log);

@@ -5,7 +5,8 @@
  * of its caches and the files it writes. `ndist render`, `ndist shell` and the pipeline all use it;
  * templates are rendered here only.
  */
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { DEPS_CACHE_DIR, NPM_CACHE_DIR, type DependencyKey } from '../cache/dependency-cache.ts';
@@ -82,8 +83,8 @@ export interface BuildPlan {
   packageCommand: string[];
   /** Streamed into the machine as one archive at /, each file dated sourceDateEpoch. */
   inputs: InputEntry[];
-  /** Archives the engine unpacks into the machine as they are (gzip or xz): nothing is extracted on the host. */
-  archives: { file: string; dir: string }[];
+  /** The runtime and npm archives, found extracted at `dir` in the machine (read-only volumes, populated once per engine). */
+  archives: { archive: RuntimeArchive; dir: string }[];
   /** The command that runs the build in the machine. */
   run: string[];
   /** What the build writes to OUTPUT_DIR: the package, and the SBOM beside it (a project's own template may write none). */
@@ -107,10 +108,31 @@ export function sbomFileName(spec: PackageSpec): string {
   return `${spec.fileName}.cdx.json`;
 }
 
+/**
+ * What the licences and SBOM of a build depend on besides package.json (which the script adds, as
+ * it is in the machine): the installed tree (the dependency cache key: lockfile, runtime, image…),
+ * the licences program and its arguments (allowed licences, prefix, runtime) and the SBOM's name.
+ * A warm build after a source change that leaves package.json alone reuses them.
+ */
+export function licencesCacheBase(depsKey: string, licensesArgs: string[], sbomName: string): string {
+  const program = existsSync(LICENSES_SCRIPT) ? readFileSync(LICENSES_SCRIPT) : Buffer.from('missing');
+  const hash = createHash('sha256');
+  for (const part of [depsKey, JSON.stringify(licensesArgs), sbomName]) hash.update(part).update('\0');
+  return hash.update(program).digest('hex');
+}
+
 /** Every variable a build machine's template can use (the README lists them). */
 function templateVariables(options: BuildOptions, machine: Machine, spec: PackageSpec, inputs: ResolvedInputs): Record<string, unknown> {
   const { runtime, npm, packager, dependencyKey } = inputs;
   const depsKey = dependencyKey?.key;
+  const licensesArgs = [
+    '--modules', '/ndist/src/node_modules',
+    '--out', `${STAGING_DIR}${spec.prefix}/share/licenses`,
+    // A shared runtime's licence is in its own package: the app's listing names that package.
+    ...(spec.sharedRuntime ? ['--runtime-package', runtimePackageName(runtime.version)] : ['--runtime', `${RUNTIME_IN_MACHINE}/${runtime.root}`]),
+    '--node-version', runtime.version,
+    ...(options.allowedLicenses ?? []).flatMap((id) => ['--allow', id]),
+  ];
   return {
     name: options.name,
     app: spec.app,
@@ -148,15 +170,10 @@ function templateVariables(options: BuildOptions, machine: Machine, spec: Packag
     caBundle: inputs.caBundle !== undefined,
     sourceDateEpoch: inputs.sourceDateEpoch,
     licensesScript: LICENSES_IN_MACHINE,
-    licensesArgs: [
-      '--modules', '/ndist/src/node_modules',
-      '--out', `${STAGING_DIR}${spec.prefix}/share/licenses`,
-      // A shared runtime's licence is in its own package: the app's listing names that package.
-      ...(spec.sharedRuntime ? ['--runtime-package', runtimePackageName(runtime.version)] : ['--runtime', `${RUNTIME_IN_MACHINE}/${runtime.root}`]),
-      '--node-version', runtime.version,
-      ...(options.allowedLicenses ?? []).flatMap((id) => ['--allow', id]),
-    ],
+    licensesArgs,
+    licencesDir: `${STAGING_DIR}${spec.prefix}/share/licenses`,
     sbomFileName: sbomFileName(spec),
+    licencesCacheBase: depsKey ? licencesCacheBase(depsKey, licensesArgs, sbomFileName(spec)) : '',
     healthCheck: options.healthCheck ?? 'error',
     healthCheckEnabled: (options.healthCheck ?? 'error') !== 'off',
     healthCheckScript: HEALTH_CHECK_IN_MACHINE,
@@ -197,8 +214,6 @@ function machineInputs(spec: PackageSpec, inputs: ResolvedInputs, script: string
   const { packager } = inputs;
   return [
     { kind: 'directory', name: 'ndist' },
-    { kind: 'directory', name: RUNTIME_IN_MACHINE.slice(1) },
-    { kind: 'directory', name: NPM_IN_MACHINE.slice(1) },
     machineFile(SCRIPT_IN_MACHINE, script, 0o755),
     { kind: 'tree', name: 'ndist/src', hostPath: inputs.sourceDir, exclude: SOURCE_EXCLUDES },
     ...packageTree(spec, packager, inputs.sourceDir, inputs.sourceDateEpoch),
@@ -234,6 +249,14 @@ function planRuntimePackage(options: BuildOptions, machine: Machine, app: Packag
   };
 }
 
+/**
+ * The runtime and npm archives and where the build finds them extracted: the read-only runtime
+ * volumes are mounted there (see cache/runtime-volume.ts), so the container must exist after this is known.
+ */
+export function runtimeArchives(runtime: RuntimeArchive, npm: RuntimeArchive): { archive: RuntimeArchive; dir: string }[] {
+  return [{ archive: runtime, dir: RUNTIME_IN_MACHINE }, { archive: npm, dir: NPM_IN_MACHINE }];
+}
+
 /** The plan of one build: pure but for reading the machine's templates. */
 export function planBuild(options: BuildOptions, machine: Machine, spec: PackageSpec, inputs: ResolvedInputs): BuildPlan {
   const { packager } = inputs;
@@ -252,7 +275,7 @@ export function planBuild(options: BuildOptions, machine: Machine, spec: Package
     ...(specText === undefined ? {} : { specText }),
     packageCommand: variables.packageCommand as string[],
     inputs: machineInputs(spec, inputs, script, specText),
-    archives: [{ file: inputs.runtime.file, dir: RUNTIME_IN_MACHINE }, { file: inputs.npm.file, dir: NPM_IN_MACHINE }],
+    archives: runtimeArchives(inputs.runtime, inputs.npm),
     run: ['bash', SCRIPT_IN_MACHINE],
     outputs: { artifact: spec.fileName, sbom: sbomFileName(spec) },
     ...(inputs.dependencyKey ? { dependencyKey: inputs.dependencyKey } : {}),

@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { lstat, readFile, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type Docker from 'dockerode';
+import { runtimeVolumePrefix } from './runtime-volume.ts';
 import { DEPS_CACHE_DIR, cacheMounts, cacheVolumes, type CacheVolumes } from './dependency-cache.ts';
 import { LABEL, ndistLabels } from '../machine/docker/client.ts';
 import { BuildContainer } from '../machine/docker/container.ts';
@@ -19,7 +20,7 @@ import type { Machine } from '../machine/catalogue.ts';
 import { RUNTIME_PACKAGES_DIR } from '../package/runtime-package.ts';
 import { CacheError } from '../errors.ts';
 
-export type CacheKind = 'runtime' | 'runtime package' | 'build record' | 'image' | 'npm cache' | 'dependency cache' | 'dependencies';
+export type CacheKind = 'runtime' | 'runtime package' | 'build record' | 'image' | 'npm cache' | 'dependency cache' | 'runtime volume' | 'dependencies' | 'licences and SBOM';
 
 export interface CacheEntry {
   kind: CacheKind;
@@ -104,6 +105,8 @@ export async function volumeEntries(docker: Docker, volumes: CacheVolumes = cach
   const entries: CacheEntry[] = [];
   if (sizes.has(volumes.npm)) entries.push({ kind: 'npm cache', key: volumes.npm, size: sizes.get(volumes.npm) });
   if (sizes.has(volumes.deps)) entries.push({ kind: 'dependency cache', key: volumes.deps, size: sizes.get(volumes.deps) });
+  // The runtime volumes (see runtime-volume.ts), one per runtime or npm archive.
+  for (const [name, size] of sizes) if (name.startsWith(runtimeVolumePrefix())) entries.push({ kind: 'runtime volume', key: name, size });
   return entries;
 }
 
@@ -128,9 +131,11 @@ export async function dependencyEntries(docker: Docker, image: string, volumes: 
   const lines = await inVolumes(docker, image, volumes, `find ${DEPS_CACHE_DIR} -maxdepth 1 -type f -name '*.tar' -printf '%f %s %T@\\n'`);
   return lines
     .filter((line) => line.trim())
-    .map((line) => {
+    .map((line): CacheEntry => {
       const [name, size, time] = line.trim().split(' ');
-      return { kind: 'dependencies', key: name!.replace(/\.tar$/, ''), size: Number(size), lastUsed: new Date(Number(time) * 1000) };
+      // licences-<hash>.tar: the licences and SBOM of a dependency tree (see the build script).
+      const kind = name!.startsWith('licences-') ? 'licences and SBOM' : 'dependencies';
+      return { kind, key: name!.replace(/\.tar$/, ''), size: Number(size), lastUsed: new Date(Number(time) * 1000) };
     });
 }
 
@@ -147,7 +152,7 @@ export function shouldPrune(entry: CacheEntry, options: PruneOptions): boolean {
   if (options.all) return true;
   if (entry.kind === 'image') return entry.current === false;
   if (entry.kind === 'build record' && entry.current === false) return true;
-  if (entry.kind === 'npm cache' || entry.kind === 'dependency cache') return false;
+  if (entry.kind === 'npm cache' || entry.kind === 'dependency cache' || entry.kind === 'runtime volume') return false;
   const age = (options.now ?? new Date()).getTime() - (entry.lastUsed?.getTime() ?? 0);
   return age > options.olderThanDays * DAY_MS;
 }

@@ -42,7 +42,11 @@ export async function openShell(build: BuildOptions, builder: BuilderOptions, co
     const packager = await detectPackager(machine, async (shellCommand) => (await started.exec(['sh', '-c', shellCommand])) === 0);
     const rendered = await renderFromSource(build, builder, machine, source, packager, io.log);
     await started.putArchive(packInputs(rendered.inputs), '/');
-    for (const archive of rendered.archives) await started.putArchive(createReadStream(archive.file), archive.dir);
+    // Streamed in, not mounted from the runtime volumes: a shell may change its runtime freely.
+    for (const { archive, dir } of rendered.archives) {
+      await started.exec(['mkdir', '-p', dir]);
+      await started.putArchive(createReadStream(archive.file), dir);
+    }
     io.log(`container ${container.id.slice(0, 12)} from ${image.tag}: source in /ndist/src, node ${rendered.runtime.version} in ${rendered.runtimeDir} (on PATH), build script /ndist/build.sh; removed on exit`);
     return await container.execAttached(command.length > 0 ? command : ['bash'], {
       stdin: io.stdin,

@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream';
 import type { Arch } from '../options/types.ts';
 import type { Machine } from './catalogue.ts';
+import type { RuntimeVolume } from '../cache/runtime-volume.ts';
 
 export interface ExecOptions {
   env?: Record<string, string>;
@@ -17,6 +18,8 @@ export interface ExecOptions {
 export interface VolumeMount {
   volume: string;
   target: string;
+  /** Mounted read-only: what the build may read but never change (the runtime volumes). */
+  readOnly?: boolean;
 }
 
 export interface ContainerSpec {
@@ -63,4 +66,9 @@ export interface Engine {
    * interrupt or --fail-fast removes it, and a command running in it then fails.
    */
   startContainer(spec: ContainerSpec): Promise<MachineContainer>;
+  /**
+   * Extract `volume.archive` into its volume (created when missing, labelled) in a short-lived
+   * container from `image`, and mark it complete. Safe to run concurrently for the same volume.
+   */
+  populateRuntimeVolume(volume: RuntimeVolume, image: string, labels: Record<string, string>): Promise<void>;
 }

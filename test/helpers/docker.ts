@@ -24,7 +24,10 @@ process.env.NDIST_SESSION = TEST_SESSION;
 process.env.NDIST_VOLUME_PREFIX = `ndist-${TEST_SESSION}`;
 export const TEST_VOLUMES = Object.values(cacheVolumes());
 after(async () => {
-  for (const volume of TEST_VOLUMES) await docker.getVolume(volume).remove({ force: true }).catch(() => undefined);
+  // And the runtime volumes (<prefix>-runtime-<key>) its builds populated.
+  const { Volumes } = await docker.listVolumes({ filters: { name: [`${process.env.NDIST_VOLUME_PREFIX}-runtime-`] } });
+  const runtime = (Volumes ?? []).map(({ Name }) => Name).filter((name) => name.startsWith(`${process.env.NDIST_VOLUME_PREFIX}-runtime-`));
+  for (const volume of [...TEST_VOLUMES, ...runtime]) await docker.getVolume(volume).remove({ force: true }).catch(() => undefined);
 });
 
 /** Containers (running or not) this test run's builds created: there must be none after a build. */

@@ -8,6 +8,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { registerCleanup } from '../../src/cleanup.ts';
+import type { RuntimeVolume } from '../../src/cache/runtime-volume.ts';
 import type { Machine } from '../../src/machine/catalogue.ts';
 import { LABEL } from '../../src/machine/docker/client.ts';
 import { machineImageTag } from '../../src/machine/docker/image.ts';
@@ -63,6 +64,13 @@ export class FakeEngine implements Engine {
     this.volumes.push(volumes);
   }
 
+  /** Runtime volumes populated, by name. */
+  readonly populated: string[] = [];
+
+  async populateRuntimeVolume(volume: RuntimeVolume): Promise<void> {
+    this.populated.push(volume.volume);
+  }
+
   async startContainer(spec: ContainerSpec): Promise<MachineContainer> {
     if (this.down) throw new Error('connect ECONNREFUSED (fake engine down)');
     const container = new FakeContainer(this, spec, `fake${String(this.containers.length).padStart(60, '0')}`);
@@ -113,6 +121,8 @@ export class FakeContainer implements MachineContainer {
       return 0;
     }
     if (line === 'sh -c command -v fpm') return 1;
+    // The runtime volumes' check: the fake's are complete.
+    if (line.startsWith('sh -c [ "$(cat ') && line.includes('.ndist-complete')) return 0;
     if (line === 'bash /ndist/build.sh') {
       const code = await Promise.race([this.engine.script(this, options), this.gone.then(() => Promise.reject(new Error(`container ${this.id} was removed`)))]);
       this.built = code === 0;

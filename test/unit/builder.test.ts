@@ -120,7 +120,12 @@ describe('Builder on an in-memory engine', () => {
     assert.equal(engine.containers.length, 4);
     for (const container of engine.containers) {
       assert.equal(container.spec.labels['io.ndist.build'], container.build);
-      assert.deepEqual(container.puts, ['/', '/ndist/runtime', '/ndist/npm'], 'inputs, runtime and npm are streamed in');
+      assert.deepEqual(container.puts, ['/'], 'the inputs are streamed in; the runtime and npm are not');
+      assert.deepEqual(
+        (container.spec.mounts ?? []).filter((mount) => mount.readOnly).map((mount) => mount.target),
+        ['/ndist/runtime', '/ndist/npm'],
+        'the runtime and npm volumes are mounted read-only',
+      );
     }
     assertAllRemoved(engine);
   });

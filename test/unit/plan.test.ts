@@ -63,7 +63,7 @@ function describePlan(built: BuildPlan): string {
     `# run: ${built.run.join(' ')}`,
     `# package: ${built.packageCommand.join(' ')}`,
     `# outputs: ${built.outputs.artifact} ${built.outputs.sbom}`,
-    `# archives: ${built.archives.map((archive) => `${archive.file} -> ${archive.dir}`).join(', ')}`,
+    `# archives: ${built.archives.map((archive) => `${archive.archive.file} -> ${archive.dir}`).join(', ')}`,
     ...built.inputs.map(entry),
     ...(built.runtimePackage ? [`# runtime package ${built.runtimePackage.spec.fileName}: ${built.runtimePackage.run.join(' ')}\n`, ...built.runtimePackage.inputs.map(entry)] : []),
   ].join('');
@@ -130,6 +130,21 @@ describe('planBuild', () => {
     assert.equal(plan(build, 'dpkg-deb', { dependencyKey: { key: 'abc' } }).variables.depsCacheFile, '/ndist/cache/deps/abc.tar');
     assert.match(plan(build, 'dpkg-deb', { dependencyKey: { reason: 'no lockfile' } }).script, /^echo "dependency cache: not used, "'no lockfile'$/m);
     assert.match(plan(build, 'dpkg-deb').script, /keyed only in a build/);
+  });
+
+  test('licences and SBOM are cached with the dependency key, the licences arguments and package.json; not without a key', () => {
+    const build = options('hello-app', 'debian-bookworm');
+    const base = (built: BuildPlan) => built.variables.licencesCacheBase as string;
+    const keyed = plan(build, 'dpkg-deb', { dependencyKey: { key: 'abc' } });
+    assert.match(base(keyed), /^[0-9a-f]{64}$/);
+    assert.equal(base(plan(build, 'dpkg-deb', { dependencyKey: { key: 'abc' } })), base(keyed), 'stable');
+    assert.notEqual(base(plan(build, 'dpkg-deb', { dependencyKey: { key: 'abd' } })), base(keyed), 'the installed tree keys it');
+    assert.notEqual(base(plan({ ...build, allowedLicenses: ['MIT'] }, 'dpkg-deb', { dependencyKey: { key: 'abc' } })), base(keyed), 'allowedLicenses keys it');
+    assert.notEqual(base(plan({ ...build, runtime: 'shared' }, 'dpkg-deb', { dependencyKey: { key: 'abc' } })), base(keyed), 'the runtime mode keys it');
+    // package.json is hashed in the machine, where it is: the script names the entry by both.
+    assert.match(keyed.script, /^licences_cache=\/ndist\/cache\/deps\/licences-\$\(\{ echo [0-9a-f]{64}; cat package\.json; \} \| sha256sum/m);
+    assert.equal(base(plan(build, 'dpkg-deb', { dependencyKey: { reason: 'no lockfile' } })), '');
+    assert.match(plan(build, 'dpkg-deb').script, /^licences_cache=$/m);
   });
 
   test('npm is given an auth line only with NPM_TOKEN; the CA bundle only when there is one', () => {

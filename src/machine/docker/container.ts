@@ -54,7 +54,7 @@ export class BuildContainer implements MachineContainer {
       Labels: options.labels,
       Env: Object.entries(options.env).map(([name, value]) => `${name}=${value}`),
       WorkingDir: '/',
-      ...(options.mounts ? { HostConfig: { Mounts: options.mounts.map(({ volume, target }) => ({ Type: 'volume' as const, Source: volume, Target: target })) } } : {}),
+      ...(options.mounts ? { HostConfig: { Mounts: options.mounts.map(({ volume, target, readOnly }) => ({ Type: 'volume' as const, Source: volume, Target: target, ReadOnly: readOnly === true })) } } : {}),
     });
     const remove = registerCleanup(() => container.remove({ force: true, v: true }).catch(() => undefined));
     try {

@@ -8,6 +8,10 @@ import { LABEL, connectDocker, pingDocker } from './client.ts';
 import { defaultConnection, type EngineConnection } from './connection.ts';
 import { BuildContainer } from './container.ts';
 import { ensureMachineImage } from './image.ts';
+import { createReadStream } from 'node:fs';
+import { completeVolumeCommand, type RuntimeVolume } from '../../cache/runtime-volume.ts';
+import { BuildError } from '../../errors.ts';
+import { shellQuote } from '../script.ts';
 
 export class DockerEngine implements Engine {
   constructor(
@@ -52,5 +56,25 @@ export class DockerEngine implements Engine {
 
   startContainer({ image, ...options }: ContainerSpec): Promise<MachineContainer> {
     return BuildContainer.start(this.docker, image, options);
+  }
+
+  async populateRuntimeVolume(volume: RuntimeVolume, image: string, labels: Record<string, string>): Promise<void> {
+    await this.docker.createVolume({ Name: volume.volume, Labels: { [LABEL]: 'true', [`${LABEL}.cache`]: 'runtime', [`${LABEL}.checksum`]: volume.archive.checksum } });
+    const mount = '/ndist/volume';
+    const container = await BuildContainer.start(this.docker, image, { labels, env: {}, mounts: [{ volume: volume.volume, target: mount }] });
+    try {
+      // Extracted under a name of this container's, then moved into place under a lock.
+      const partial = `.partial-${container.id.slice(0, 12)}`;
+      const output: string[] = [];
+      const sh = async (command: string) => {
+        const code = await container.exec(['sh', '-c', command], { onLine: (line) => output.push(line) });
+        if (code !== 0) throw new BuildError(`populating runtime volume ${volume.volume} failed (exit code ${code}): ${output.slice(-5).join(' | ')}`, { stage: 'dependencies' });
+      };
+      await sh(`mkdir -p ${shellQuote(`${mount}/${partial}`)}`);
+      await container.putArchive(createReadStream(volume.archive.file), `${mount}/${partial}`);
+      await sh(completeVolumeCommand(mount, partial, volume.archive));
+    } finally {
+      await container.remove();
+    }
   }
 }
