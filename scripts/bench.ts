@@ -11,7 +11,9 @@
  * - ndist warm after a source change, ndist no-op, 4 builds sequential and 4 concurrent;
  * - the hello-world app (test/fixtures/tiny-app), for its package size, and its packaging time
  *   (the script, package and artifact stages: everything after npm ci) with runtime 'bundled' and
- *   'shared', first build and warm rebuild after a source change; `--only-runtime` runs just these.
+ *   'shared', first build and warm rebuild after a source change; `--only-runtime` runs just these;
+ * - the build step (test/fixtures/ts-app: TypeScript, tsc from devDependencies), cold and warm
+ *   after a TypeScript source change.
  * Sizes are the app package's only: a shared runtime's package is measured in its own row.
  * It writes <prefix>.md and <prefix>.json (default bench-results). Everything it creates (temp
  * dir, runtime cache, volumes) is its own and is removed at the end and on Ctrl-C.
@@ -326,6 +328,15 @@ async function tinyAppRows(rows: Row[], ndistRow: (scenario: string, file: strin
   await ndistRow('tiny-app, bundled, warm', config('tiny', tiny, tinyOut, ['1.0.0'], 'tiny-app'), tinyOut, 'one source file changed: Node recompressed into the app package');
   await ndistRow('tiny-app, shared, warm', sharedConfig, sharedOut, 'one source file changed: the runtime package is reused from the cache');
   if (reported(sharedOut).runtimePackage?.reused !== true) throw new Error('the warm shared build did not reuse the runtime package');
+
+  // The build step: the full install (typescript) cached, the build re-run after a source change.
+  const ts = path.join(work, 'ts-app');
+  cpSync(path.join(ROOT, 'test', 'fixtures', 'ts-app'), ts, { recursive: true });
+  const tsOut = path.join(work, 'out-ts');
+  const tsConfig = config('ts', ts, tsOut, ['1.2.0'], 'ts-app', 'shared');
+  await ndistRow('ts-app, build step, cold', tsConfig, tsOut, 'runtime shared (package reused): npm ci with devDependencies (typescript not yet in the npm cache), npm run build (tsc), npm prune');
+  writeFileSync(path.join(ts, 'src', 'greet.ts'), `${readFileSync(path.join(ts, 'src', 'greet.ts'), 'utf8')}// changed by the benchmark\n`);
+  await ndistRow('ts-app, build step, warm', tsConfig, tsOut, 'one TypeScript source changed: the full install restored from the dependency cache, npm run build re-run, npm prune');
 }
 
 function writeResults(rows: Row[], bareRow: Row | undefined, realBare: Row | undefined): void {

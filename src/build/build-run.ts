@@ -195,6 +195,7 @@ export class BuildRun {
         ...(sbom ? { sbom: { path: sbom.path, sha256: sbom.sha256 } } : {}),
         ...(pipeline.runtimePackage ? { runtimePackage: { ...pipeline.runtimePackage } } : {}),
         ...(pipeline.reused ? { reused: true } : {}),
+        ...(pipeline.largestDirectories ? { largestDirectories: pipeline.largestDirectories } : {}),
         ...timing,
       };
     }

@@ -163,6 +163,7 @@ async function recordUpToDate(cacheDir: string, records: BuildRecord[]): Promise
       inputs: pipeline.inputs,
       artifact: { path: pipeline.artifact.path, size: result.size!, sha256: result.sha256! },
       ...(pipeline.sbom ? { sbom: pipeline.sbom } : {}),
+      ...(pipeline.largestDirectories ? { largestDirectories: pipeline.largestDirectories } : {}),
       packager: pipeline.packager,
       image: pipeline.image,
       ...(pipeline.commit ? { commit: pipeline.commit } : {}),

@@ -30,7 +30,7 @@ import { reuseEarlierBuild } from './reuse.ts';
 import type { RuntimeArchive, RuntimeSource } from './runtime.ts';
 import { buildSecrets, gitAuthFailure } from './secrets.ts';
 import { SOURCE_EXCLUDES, fetchSource } from './source.ts';
-import type { BuildOptions } from '../options/types.ts';
+import type { BuildOptions, PackageDirectory } from '../options/types.ts';
 import { buildInputsHash, ndistCodeHash, sourceTreeHash } from '../cache/up-to-date.ts';
 
 export interface PipelineContext {
@@ -55,6 +55,8 @@ export interface PipelineResult {
   artifact: Artifact;
   /** CycloneDX SBOM of the bundled npm packages, from `npm sbom`; absent when the machine's script wrote none. */
   sbom?: Artifact;
+  /** The package's largest directories, as the build script measured them (a project's own template may not). */
+  largestDirectories?: PackageDirectory[];
   spec: PackageSpec;
   packager: PackagerName;
   image: { tag: string; id: string };
@@ -93,10 +95,23 @@ async function checkContainerArch(container: MachineContainer, spec: PackageSpec
   }
 }
 
-/** Runs the plan's build script; its licence, health-check and git-credential problems become the build's error. */
-async function runBuildScript(container: MachineContainer, plan: BuildPlan, build: string, secrets: Record<string, string>, log: (line: string) => void): Promise<void> {
-  const problems = { health: [] as string[], licence: [] as string[], gitAuth: undefined as string | undefined };
+/** A line of the build script's `package directory: <bytes> <path>`, or undefined. */
+export function packageDirectory(line: string): PackageDirectory | undefined {
+  const match = /^package directory: (\d+) (\/.+)$/.exec(line);
+  return match ? { path: match[2]!, size: Number(match[1]) } : undefined;
+}
+
+/**
+ * Runs the plan's build script; its licence, health-check and git-credential problems become the
+ * build's error. Returns the package's largest directories the script printed.
+ */
+async function runBuildScript(container: MachineContainer, plan: BuildPlan, build: string, secrets: Record<string, string>, log: (line: string) => void): Promise<PackageDirectory[]> {
+  const problems = { health: [] as string[], licence: [] as string[], staging: [] as string[], gitAuth: undefined as string | undefined };
+  const directories: PackageDirectory[] = [];
   const onLine = (line: string) => {
+    const directory = packageDirectory(line);
+    if (directory) directories.push(directory);
+    if (line.startsWith('staging error: ')) problems.staging.push(line.slice('staging error: '.length));
     problems.gitAuth ??= gitAuthFailure(line);
     if (line.startsWith('health check error: ')) problems.health.push(line.slice('health check error: '.length));
     if (line.startsWith('licence error: ')) problems.licence.push(line.slice('licence error: '.length));
@@ -105,6 +120,9 @@ async function runBuildScript(container: MachineContainer, plan: BuildPlan, buil
   const code = await container.exec(plan.run, { onLine, env: secrets });
   if (problems.licence.length > 0) {
     throw new BuildError(`bundled packages are under licences allowedLicenses does not list:\n  ${problems.licence.join('\n  ')}`, { build, stage: 'licences' });
+  }
+  if (problems.staging.length > 0) {
+    throw new BuildError(`the build step did not make every command's script:\n  ${problems.staging.join('\n  ')}`, { build, stage: 'script' });
   }
   if (problems.health.length > 0) {
     throw new BuildError(`the health check failed (set healthCheck: 'warn' to package anyway):\n  ${problems.health.join('\n  ')}`, { build, stage: 'health check' });
@@ -116,6 +134,7 @@ async function runBuildScript(container: MachineContainer, plan: BuildPlan, buil
     throw new BuildError(`the build script failed with exit code ${code}: git could not fetch the git dependency ${problems.gitAuth}: ${hint}`, { build, stage: 'script' });
   }
   if (code !== 0) throw new BuildError(`the build script failed with exit code ${code}`, { build, stage: 'script' });
+  return directories;
 }
 
 /** Packages the shared runtime in the app's container, after the app, into `dir`. */
@@ -164,7 +183,7 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     if (reused) {
       const { record, runtimePackage } = reused;
       return {
-        artifact: record.artifact, sbom: record.sbom, spec, packager: record.packager as PackagerName, image: { tag: imageTag, id: imageId }, runtime: host.runtime, commit: source.commit, inputs: inputsHash, reused: true,
+        artifact: record.artifact, sbom: record.sbom, ...(record.largestDirectories ? { largestDirectories: record.largestDirectories } : {}), spec, packager: record.packager as PackagerName, image: { tag: imageTag, id: imageId }, runtime: host.runtime, commit: source.commit, inputs: inputsHash, reused: true,
         ...(runtimePackage ? { runtimePackage } : {}),
       };
     }
@@ -191,7 +210,7 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     await started.putArchive(packInputs(plan.inputs, new Date(plan.sourceDateEpoch * 1000)), '/');
 
     log(`script: running ${machine.script} (packager: ${packager.name})`);
-    await runBuildScript(started, plan, options.name, secrets, log);
+    const largestDirectories = await runBuildScript(started, plan, options.name, secrets, log);
     stage('artifact');
     const artifact = await writeArtifact(await started.getArchive(`${OUTPUT_DIR}/${plan.outputs.artifact}`), context.outDir, plan.outputs.artifact);
     log(`artifact: ${artifact.path} (${(artifact.size / 1e6).toFixed(1)} MB, sha256 ${artifact.sha256})`);
@@ -201,7 +220,7 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
       ? await provideRuntimePackage(context.cacheDir, runtimePlan.key, runtimePlan.spec.fileName, context.outDir, (dir) => buildRuntimePackage(started, runtimePlan, plan.sourceDateEpoch, options.name, dir, log), log)
       : undefined;
     const builtInputs = image.id === imageId ? inputsHash : await inputsWith(image.id);
-    return { artifact, sbom, spec, packager: packager.name, image, runtime: host.runtime, commit: source.commit, inputs: builtInputs, ...(runtimePackage ? { runtimePackage } : {}) };
+    return { artifact, sbom, ...(largestDirectories.length > 0 ? { largestDirectories } : {}), spec, packager: packager.name, image, runtime: host.runtime, commit: source.commit, inputs: builtInputs, ...(runtimePackage ? { runtimePackage } : {}) };
   } finally {
     await container?.remove();
     await removeSource();

@@ -18,7 +18,7 @@ import { packagerVariables } from '../package/packagers.ts';
 import { runtimePackageKey, runtimePackageName, runtimePackageScript, runtimePackageSpec, runtimeSpecVariables } from '../package/runtime-package.ts';
 import { rpmChangelog } from '../package/changelog.ts';
 import { formatOf } from '../package/formats.ts';
-import { OUTPUT_DIR, STAGING_DIR, checkStagedPaths, machineFile, manPageFiles, stagedFiles, stagedSymlinks } from '../package/staging.ts';
+import { OUTPUT_DIR, STAGING_DIR, checkStagedPaths, commandLinks, machineFile, manPageFiles, stagedFiles, stagedSymlinks } from '../package/staging.ts';
 import type { PackageSpec } from '../package/spec.ts';
 import type { BuildOptions } from '../options/types.ts';
 import type { RuntimeArchive } from './runtime.ts';
@@ -29,6 +29,7 @@ const SCRIPT_IN_MACHINE = '/ndist/build.sh';
 const CA_IN_MACHINE = '/ndist/ca.crt';
 const HEALTH_CHECK_IN_MACHINE = '/ndist/health-check.mjs';
 const LICENSES_IN_MACHINE = '/ndist/licenses.mjs';
+const STAGE_APP_IN_MACHINE = '/ndist/stage-app.mjs';
 const NPMRC_IN_MACHINE = '/ndist/npmrc';
 const RUNTIME_PACKAGE_SCRIPT = '/ndist/runtime-package.sh';
 const RUNTIME_IN_MACHINE = '/ndist/runtime';
@@ -36,7 +37,8 @@ const NPM_IN_MACHINE = '/ndist/npm';
 /** These run inside the machine with the bundled Node, from ndist's compiled output. */
 const HEALTH_CHECK_SCRIPT = path.join(PACKAGE_ROOT, 'lib', 'in-machine', 'health-check.js');
 const LICENSES_SCRIPT = path.join(PACKAGE_ROOT, 'lib', 'in-machine', 'licenses.js');
-export const IN_MACHINE_PROGRAMS = [HEALTH_CHECK_SCRIPT, LICENSES_SCRIPT];
+const STAGE_APP_SCRIPT = path.join(PACKAGE_ROOT, 'lib', 'in-machine', 'stage-app.js');
+export const IN_MACHINE_PROGRAMS = [HEALTH_CHECK_SCRIPT, LICENSES_SCRIPT, STAGE_APP_SCRIPT];
 
 /** What a build has resolved before it is planned. */
 export interface ResolvedInputs {
@@ -124,7 +126,9 @@ export function licencesCacheBase(depsKey: string, licensesArgs: string[], sbomN
 /** Every variable a build machine's template can use (the README lists them). */
 function templateVariables(options: BuildOptions, machine: Machine, spec: PackageSpec, inputs: ResolvedInputs): Record<string, unknown> {
   const { runtime, npm, packager, dependencyKey } = inputs;
-  const depsKey = dependencyKey?.key;
+  const buildStep = spec.buildStep;
+  // With a build step the cache holds the full install (devDependencies too); prune derives the rest.
+  const depsKey = dependencyKey?.key && (buildStep?.commands.length ? `${dependencyKey.key}-full` : dependencyKey.key);
   const licensesArgs = [
     '--modules', '/ndist/src/node_modules',
     '--out', `${STAGING_DIR}${spec.prefix}/share/licenses`,
@@ -160,6 +164,7 @@ function templateVariables(options: BuildOptions, machine: Machine, spec: Packag
     npm: npm.version,
     runtimeDir: `${RUNTIME_IN_MACHINE}/${runtime.root}`,
     npmCli: `${NPM_IN_MACHINE}/${npm.root}/bin/npm-cli.js`,
+    npxCli: `${NPM_IN_MACHINE}/${npm.root}/bin/npx-cli.js`,
     npmRegistry: inputs.registry,
     npmUserConfig: NPMRC_IN_MACHINE,
     npmCacheDir: NPM_CACHE_DIR,
@@ -174,6 +179,16 @@ function templateVariables(options: BuildOptions, machine: Machine, spec: Packag
     licencesDir: `${STAGING_DIR}${spec.prefix}/share/licenses`,
     sbomFileName: sbomFileName(spec),
     licencesCacheBase: depsKey ? licencesCacheBase(depsKey, licensesArgs, sbomFileName(spec)) : '',
+    buildCommands: buildStep?.commands ?? [],
+    buildStepFrom: buildStep?.from ?? '',
+    stageAppScript: STAGE_APP_IN_MACHINE,
+    stageAppArgs: [
+      '--source', '/ndist/src', '--packlist', '/ndist/packlist.json', '--out', '/ndist/staged-files',
+      ...[...new Set(spec.commands.map((command) => command.entry))].flatMap((entry) => ['--always', entry]),
+      ...(options.include ?? []).flatMap((glob) => ['--include', glob]),
+      ...(options.exclude ?? []).flatMap((glob) => ['--exclude', glob]),
+    ],
+    commandLinks: commandLinks(spec),
     healthCheck: options.healthCheck ?? 'error',
     healthCheckEnabled: (options.healthCheck ?? 'error') !== 'off',
     healthCheckScript: HEALTH_CHECK_IN_MACHINE,
@@ -220,6 +235,7 @@ function machineInputs(spec: PackageSpec, inputs: ResolvedInputs, script: string
     ...(inputs.caBundle ? [{ kind: 'file', name: CA_IN_MACHINE.slice(1), hostPath: inputs.caBundle, mode: 0o644 } as InputEntry] : []),
     { kind: 'file', name: HEALTH_CHECK_IN_MACHINE.slice(1), hostPath: HEALTH_CHECK_SCRIPT, mode: 0o644 },
     { kind: 'file', name: LICENSES_IN_MACHINE.slice(1), hostPath: LICENSES_SCRIPT, mode: 0o644 },
+    { kind: 'file', name: STAGE_APP_IN_MACHINE.slice(1), hostPath: STAGE_APP_SCRIPT, mode: 0o644 },
     machineFile(NPMRC_IN_MACHINE, npmUserConfig(inputs.registry, inputs.npmToken), 0o600),
     ...packager.machineFiles(spec, 'app', specText),
   ];
@@ -312,6 +328,7 @@ export function upToDateParts(
     specTemplate: machine.specTemplate ? { file: machine.specTemplate } : '',
     healthCheck: { file: HEALTH_CHECK_SCRIPT },
     licenses: { file: LICENSES_SCRIPT },
+    stageApp: { file: STAGE_APP_SCRIPT },
     signingKey: fingerprints.signingKey ?? '',
   };
 }

@@ -66,6 +66,7 @@ export function buildReport(records: BuildRecord[], run: { outDir: string; start
             // From the result: signing rewrites the package after the pipeline.
             artifact: { file: relative(pipeline.artifact.path), size: result.size ?? pipeline.artifact.size, sha256: result.sha256 ?? pipeline.artifact.sha256 },
             ...(pipeline.sbom ? { sbom: { file: relative(pipeline.sbom.path), sha256: pipeline.sbom.sha256 } } : {}),
+            ...(pipeline.largestDirectories ? { largestDirectories: pipeline.largestDirectories } : {}),
             ...(result.runtimePackage
               ? { runtimePackage: { file: relative(result.runtimePackage.path), size: result.runtimePackage.size, sha256: result.runtimePackage.sha256, reused: result.runtimePackage.reused } }
               : {}),

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { sha256File } from '../build/checksums.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { isExcluded, type ExcludeRule } from '../util/exclude.ts';
+import type { PackageDirectory } from '../options/types.ts';
 
 /** One file a build wrote, as recorded. */
 export interface RecordedFile {
@@ -27,6 +28,7 @@ export interface UpToDateRecord {
   inputs: string;
   artifact: RecordedFile;
   sbom?: RecordedFile;
+  largestDirectories?: PackageDirectory[];
   packager: string;
   image: { tag: string; id: string };
   commit?: string;

@@ -48,6 +48,17 @@ export interface BuildOptions {
   homepage?: string;
   /** Script run by /usr/bin/<app>, relative to the app root. Default: package.json `bin` (the entry named like the app, or the only one), else `main`. */
   entry?: string;
+  /**
+   * Commands run in the app's directory in the build machine after all its dependencies
+   * (devDependencies too) are installed, e.g. ['npm run build']; only production dependencies are
+   * kept afterwards. Default: ['npm run build'] when package.json has a `build` script, else none;
+   * [] turns the default off.
+   */
+  build?: string[];
+  /** Globs (relative to the app) of files to package beyond what `npm pack` would publish, e.g. ['config/**']. */
+  include?: string[];
+  /** Globs (relative to the app) of files left out of the package, e.g. ['docs', 'dist/*.map']. */
+  exclude?: string[];
   /** Compression of the package payload. Default 'xz'. */
   compression?: Compression;
   /** Time (seconds since 1970) every file time in the package is clamped to, for reproducible builds. Default: $SOURCE_DATE_EPOCH, else the source commit's time (a directory's newest file). */
@@ -252,6 +263,14 @@ export interface BuildResult {
   reused?: boolean;
   /** The engine the build ran on (by its name), and whether the architecture was emulated there. */
   engine?: { name: string; emulated: boolean };
+  /** The package's five largest directories, largest first: where the megabytes go. */
+  largestDirectories?: PackageDirectory[];
+}
+
+/** A directory of the package (an absolute path once installed) and the bytes below it. */
+export interface PackageDirectory {
+  path: string;
+  size: number;
 }
 
 export interface SigningOptions {

@@ -9,6 +9,7 @@ import { fieldName, schemaProblems } from '../util/schema.ts';
 import { schemaValidator } from './schema.ts';
 import { toPackageVersion } from '../util/package-version.ts';
 import { contentEntries } from './contents.ts';
+import { globPattern, matchesAny } from '../in-machine/stage-app.ts';
 import type { BuildOptions, EngineOptions, SourceSpec } from './types.ts';
 
 /** Upstream version as Debian and RPM both accept it, after semver's pre-release dash became `~`. */
@@ -78,7 +79,19 @@ export function validateBuild(options: BuildOptions): void {
   checkSource(options.source);
   if (options.entry !== undefined) checkEntry('entry', options.entry);
   if (options.changelog !== undefined) checkEntry('changelog', options.changelog);
+  checkGlobs('include', options.include ?? []);
+  checkGlobs('exclude', options.exclude ?? []);
+  (options.exclude ?? []).forEach((glob, index) => {
+    if (matchesAny('package.json', [globPattern(glob)])) fail(`exclude[${index}]`, `"${glob}" would leave out package.json, which the app needs at run time`);
+  });
   checkServiceOptions(options);
+}
+
+/** Globs relative to the app, that cannot reach outside it. */
+function checkGlobs(field: string, globs: string[]): void {
+  globs.forEach((glob, index) => {
+    if (glob.startsWith('/') || glob.split('/').includes('..')) fail(`${field}[${index}]`, `"${glob}" must be a glob relative to the app, without "..", e.g. "docs/**"`);
+  });
 }
 
 /**

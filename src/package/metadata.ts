@@ -12,8 +12,9 @@ import { resolveContents } from './contents.ts';
 import { resolveLifecycle } from './service.ts';
 import { runtimeDependency, sharedRuntimePrefix } from './runtime-package.ts';
 import { checkNodeInRange, enginesNodeRange } from './engines.ts';
-import type { Command, ManPage, PackageSpec } from './spec.ts';
+import type { BuildStep, Command, ManPage, PackageSpec } from './spec.ts';
 import type { BuildOptions } from '../options/types.ts';
+import { globPattern, matchesAny } from '../in-machine/stage-app.ts';
 import { checkEntry, checkHomepage, checkPackageVersion, requireText } from '../options/validate.ts';
 
 interface PackageJson {
@@ -27,6 +28,7 @@ interface PackageJson {
   main?: string;
   man?: string | string[];
   engines?: unknown;
+  scripts?: Record<string, unknown>;
 }
 
 function readPackageJson(sourceDir: string): PackageJson {
@@ -59,39 +61,63 @@ function entryFrom(pkg: PackageJson, app: string): string | undefined {
   return pkg.main ?? (pkg.bin ? undefined : 'index.js');
 }
 
+/**
+ * The build step: the `build` option; else `npm run build` when package.json has a build script
+ * and a command's script is not in the source (`build: []` turns that off). A published tarball
+ * keeps its build script but ships the built files, not what the script needs (its config,
+ * sources): with every script present, no build step, and the log says why.
+ */
+export function resolveBuildStep(build: string[] | undefined, scripts: PackageJson['scripts'], missing: string[]): BuildStep | undefined {
+  if (build !== undefined) return build.length > 0 ? { commands: build, from: 'the build option' } : undefined;
+  if (!scripts || typeof scripts.build !== 'string') return undefined;
+  if (missing.length > 0) {
+    return { commands: ['npm run build'], from: `package.json has a build script and ${missing[0]} is not in the source (build: [] turns this off)` };
+  }
+  return { commands: [], from: "package.json has a build script, but every command's script is in the source already (build: ['npm run build'] runs it)" };
+}
+
+/** package.json's bins by command name: a string bin is named after the package, without its scope, as npm names it. */
+function binsOf(pkg: PackageJson): Record<string, string> {
+  return typeof pkg.bin === 'string' ? (pkg.name ? { [pkg.name.replace(/^@[^/]+\//, '')]: pkg.bin } : {}) : (pkg.bin ?? {});
+}
+
+/** A file ndist reads from the source on the host (a man page), held to the rules of an entry. */
+function sourceFile(field: string, value: unknown, sourceDir: string): string {
+  const file = checkEntry(field, value);
+  if (!existsSync(path.join(sourceDir, file))) throw new ConfigError(field, `"${file}" does not exist in the source`);
+  return file;
+}
+
+/**
+ * A command's script: in the source, or, with a build step, made by it (the staging step checks it
+ * exists after the build). Never one the exclude option leaves out.
+ */
+function commandScript(field: string, script: string, sourceDir: string, buildStep: BuildStep | undefined, exclude: string[]): string {
+  const excluded = exclude.find((glob) => matchesAny(script, [globPattern(glob)]));
+  if (excluded !== undefined) throw new ConfigError(field, `"${script}" is a command's script, which exclude "${excluded}" would leave out of the package`);
+  if (buildStep?.commands.length || existsSync(path.join(sourceDir, script))) return script;
+  const built = BUILD_OUTPUT_DIRS.has(script.split('/')[0]!)
+    ? `; ${script.split('/')[0]}/ looks like a build step's output: add a "build" script to package.json or set the build option (e.g. build: ["npm run build"]), or commit the built file`
+    : '';
+  throw new ConfigError(field, `"${script}" does not exist in the source and no build step would make it${built}`);
+}
+
 /** Directories a build step typically writes: an entry there is most likely not committed. */
 const BUILD_OUTPUT_DIRS = new Set(['dist', 'build', 'lib', 'out']);
-
-/** A file the package installs, held to the rules of an entry and present in the source. */
-function sourceFile(field: string, value: unknown, sourceDir: string): string {
-  return requireInSource(field, checkEntry(field, value), sourceDir);
-}
-
-/** A checked path that must exist in the source; one in a build-output directory says why it may not. */
-function requireInSource(field: string, script: string, sourceDir: string): string {
-  if (!existsSync(path.join(sourceDir, script))) {
-    const built = BUILD_OUTPUT_DIRS.has(script.split('/')[0]!)
-      ? `; ${script.split('/')[0]}/ looks like a build step's output, and ndist does not run a build step yet: commit the built file or point ${field} at a file in the source`
-      : '';
-    throw new ConfigError(field, `"${script}" does not exist in the source${built}`);
-  }
-  return script;
-}
 
 /** A command name that is a plain file name in /usr/bin. */
 const COMMAND_NAME = /^[A-Za-z0-9_@+][A-Za-z0-9._@+-]*$/;
 
 /** /usr/bin/<app> running entry, then a wrapper for every other package.json bin. */
-function commandsFrom(pkg: PackageJson, app: string, entry: string, sourceDir: string): Command[] {
-  // A bin given as a string is named after the package, without its scope, as npm names it.
-  const bins = typeof pkg.bin === 'string' ? (pkg.name ? { [pkg.name.replace(/^@[^/]+\//, '')]: pkg.bin } : {}) : (pkg.bin ?? {});
+function commandsFrom(pkg: PackageJson, app: string, entry: string, scriptOf: (field: string, value: unknown) => string): Command[] {
+  const bins = binsOf(pkg);
   const commands: Command[] = [{ name: app, entry }];
   for (const [name, script] of Object.entries(bins)) {
     const field = `package.json bin "${name}"`;
     if (!COMMAND_NAME.test(name) || name.length > 200) {
       throw new ConfigError(field, `"${name}" is not a safe command name; use letters, digits and . _ @ + - (not starting with . or -)`);
     }
-    const checked = sourceFile(field, script, sourceDir);
+    const checked = scriptOf(field, script);
     if (name === app) continue; // /usr/bin/<app> runs entry, which the entry option may set
     commands.push({ name, entry: checked });
   }
@@ -130,7 +156,10 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
         : `package.json has neither "bin" entries nor "main"; set entry to the script /usr/bin/${options.app} runs`,
     );
   }
-  const entry = requireInSource('entry', checkEntry(options.entry ? 'entry' : 'package.json bin/main', entryValue), sourceDir);
+  const missing = [entryValue, ...Object.values(binsOf(pkg))].filter((script) => typeof script === 'string' && !existsSync(path.join(sourceDir, script)));
+  const buildStep = resolveBuildStep(options.build, pkg.scripts, missing);
+  const scriptOf = (field: string, value: unknown) => commandScript(field, checkEntry(field, value), sourceDir, buildStep, options.exclude ?? []);
+  const entry = commandScript('entry', checkEntry(options.entry ? 'entry' : 'package.json bin/main', entryValue), sourceDir, buildStep, options.exclude ?? []);
   checkNodeInRange('node', options.node, enginesNodeRange(pkg.engines));
   const arch = options.arch ?? machine.arch[0]!;
   if (!machine.arch.includes(arch)) {
@@ -161,7 +190,7 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
     license: options.license ?? fromPackageJson('license', pkg.license),
     homepage: options.homepage ?? (pkg.homepage === undefined ? undefined : checkHomepage('package.json homepage', pkg.homepage)),
     entry,
-    commands: commandsFrom(pkg, options.app, entry, sourceDir),
+    commands: commandsFrom(pkg, options.app, entry, scriptOf),
     manPages: manPagesFrom(pkg, sourceDir),
     rpmArch,
     runtimeDeps: [...(options.runtimeDeps ?? []).map((dep, index) => dep.split(' | ').map((alternative) => resolvePackageName(machine, alternative, `runtimeDeps[${index}]`)).join(' | ')), ...(shared ? [runtimeDependency(options.node)] : [])]
@@ -181,8 +210,9 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
     ...(options.epoch !== undefined ? { epoch: options.epoch } : {}),
     fields: options.fields ?? {},
     contents,
-    ...(options.changelog !== undefined ? { changelog: parseChangelog(readFileSync(path.join(sourceDir, requireInSource('changelog', checkEntry('changelog', options.changelog), sourceDir)), 'utf8'), 'changelog') } : {}),
+    ...(options.changelog !== undefined ? { changelog: parseChangelog(readFileSync(path.join(sourceDir, sourceFile('changelog', options.changelog, sourceDir)), 'utf8'), 'changelog') } : {}),
     ...(shared ? { sharedRuntime: sharedRuntimePrefix(options.node) } : {}),
+    ...(buildStep ? { buildStep } : {}),
     ...(lifecycle ? { lifecycle } : {}),
     fileName: format.fileName({ name: options.app, version, iteration, arch }),
   };

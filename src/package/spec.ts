@@ -54,6 +54,8 @@ export interface PackageSpec {
   contents: Contents;
   /** runtime 'shared': the prefix of the runtime package the app runs on (/opt/ndist/node/<version>); unset: Node is bundled. */
   sharedRuntime?: string;
+  /** Commands run in the machine after the full install, then dependencies pruned to production; absent or no commands: no build step. */
+  buildStep?: BuildStep;
   /** Service, account, config files, directories and hooks; absent for a plain package. */
   lifecycle?: Lifecycle;
 }
@@ -68,4 +70,10 @@ export interface Command {
 export interface ManPage {
   source: string;
   path: string;
+}
+
+/** The build step: its commands, and where they come from (said in the build log). */
+export interface BuildStep {
+  commands: string[];
+  from: string;
 }

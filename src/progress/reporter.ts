@@ -3,7 +3,7 @@
  * finished) to a Reporter: the live task tree on a terminal, or plain prefixed lines elsewhere.
  */
 import type { Writable } from 'node:stream';
-import type { BuildResult } from '../options/types.ts';
+import type { BuildResult, PackageDirectory } from '../options/types.ts';
 import type { Stage } from './stages.ts';
 
 export interface Reporter {
@@ -42,6 +42,12 @@ export function formatSize(bytes: number | undefined): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
+/** `; largest: /opt/app/app/node_modules 30.1 MB, …` for a build's last line, or nothing. */
+export function largest(directories: PackageDirectory[] | undefined): string {
+  if (!directories?.length) return '';
+  return `; largest: ${directories.slice(0, 3).map((directory) => `${directory.path} ${formatSize(directory.size)}`).join(', ')}`;
+}
+
 /** Lines of a table for the terminal: columns padded to their widest cell, two spaces apart. */
 export function textTable(header: string[], rows: string[][]): string[] {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
@@ -76,7 +82,7 @@ export class PlainReporter implements Reporter {
 
   finished(result: BuildResult): void {
     const after = formatDuration(result.durationMs);
-    if (result.status === 'succeeded') this.write(result.name, `>> succeeded in ${after}: ${result.artifact}`);
+    if (result.status === 'succeeded') this.write(result.name, `>> succeeded in ${after}: ${result.artifact}${largest(result.largestDirectories)}`);
     else if (result.status === 'cancelled') this.write(result.name, `>> cancelled after ${after}: ${result.error?.message ?? ''}`);
     else this.write(result.name, `>> FAILED in stage ${result.stage ?? '?'} after ${after}: ${result.error?.message ?? ''}`);
   }

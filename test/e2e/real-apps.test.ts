@@ -12,10 +12,14 @@
  *
  * A lockfile is made on the unpacked tarball, never installed there:
  *   npm pack NAME@VERSION && tar -xzf *.tgz && cd package && npm install --package-lock-only --ignore-scripts
+ *
+ * Beside them, the team's own fixture for the shape the registry cannot give: test/fixtures/ts-app,
+ * TypeScript whose bins are made by its build step (package.json's build script), with
+ * devDependencies, a `files` field and tests that must not ship.
  */
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -37,9 +41,13 @@ type Sh = (command: string, expectCode?: number) => Promise<string>;
 interface CorpusApp {
   /** Package name, /opt/<app> and /usr/bin/<app>; test/corpus/<app> holds its lockfile. */
   app: string;
-  /** What `npm pack` fetches, pinned, and the sha512 integrity the registry gave for it. */
+  /** name@version: what `npm pack` fetches, pinned, with the sha512 integrity the registry gave for it; or a fixture's. */
   spec: string;
-  integrity: string;
+  integrity?: string;
+  /** A directory of test/fixtures, copied as it is (with its own lockfile), instead of a packed tarball. */
+  fixture?: string;
+  /** Files added to the unpacked app that npm pack would not publish: none may be in the package. */
+  unpublished?: Record<string, string>;
   shape: string;
   /** Build options beyond the corpus defaults (shared runtime, zstd). */
   options?: Partial<BuildOptions>;
@@ -50,6 +58,21 @@ interface CorpusApp {
 }
 
 const debFiles = (deb: string) => execFileSync('dpkg-deb', ['-c', deb], { encoding: 'utf8' });
+
+/**
+ * Starts a server in the background on the clean host, waits for its port, GETs `file` through
+ * bash's /dev/tcp (the host has no curl), stops it and returns the response and the server's output.
+ */
+async function httpProbe(sh: Sh, server: { start: string; port: number; file: string }): Promise<string> {
+  return sh(`bash -c '
+    ${server.start} > /tmp/server.log 2>&1 &
+    server=$!
+    for i in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/${server.port}) 2>/dev/null && break; sleep 0.2; done
+    exec 3<>/dev/tcp/127.0.0.1/${server.port}
+    printf "GET /${server.file} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n" >&3
+    timeout 10 cat <&3
+    kill $server; wait $server 2>/dev/null; cat /tmp/server.log'`);
+}
 
 const APPS: CorpusApp[] = [
   {
@@ -80,16 +103,8 @@ const APPS: CorpusApp[] = [
       assert.equal(execFileSync('dpkg-deb', ['-f', deb, 'Depends'], { encoding: 'utf8' }).trim(), '', 'a bundled runtime: no dependency');
     },
     async smoke(sh) {
-      // The server in the background; a GET through bash's /dev/tcp (the host has no curl).
-      const output = await sh(`bash -c '
-        mkdir -p /tmp/www && echo "served by sirv" > /tmp/www/hello.txt
-        sirv-cli /tmp/www --host 127.0.0.1 --port 8080 > /tmp/sirv.log 2>&1 &
-        server=$!
-        for i in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null && break; sleep 0.2; done
-        exec 3<>/dev/tcp/127.0.0.1/8080
-        printf "GET /hello.txt HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n" >&3
-        timeout 10 cat <&3
-        kill $server; wait $server 2>/dev/null; cat /tmp/sirv.log'`);
+      await sh('mkdir -p /tmp/www && echo "served by sirv" > /tmp/www/hello.txt');
+      const output = await httpProbe(sh, { start: 'sirv-cli /tmp/www --host 127.0.0.1 --port 8080', port: 8080, file: 'hello.txt' });
       assert.match(output, /^HTTP\/1\.[01] 200 OK\r?$/m);
       assert.match(output, /^served by sirv$/m);
     },
@@ -159,15 +174,8 @@ const APPS: CorpusApp[] = [
     integrity: 'sha512-+cbxadF40UXd9T01zUHgA+rlo2Bg1Srer4+B4NwIHdaGxAGGv59nYRnGGDJ9LBk7alpS0US+J+bLLdQOOkJq4A==',
     shape: 'HTTP server, 50 dependencies',
     async smoke(sh) {
-      const output = await sh(`bash -c '
-        mkdir -p /tmp/hs && echo "served by http-server" > /tmp/hs/hello.txt
-        http-server /tmp/hs -p 8081 -a 127.0.0.1 --silent &
-        server=$!
-        for i in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/8081) 2>/dev/null && break; sleep 0.2; done
-        exec 3<>/dev/tcp/127.0.0.1/8081
-        printf "GET /hello.txt HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n" >&3
-        timeout 10 cat <&3
-        kill $server'`);
+      await sh('mkdir -p /tmp/hs && echo "served by http-server" > /tmp/hs/hello.txt');
+      const output = await httpProbe(sh, { start: 'http-server /tmp/hs -p 8081 -a 127.0.0.1 --silent', port: 8081, file: 'hello.txt' });
       assert.match(output, /^HTTP\/1\.[01] 200 OK\r?$/m);
       assert.match(output, /^served by http-server$/m);
     },
@@ -217,16 +225,8 @@ const APPS: CorpusApp[] = [
       assert.equal(execFileSync('dpkg-deb', ['-f', deb, 'Depends'], { encoding: 'utf8' }).trim(), '', 'a bundled runtime: no dependency');
     },
     async smoke(sh) {
-      // The server in the background; a GET through bash's /dev/tcp (the host has no curl).
-      const output = await sh(`bash -c '
-        mkdir -p /tmp/www && echo "served by node-static" > /tmp/www/hello.txt
-        node-static /tmp/www -p 8080 > /tmp/node-static.log 2>&1 &
-        server=$!
-        for i in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null && break; sleep 0.2; done
-        exec 3<>/dev/tcp/127.0.0.1/8080
-        printf "GET /hello.txt HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n" >&3
-        timeout 10 cat <&3
-        kill $server; wait $server 2>/dev/null; cat /tmp/node-static.log'`);
+      await sh('mkdir -p /tmp/www && echo "served by node-static" > /tmp/www/hello.txt');
+      const output = await httpProbe(sh, { start: 'node-static /tmp/www -p 8080', port: 8080, file: 'hello.txt' });
       assert.match(output, /^HTTP\/1\.[01] 200 OK\r?$/m);
       assert.match(output, /^served by node-static$/m);
       assert.match(output, /serving "\/tmp\/www" at http:\/\/127\.0\.0\.1:8080/);
@@ -236,12 +236,38 @@ const APPS: CorpusApp[] = [
     app: 'cowsay',
     spec: 'cowsay@1.6.0',
     integrity: 'sha512-8C4H1jdrgNusTQr3Yu4SCm+ZKsAlDFbpa0KS0Z3im8ueag+9pGOf3CrioruvmeaW/A5oqg9L0ar6qeftAh03jw==',
-    shape: 'CLI with two bins (cowsay, cowthink), 40 dependencies, a `prepare` script',
+    shape: 'CLI with two bins (cowsay, cowthink), 40 dependencies, a `prepare` script, a `files` field',
+    // Not in package.json `files`: npm pack leaves them out, and so does the package.
+    unpublished: { 'test/cow.test.js': 'test("moo", () => {});\n', '.github/workflows/ci.yml': 'on: push\n', 'src/cow.ts': 'export {};\n' },
+    inspect(deb) {
+      const files = debFiles(deb);
+      assert.match(files, /\/opt\/cowsay\/app\/cows\/default\.cow$/m, 'the files field\'s directories ship');
+      assert.doesNotMatch(files, /\/opt\/cowsay\/app\/(test\/|\.github\/|src\/|package-lock\.json)/, 'what npm pack leaves out does not ship');
+    },
     async smoke(sh) {
       assert.match(await sh('cowsay moo'), /< moo >/);
-      // The second bin's wrapper runs. cowsay chooses think mode by the name in argv[1], which npm's
-      // bin symlinks give and a wrapper running cli.js does not: cowthink still says (a known gap).
-      assert.match(await sh('cowthink moo'), /< moo >/);
+      // cowsay chooses think mode by the name in argv[1]: the wrapper runs cli.js through a link named cowthink.
+      assert.match(await sh('cowthink moo'), /\( moo \)/);
+    },
+  },
+  {
+    app: 'ts-app',
+    spec: 'ts-app@1.2.0',
+    fixture: 'ts-app',
+    shape: 'TypeScript (fixture): bins in dist/, made by the build step (package.json build script, tsc from devDependencies), a `files` field, tests that do not ship',
+    inspect(deb) {
+      const files = debFiles(deb);
+      assert.match(files, /\/opt\/ts-app\/app\/dist\/cli\.js$/m, 'the build output ships');
+      assert.match(files, /\/opt\/ts-app\/app\/node_modules\/ms\/index\.js$/m, 'the production dependency ships');
+      assert.match(files, /\/opt\/ts-app\/bin\/ts-app-shout -> \.\.\/app\/dist\/cli\.js$/m, 'each command runs through a link named after it');
+      assert.doesNotMatch(files, /\/opt\/ts-app\/app\/(tests\/|src\/|tsconfig\.json|package-lock\.json)/, 'tests, TypeScript sources and configuration do not ship');
+      assert.doesNotMatch(files, /\/node_modules\/typescript\//, 'the devDependency is pruned');
+    },
+    async smoke(sh) {
+      assert.equal((await sh('ts-app --version')).trim(), '1.2.0');
+      assert.equal((await sh('ts-app you')).trim(), 'hello you, built 2 minutes ago');
+      // The second bin is the same script, which shouts when argv[1] names it.
+      assert.equal((await sh('ts-app-shout you')).trim(), 'HELLO YOU, BUILT 2 MINUTES AGO');
     },
   },
 ];
@@ -261,10 +287,14 @@ describe('real published apps: packed, built, installed on a clean host, run and
     await mkdir(path.join(work, 'tarballs'));
     // Packed at test time, in parallel; npm checks each tarball against the registry's integrity.
     await Promise.all(APPS.map(async (entry) => {
+      const dir = path.join(work, 'apps', entry.app);
+      if (entry.fixture) {
+        await cp(path.join(ROOT, 'test', 'fixtures', entry.fixture), dir, { recursive: true, filter: (file) => !/\/(node_modules|dist)$/.test(file) });
+        return;
+      }
       const { stdout } = await run('npm', ['pack', entry.spec, '--json', '--pack-destination', path.join(work, 'tarballs')], { cwd: work });
       const [packed] = JSON.parse(stdout) as { filename: string; integrity: string }[];
-      assert.equal(packed?.integrity, entry.integrity, `${entry.spec}: the tarball is the one pinned`);
-      const dir = path.join(work, 'apps', entry.app);
+      assert.equal(packed?.integrity, entry.integrity!, `${entry.spec}: the tarball is the one pinned`);
       await mkdir(dir, { recursive: true });
       await run('tar', ['-xzf', path.join(work, 'tarballs', packed.filename), '-C', dir, '--strip-components=1']);
       await copyFile(path.join(CORPUS, entry.app, 'package-lock.json'), path.join(dir, 'package-lock.json'));
@@ -272,6 +302,10 @@ describe('real published apps: packed, built, installed on a clean host, run and
       const lock = JSON.parse(await readFile(path.join(dir, 'package-lock.json'), 'utf8')) as { name: string; version: string };
       assert.equal(`${lock.name}@${lock.version}`, `${pkg.name}@${pkg.version}`, `test/corpus/${entry.app}/package-lock.json is ${entry.spec}'s`);
       assert.equal(`${pkg.name}@${pkg.version}`, entry.spec);
+      for (const [file, content] of Object.entries(entry.unpublished ?? {})) {
+        await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
+        await writeFile(path.join(dir, file), content);
+      }
     }));
   });
   after(async () => {
@@ -322,6 +356,9 @@ describe('real published apps: packed, built, installed on a clean host, run and
         assert.equal(path.basename(result.runtimePackage!.path), RUNTIME_DEB);
       }
       entry.inspect?.(result.artifact);
+      // Where the megabytes go, largest first, in the result (and the report).
+      const largest = result.largestDirectories ?? [];
+      assert.ok(largest.length > 0 && largest.every((dir, i) => dir.path.startsWith(`/opt/${entry.app}/`) && (i === 0 || largest[i - 1]!.size >= dir.size)), `${entry.app}: ${JSON.stringify(largest)}`);
     }
   });
 

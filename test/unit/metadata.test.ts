@@ -221,8 +221,8 @@ describe('resolvePackage: entry', () => {
     assert.equal(entryOf({}, ['index.js']), 'index.js');
   });
 
-  test('an entry missing in the source is a ConfigError', () => {
-    assert.throws(() => resolve({ version: '1.0.0', bin: 'bin/missing.js' }, []), configError('entry', /^entry: "bin\/missing\.js" does not exist in the source$/));
+  test('an entry missing in the source, with no build step, is a ConfigError', () => {
+    assert.throws(() => resolve({ version: '1.0.0', bin: 'bin/missing.js' }, []), configError('entry', /^entry: "bin\/missing\.js" does not exist in the source and no build step would make it$/));
     assert.throws(() => resolve({ version: '1.0.0' }, []), configError('entry', /"index\.js" does not exist in the source/));
     assert.throws(() => resolve({ version: '1.0.0' }, ['index.js'], { entry: 'nope.js' }), configError('entry', /"nope\.js" does not exist/));
   });
@@ -266,13 +266,40 @@ describe('resolvePackage: every bin a command', () => {
     }
   });
 
-  test('a bin whose script is missing is a ConfigError naming it; in dist/ or build/ it says a build step is not supported yet', () => {
-    assert.throws(() => commandsOf({ bin: { demo: 'a.js', tool: 'tool.js' } }, ['a.js']), configError('package.json bin "tool"', /^package\.json bin "tool": "tool\.js" does not exist in the source$/));
+  test('a bin whose script is missing, with no build step to make it, is a ConfigError naming it; in dist/ or build/ it says how to add one', () => {
+    assert.throws(() => commandsOf({ bin: { demo: 'a.js', tool: 'tool.js' } }, ['a.js']), configError('package.json bin "tool"', /^package\.json bin "tool": "tool\.js" does not exist in the source and no build step would make it$/));
     assert.throws(
       () => commandsOf({ bin: { demo: 'a.js', tool: './dist/tool.js' } }, ['a.js']),
-      configError('package.json bin "tool"', /"dist\/tool\.js" does not exist in the source; dist\/ looks like a build step's output, and ndist does not run a build step yet/),
+      configError('package.json bin "tool"', /"dist\/tool\.js" does not exist in the source and no build step would make it; dist\/ looks like a build step's output: add a "build" script to package.json or set the build option/),
     );
-    assert.throws(() => resolve({ version: '1.0.0', bin: 'build/cli.js' }, []), configError('entry', /"build\/cli\.js" does not exist in the source; build\/ looks like a build step's output/));
+    assert.throws(() => resolve({ version: '1.0.0', bin: 'build/cli.js' }, []), configError('entry', /"build\/cli\.js" does not exist in the source and no build step would make it; build\/ looks like/));
+  });
+});
+
+describe('resolvePackage: the build step', () => {
+  const built = { version: '1.0.0', bin: { demo: 'dist/cli.js', 'demo-x': 'dist/x.js' }, scripts: { build: 'tsc' } };
+
+  test('package.json\'s build script with a script missing: npm run build by default, and bins it will make are accepted', () => {
+    const spec = resolve(built, ['dist/x.js']);
+    assert.deepEqual(spec.buildStep, { commands: ['npm run build'], from: 'package.json has a build script and dist/cli.js is not in the source (build: [] turns this off)' });
+    assert.deepEqual(spec.commands, [{ name: 'demo', entry: 'dist/cli.js' }, { name: 'demo-x', entry: 'dist/x.js' }]);
+  });
+
+  test('a build script with every script in the source (a published tarball): no build step, and why', () => {
+    const spec = resolve(built, ['dist/cli.js', 'dist/x.js']);
+    assert.deepEqual(spec.buildStep, { commands: [], from: "package.json has a build script, but every command's script is in the source already (build: ['npm run build'] runs it)" });
+    assert.deepEqual(resolve(built, ['dist/cli.js', 'dist/x.js'], { build: ['npm run build'] }).buildStep?.commands, ['npm run build']);
+  });
+
+  test('the build option wins; build: [] turns the default off, and a missing bin is refused again', () => {
+    assert.deepEqual(resolve(built, [], { build: ['npm run compile', 'npm run bundle'] }).buildStep, { commands: ['npm run compile', 'npm run bundle'], from: 'the build option' });
+    assert.throws(() => resolve(built, [], { build: [] }), configError('entry', /"dist\/cli\.js" does not exist in the source and no build step would make it/));
+    assert.equal(resolve({ version: '1.0.0', bin: 'cli.js' }, ['cli.js']).buildStep, undefined, 'no build script, no option: no build step');
+  });
+
+  test('a command\'s script that exclude would leave out is a ConfigError naming both', () => {
+    assert.throws(() => resolve(built, [], { exclude: ['dist/x.js'] }), configError('package.json bin "demo-x"', /"dist\/x\.js" is a command's script, which exclude "dist\/x\.js" would leave out/));
+    assert.throws(() => resolve(built, [], { exclude: ['dist'] }), configError('entry', /exclude "dist"/));
   });
 });
 

@@ -25,7 +25,7 @@ const runtime: RuntimeArchive = { kind: 'node', version: '22.23.3', source: 'npm
 const npm: RuntimeArchive = { kind: 'npm', version: '10.9.9', source: 'npm', file: '/cache/npm.tgz', root: 'package', checksum: 'sha512-npm' };
 const machines = loadMachines();
 
-function options(app: 'hello-app' | 'service-app', machine: string, changes: Partial<BuildOptions> = {}): BuildOptions {
+function options(app: 'hello-app' | 'service-app' | 'ts-app', machine: string, changes: Partial<BuildOptions> = {}): BuildOptions {
   const service: Partial<BuildOptions> = app === 'service-app'
     ? { user: 'service-app', service: { command: ['/usr/bin/service-app', 'serve'] }, configFiles: [{ path: '/etc/service-app/config.json', source: 'config/default.json' }], directories: [{ path: '/var/log/service-app' }] }
     : {};
@@ -84,6 +84,8 @@ describe('the plan of a build, against golden files', () => {
     ['service-app-rpm-rpmbuild', options('service-app', 'rockylinux-9'), 'rpmbuild'],
     ['hello-app-rpm-rpmbuild-shared', options('hello-app', 'debian-bookworm-rpm', { runtime: 'shared' }), 'rpmbuild'],
     ['service-app-rpm-fpm', options('service-app', 'rockylinux-9', { provides: ['svc (>= 1) | other'] }), 'fpm'],
+    // The build step by default (package.json's build script), with include and exclude.
+    ['ts-app-deb-dpkg-deb-shared', options('ts-app', 'debian-bookworm', { runtime: 'shared', include: ['src/ms.d.ts'], exclude: ['dist/*.map'] }), 'dpkg-deb'],
   ];
   for (const [name, build, packager] of cases) {
     test(name, () => {
@@ -167,7 +169,7 @@ describe('upToDateParts', () => {
     const machine = findMachine(machines, build.buildMachine);
     const spec = resolvePackage(build, machine, (build.source as { path: string }).path);
     const parts = upToDateParts(build, machine, spec, { sourceDateEpoch: 5, runtime, npm, registry: 'https://r.invalid/' }, { code: 'c0de', source: 'commit1' });
-    assert.deepEqual(Object.keys(parts).sort(), ['healthCheck', 'licenses', 'ndist', 'ndistCode', 'npm', 'options', 'registry', 'runtime', 'script', 'signingKey', 'source', 'sourceDateEpoch', 'spec', 'specTemplate'].sort());
+    assert.deepEqual(Object.keys(parts).sort(), ['healthCheck', 'licenses', 'ndist', 'ndistCode', 'npm', 'options', 'registry', 'runtime', 'script', 'signingKey', 'source', 'sourceDateEpoch', 'spec', 'specTemplate', 'stageApp'].sort());
     assert.equal(parts.ndistCode, 'c0de');
     assert.equal(parts.source, 'commit1');
     assert.equal(parts.runtime, '22.23.3 sha512-node package');

@@ -239,7 +239,7 @@ describe('includeParts: the shared parts of the build scripts', () => {
   test('a `{{> name}}` line is replaced by templates/partials/<name>.sh.hbs, and its values are quoted like the rest', () => {
     const part = readFileSync(path.join(PARTIALS_DIR, 'npm-environment.sh.hbs'), 'utf8');
     assert.equal(includeParts('#!/bin/bash\n{{> npm-environment}}\necho end\n', 'x.sh.hbs'), `#!/bin/bash\n${part.replace(/\n$/, '')}\necho end\n`);
-    const variables = { runtimeDir: '/ndist/runtime/$(touch /tmp/x)', stagingDir: '/ndist/root', prefix: '/opt/a b', npmCli: 'cli.js', npmRegistry: 'https://registry.example.invalid/', npmUserConfig: '/ndist/npmrc', buildFromSource: false, caBundle: false };
+    const variables = { runtimeDir: '/ndist/runtime/$(touch /tmp/x)', stagingDir: '/ndist/root', prefix: '/opt/a b', npmCli: 'cli.js', npxCli: 'npx-cli.js', npmRegistry: 'https://registry.example.invalid/', npmUserConfig: '/ndist/npmrc', buildFromSource: false, caBundle: false };
     const script = renderScript('{{> npm-environment}}\n', variables, 'x.sh.hbs');
     assert.match(script, /^runtime='\/ndist\/runtime\/\$\(touch \/tmp\/x\)'$/m);
     assert.match(script, /^prefix='\/opt\/a b'$/m);
@@ -357,7 +357,7 @@ describe('templates/debian.sh.hbs rendered by the build plan', () => {
       'runtime=/ndist/runtime/node-v22.23.3-linux-x64',
       'staging=/ndist/root',
       'prefix=/opt/hello-app',
-      'npm() { node /ndist/npm/package/bin/npm-cli.js "$@"; }',
+      'export PATH="/ndist/bin:$runtime/bin:$PATH"',
       'export npm_config_registry=https://registry.example.invalid/ npm_config_userconfig=/ndist/npmrc',
       'export npm_config_build_from_source=true',
       'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libsqlite3-dev python3',
