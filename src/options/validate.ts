@@ -8,6 +8,7 @@ import { ConfigError } from '../errors.ts';
 import { fieldName, schemaProblems } from '../util/schema.ts';
 import { schemaValidator } from './schema.ts';
 import type { BuildOptions, SourceSpec } from './types.ts';
+import { checkSmoke } from '../verify/smoke.ts';
 
 /** Upstream version as Debian and RPM both accept it, after semver's pre-release dash became `~`. */
 const PACKAGE_VERSION = /^[0-9][A-Za-z0-9.+~]*$/;
@@ -79,6 +80,7 @@ export function validateBuild(options: BuildOptions): void {
   checkSource(options.source);
   if (options.entry !== undefined) checkEntry('entry', options.entry);
   checkServiceOptions(options);
+  checkSmoke(options.smoke);
 }
 
 /** An absolute, normalised path of safe characters, below one of `roots` and not a system directory itself. */

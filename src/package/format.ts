@@ -19,6 +19,8 @@ export interface Format {
   unitDir(os: { id: string; versionId: string } | undefined): string;
   /** Shell lines of a maintainer script that set `$event` from what the package manager passes `phase`. */
   phaseEvent(phase: keyof Hooks): string[];
+  /** Shell lines every postrm ends with: system directories the package manager removed with the package, put back (see system-directories.ts). */
+  readonly postrmRestore?: string[];
   /** The packager the format's distributions ship, used where a machine has no fpm. */
   readonly nativePackager: 'dpkg-deb' | 'rpmbuild';
   /** Machines of this format carry a spec template for the native packager: its default file. */

@@ -34,5 +34,7 @@ export const deb: Format = {
     return merged ? '/usr/lib/systemd/system' : '/lib/systemd/system';
   },
   phaseEvent: (phase) => ['case "$1" in', ...DEB_EVENTS[phase].map((line) => `  ${line}`), `  *) echo "${phase} called with unknown argument '$1'" >&2; exit 1 ;;`, 'esac'],
+  // dpkg removed /opt with the last package listing it; the system had it (base-files makes it).
+  postrmRestore: ['[ -d /opt ] || mkdir -m 0755 /opt'],
   nativePackager: 'dpkg-deb',
 };
