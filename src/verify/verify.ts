@@ -1,0 +1,140 @@
+/**
+ * `ndist verify [outDir|report]` and `verify()`: every package a build run made goes through the
+ * verify cycle (cycle.ts) on a clean host of the release it was built for; the outcome is printed
+ * as `<build> | …` lines and a table, and recorded in `outDir/ndist-verify.json` by sha256, which
+ * `ndist promote` reads (through `ndist publish`) before it lets bytes into a channel.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { REPORT_FILE } from '../build/report.ts';
+import { ConfigError, VerifyFailedError } from '../errors.ts';
+import { findMachine, loadMachines, type OsRelease } from '../machine/catalogue.ts';
+import { connectDocker } from '../machine/docker/client.ts';
+import { imageExists } from '../machine/docker/image.ts';
+import type { Arch, SmokeTest } from '../options/types.ts';
+import type { PackageFormat } from '../package/format.ts';
+import { formatDuration, textTable } from '../progress/reporter.ts';
+import { distOf } from '../repository/repository.ts';
+import { ndistVersion } from '../util/ndist-version.ts';
+import { runCycle, type CycleResult } from './cycle.ts';
+import { addRun, readVerifyRecords, writeVerifyRecords, type VerifyRun } from './record.ts';
+
+export interface VerifyOptions {
+  /** A build's outDir (holding ndist-report.json) or the report file itself. */
+  target: string;
+  /** Where the build machines are defined (templates/build_machines.json): default the current directory. */
+  projectDir?: string;
+  /** Progress lines (`<build> | …`); default: standard output. */
+  log?: (line: string) => void;
+}
+
+export interface VerifyOutcome {
+  build: string;
+  file: string;
+  sha256: string;
+  release: string;
+  ok: boolean;
+  result: CycleResult;
+  durationMs: number;
+}
+
+interface ReportedBuild {
+  name: string;
+  status: string;
+  inputs?: { app?: string; arch?: Arch; service?: unknown; smoke?: SmokeTest };
+  machine?: { id?: string; format?: PackageFormat; os?: OsRelease };
+  artifact?: { file: string; sha256: string };
+  runtimePackage?: { file: string; sha256: string };
+}
+
+function reportPath(target: string): { report: string; outDir: string } {
+  const report = existsSync(target) && statSync(target).isDirectory() ? path.join(target, REPORT_FILE) : target;
+  if (!existsSync(report)) throw new ConfigError('verify', `${target} is neither a build's outDir (no ${REPORT_FILE} in it) nor a report file: run \`ndist build\` first`);
+  return { report, outDir: path.dirname(report) };
+}
+
+function sha256Of(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+/** Verify every package of a run; throws VerifyFailedError (after writing the record) when one fails. */
+export async function verify(options: VerifyOptions): Promise<VerifyOutcome[]> {
+  const print = options.log ?? ((line: string) => console.log(line));
+  const { report, outDir } = reportPath(options.target);
+  const builds = ((JSON.parse(readFileSync(report, 'utf8')) as { builds?: ReportedBuild[] }).builds ?? []).filter((build) => build.status === 'succeeded' && build.artifact);
+  if (builds.length === 0) throw new ConfigError('verify', `${report} lists no successful build`);
+  const machines = loadMachines(options.projectDir ?? process.cwd());
+  const width = Math.max(...builds.map((build) => build.name.length));
+  const docker = await connectDocker();
+  let records = readVerifyRecords(path.join(outDir, 'ndist-verify.json'));
+  const outcomes: VerifyOutcome[] = [];
+
+  for (const build of builds) {
+    const log = (line: string) => print(`${build.name.padEnd(width)} | ${line}`);
+    const file = path.join(outDir, build.artifact!.file);
+    const sha256 = sha256Of(file);
+    if (sha256 !== build.artifact!.sha256) throw new ConfigError('verify', `${file} changed since build "${build.name}" made it (sha256 ${sha256}, the report says ${build.artifact!.sha256}): rebuild it`);
+    const { format, os } = build.machine ?? {};
+    if (!format || !os || !build.machine?.id) throw new ConfigError('verify', `${report} does not say which release build "${build.name}" targets (made by an older ndist): build again`);
+    const release = distOf(format, os);
+    const started = Date.now();
+    const machine = findMachine(machines, build.machine.id, `builds "${build.name}" machine`);
+    const baseImage = machine.baseImage?.[build.inputs?.arch ?? machine.arch[0]!];
+    let result: CycleResult;
+    if (format !== 'deb') {
+      result = { ok: false, steps: [], failure: { step: 'prepare', message: `verify runs .deb packages only for now: ${path.basename(file)} was not verified` } };
+    } else if (!baseImage) {
+      result = { ok: false, steps: [], failure: { step: 'prepare', message: `machine ${machine.id} names no base image to make a clean ${release} host from` } };
+    } else if (!(await imageExists(docker, baseImage))) {
+      result = { ok: false, steps: [], failure: { step: 'prepare', message: `the base image ${baseImage} is not on this Docker engine: pull it, or make it with \`ndist bootstrap-image ${baseImage}\`` } };
+    } else {
+      log(`verify on ${release} (${baseImage})`);
+      const packages = [file, ...(build.runtimePackage ? [path.join(outDir, build.runtimePackage.file)] : [])];
+      result = await runCycle(docker, {
+        build: build.name,
+        packages,
+        baseImage,
+        unit: build.inputs?.service ? `${build.inputs.app}.service` : undefined,
+        smoke: build.inputs?.smoke,
+        log,
+      });
+    }
+    const durationMs = Date.now() - started;
+    if (result.failure) for (const line of explainFailure(result)) log(line);
+    log(`${result.ok ? 'verified' : 'NOT verified'} on ${release} in ${formatDuration(durationMs)}`);
+    const run: VerifyRun = { ...result, image: baseImage ?? '', at: new Date().toISOString(), ndist: ndistVersion(), durationMs };
+    records = addRun(records, { sha256, file: build.artifact!.file, build: build.name }, release, run);
+    outcomes.push({ build: build.name, file: build.artifact!.file, sha256, release, ok: result.ok, result, durationMs });
+  }
+
+  const recordFile = await writeVerifyRecords(outDir, records);
+  for (const line of verifyTable(outcomes)) print(line);
+  print(`verify records: ${recordFile}`);
+  const failed = outcomes.filter((outcome) => !outcome.ok);
+  if (failed.length > 0) throw new VerifyFailedError(failed.map((outcome) => `${outcome.build} on ${outcome.release}: ${outcome.result.failure?.step}: ${outcome.result.failure?.message}`));
+  return outcomes;
+}
+
+/** A failure in lines: the step, what went wrong, the command, its last output lines, the journal. */
+export function explainFailure(result: CycleResult): string[] {
+  const failure = result.failure;
+  if (!failure) return [];
+  return [
+    `step "${failure.step}" failed: ${failure.message}`,
+    ...(failure.command ? [`  command: ${failure.command}`] : []),
+    ...(failure.output?.length ? ['  output (last lines):', ...failure.output.map((line) => `    ${line}`)] : []),
+    ...(failure.journal?.length ? ['  journal of the service:', ...failure.journal.map((line) => `    ${line}`)] : []),
+  ];
+}
+
+export function verifyTable(outcomes: VerifyOutcome[]): string[] {
+  const rows = outcomes.map((outcome) => [
+    outcome.build,
+    outcome.release,
+    outcome.ok ? 'verified' : `FAILED at ${outcome.result.failure?.step}`,
+    outcome.result.lint ? String(Object.values(outcome.result.lint.tags).reduce((sum, count) => sum + count, 0)) : '',
+    formatDuration(outcome.durationMs),
+  ]);
+  return textTable(['BUILD', 'RELEASE', 'RESULT', 'LINT TAGS', 'TIME'], rows);
+}
