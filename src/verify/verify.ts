@@ -18,7 +18,7 @@ import { formatDuration, textTable } from '../progress/reporter.ts';
 import { distOf } from '../repository/repository.ts';
 import { ndistVersion } from '../util/ndist-version.ts';
 import { runCycle, type CycleResult } from './cycle.ts';
-import { addRun, readVerifyRecords, writeVerifyRecords, type VerifyRun } from './record.ts';
+import { VERIFY_FILE, addRun, readVerifyRecords, writeVerifyRecords, type VerifyRun } from './record.ts';
 
 export interface VerifyOptions {
   /** A build's outDir (holding ndist-report.json) or the report file itself. */
@@ -67,7 +67,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyOutcome[]> {
   const machines = loadMachines(options.projectDir ?? process.cwd());
   const width = Math.max(...builds.map((build) => build.name.length));
   const docker = await connectDocker();
-  let records = readVerifyRecords(path.join(outDir, 'ndist-verify.json'));
+  let records = readVerifyRecords(path.join(outDir, VERIFY_FILE));
   const outcomes: VerifyOutcome[] = [];
 
   for (const build of builds) {

@@ -61,7 +61,7 @@ describe('smoke tests', () => {
 
   test('an output pattern that is no regular expression is a ConfigError naming smoke.output; the schema refuses an HTTP URL off the host', () => {
     assert.throws(() => checkSmoke({ command: ['app'], output: '(' }), (error: unknown) => error instanceof ConfigError && /^smoke\.output: "\(" is not a regular expression/.test(error.message));
-    const build = { name: 'x', app: 'x', source: directory({ path: '.' }), buildMachine: 'debian-bookworm', node: '22.23.3' };
+    const build = { name: 'x', app: 'demo', source: directory({ path: '.' }), buildMachine: 'debian-bookworm', node: '22.23.3' };
     assert.throws(() => validateBuild({ ...build, smoke: { http: 'http://example.com/' } }), /smoke/);
     assert.throws(() => validateBuild({ ...build, smoke: [] as string[] }), /smoke/);
     validateBuild({ ...build, smoke: { http: 'http://localhost:3000/health' } });
