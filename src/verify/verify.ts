@@ -18,6 +18,7 @@ import { formatDuration, textTable } from '../progress/reporter.ts';
 import { distOf } from '../repository/repository.ts';
 import { ndistVersion } from '../util/ndist-version.ts';
 import { runCycle, type CycleResult } from './cycle.ts';
+import { floorFromLog, releasesFitting } from './glibc-floor.ts';
 import { VERIFY_FILE, addRun, readVerifyRecords, writeVerifyRecords, type VerifyRun } from './record.ts';
 
 export interface VerifyOptions {
@@ -46,6 +47,7 @@ interface ReportedBuild {
   machine?: { id?: string; format?: PackageFormat; os?: OsRelease };
   artifact?: { file: string; sha256: string };
   runtimePackage?: { file: string; sha256: string };
+  log?: string;
 }
 
 function reportPath(target: string): { report: string; outDir: string } {
@@ -77,35 +79,49 @@ export async function verify(options: VerifyOptions): Promise<VerifyOutcome[]> {
     if (sha256 !== build.artifact!.sha256) throw new ConfigError('verify', `${file} changed since build "${build.name}" made it (sha256 ${sha256}, the report says ${build.artifact!.sha256}): rebuild it`);
     const { format, os } = build.machine ?? {};
     if (!format || !os || !build.machine?.id) throw new ConfigError('verify', `${report} does not say which release build "${build.name}" targets (made by an older ndist): build again`);
-    const release = distOf(format, os);
-    const started = Date.now();
     const machine = findMachine(machines, build.machine.id, `builds "${build.name}" machine`);
-    const baseImage = machine.baseImage?.[build.inputs?.arch ?? machine.arch[0]!];
-    let result: CycleResult;
-    if (format !== 'deb') {
-      result = { ok: false, steps: [], failure: { step: 'prepare', message: `verify runs .deb packages only for now: ${path.basename(file)} was not verified` } };
-    } else if (!baseImage) {
-      result = { ok: false, steps: [], failure: { step: 'prepare', message: `machine ${machine.id} names no base image to make a clean ${release} host from` } };
-    } else if (!(await imageExists(docker, baseImage))) {
-      result = { ok: false, steps: [], failure: { step: 'prepare', message: `the base image ${baseImage} is not on this Docker engine: pull it, or make it with \`ndist bootstrap-image ${baseImage}\`` } };
-    } else {
-      log(`verify on ${release} (${baseImage})`);
-      const packages = [file, ...(build.runtimePackage ? [path.join(outDir, build.runtimePackage.file)] : [])];
-      result = await runCycle(docker, {
-        build: build.name,
-        packages,
-        baseImage,
-        unit: build.inputs?.service ? `${build.inputs.app}.service` : undefined,
-        smoke: build.inputs?.smoke,
-        log,
-      });
+    const arch = build.inputs?.arch ?? machine.arch[0]!;
+    const targets = [{ release: distOf(format, os), baseImage: machine.baseImage?.[arch] }];
+    // Other releases the package fits by its glibc floor (from the build log), where their base image is here.
+    const floor = build.log && existsSync(path.join(outDir, build.log)) ? floorFromLog(readFileSync(path.join(outDir, build.log), 'utf8').split('\n')) : undefined;
+    if (floor) {
+      const fitting = releasesFitting(floor, format, machines.values());
+      log(`needs glibc >= ${floor}: fits ${fitting.join(', ') || 'no catalogue release'}`);
+      for (const other of machines.values()) {
+        const release = other.os && other.format === format ? distOf(format, other.os) : undefined;
+        const image = other.baseImage?.[arch];
+        if (!release || !image || !fitting.includes(release) || targets.some((target) => target.release === release)) continue;
+        if (await imageExists(docker, image)) targets.push({ release, baseImage: image });
+      }
     }
-    const durationMs = Date.now() - started;
-    if (result.failure) for (const line of explainFailure(result)) log(line);
-    log(`${result.ok ? 'verified' : 'NOT verified'} on ${release} in ${formatDuration(durationMs)}`);
-    const run: VerifyRun = { ...result, image: baseImage ?? '', at: new Date().toISOString(), ndist: ndistVersion(), durationMs };
-    records = addRun(records, { sha256, file: build.artifact!.file, build: build.name }, release, run);
-    outcomes.push({ build: build.name, file: build.artifact!.file, sha256, release, ok: result.ok, result, durationMs });
+    for (const { release, baseImage } of targets) {
+      const started = Date.now();
+      let result: CycleResult;
+      if (format !== 'deb') {
+        result = { ok: false, steps: [], failure: { step: 'prepare', message: `verify runs .deb packages only for now: ${path.basename(file)} was not verified` } };
+      } else if (!baseImage) {
+        result = { ok: false, steps: [], failure: { step: 'prepare', message: `machine ${machine.id} names no base image to make a clean ${release} host from` } };
+      } else if (!(await imageExists(docker, baseImage))) {
+        result = { ok: false, steps: [], failure: { step: 'prepare', message: `the base image ${baseImage} is not on this Docker engine: pull it, or make it with \`ndist bootstrap-image ${baseImage}\`` } };
+      } else {
+        log(`verify on ${release} (${baseImage})`);
+        const packages = [file, ...(build.runtimePackage ? [path.join(outDir, build.runtimePackage.file)] : [])];
+        result = await runCycle(docker, {
+          build: build.name,
+          packages,
+          baseImage,
+          unit: build.inputs?.service ? `${build.inputs.app}.service` : undefined,
+          smoke: build.inputs?.smoke,
+          log,
+        });
+      }
+      const durationMs = Date.now() - started;
+      if (result.failure) for (const line of explainFailure(result)) log(line);
+      log(`${result.ok ? 'verified' : 'NOT verified'} on ${release} in ${formatDuration(durationMs)}`);
+      const run: VerifyRun = { ...result, image: baseImage ?? '', at: new Date().toISOString(), ndist: ndistVersion(), durationMs };
+      records = addRun(records, { sha256, file: build.artifact!.file, build: build.name }, release, run);
+      outcomes.push({ build: build.name, file: build.artifact!.file, sha256, release, ok: result.ok, result, durationMs });
+    }
   }
 
   const recordFile = await writeVerifyRecords(outDir, records);

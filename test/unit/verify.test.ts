@@ -9,6 +9,9 @@ import { checkSmoke, judgeSmoke, smokeCheck } from '../../src/verify/smoke.ts';
 import { SNAPSHOT_COMMAND, describeDiff, diffSnapshots, parseSnapshot } from '../../src/verify/snapshot.ts';
 import { validateBuild } from '../../src/options/validate.ts';
 import { directory } from '../../src/build/source.ts';
+import { floorLine, glibcFloor } from '../../src/in-machine/health-check.ts';
+import { loadMachines } from '../../src/machine/catalogue.ts';
+import { floorFromLog, releasesFitting } from '../../src/verify/glibc-floor.ts';
 
 describe('snapshots', () => {
   const before = parseSnapshot(['P d 755 root root /opt', 'P d 755 root root /etc', 'P f 644 root root /etc/hosts', 'P f 644 root root /etc/passwd-', 'U root', 'G root', ''].join('\n'));
@@ -95,5 +98,29 @@ describe('the verify record', () => {
     assert.deepEqual(passedReleases(records, 'aa'), ['bookworm']);
     assert.deepEqual(passedReleases(records, 'bb'), []);
     assert.deepEqual(Object.keys(records.artifacts.aa!.releases), ['bookworm', 'trixie']);
+  });
+});
+
+describe('the glibc floor', () => {
+  test('the newest GLIBC_ and GLIBCXX_ over every ELF file, with the file that sets each, as the build log states it', () => {
+    const floor = glibcFloor([
+      { file: '/opt/app/node/bin/node', needed: [], versions: ['GLIBC_2.2.5', 'GLIBC_2.28', 'GLIBCXX_3.4.21', 'CXXABI_1.3'] },
+      { file: '/opt/app/app/node_modules/x/build/x.node', needed: [], versions: ['GLIBC_2.34', 'GLIBCXX_3.4.9'] },
+      { file: '/opt/app/bin/static', needed: [], versions: [] },
+    ]);
+    assert.deepEqual(floor, { glibc: '2.34', glibcFile: '/opt/app/app/node_modules/x/build/x.node', glibcxx: '3.4.21', glibcxxFile: '/opt/app/node/bin/node' });
+    const line = floorLine(floor)!;
+    assert.equal(line, 'health check: needs glibc >= 2.34 (/opt/app/app/node_modules/x/build/x.node), libstdc++ with GLIBCXX_3.4.21 (/opt/app/node/bin/node)');
+    assert.equal(floorFromLog(['==> health check', line, 'health check: 3 ELF files']), '2.34');
+    assert.equal(floorLine(glibcFloor([])), undefined);
+  });
+
+  test('the catalogue releases a floor fits, oldest glibc first, per format', () => {
+    const machines = loadMachines();
+    assert.deepEqual(releasesFitting('2.28', 'deb', machines.values()), ['bullseye', 'jammy', 'bookworm', 'noble', 'trixie']);
+    assert.deepEqual(releasesFitting('2.36', 'deb', machines.values()), ['bookworm', 'noble', 'trixie']);
+    assert.deepEqual(releasesFitting('2.50', 'deb', machines.values()), []);
+    assert.ok(releasesFitting('2.28', 'rpm', machines.values()).includes('el8'));
+    assert.ok(!releasesFitting('2.30', 'rpm', machines.values()).includes('el8'));
   });
 });
