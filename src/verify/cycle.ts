@@ -69,6 +69,7 @@ export async function runCycle(docker: Docker, input: CycleInput): Promise<Cycle
   const files = input.packages.map((file) => `${HOST_PACKAGE_DIR}/${path.basename(file)}`);
   let host: VerifyHost | undefined;
   let current: StepName = 'prepare';
+  let linting: Promise<{ value: LintResult } | { error: unknown }> | undefined;
 
   /** Run a command as part of the current step; a non-zero exit fails the step with its output. */
   const must = async (command: string, what: string): Promise<CommandResult> => {
@@ -97,6 +98,8 @@ export async function runCycle(docker: Docker, input: CycleInput): Promise<Cycle
   };
 
   try {
+    // lintian runs in its own container while the cycle runs: it is the slowest step (the node binary).
+    linting = lintDeb(docker, input).then((value) => ({ value }), (error: unknown) => ({ error }));
     const image = input.unit ? await derivedImage(docker, input.baseImage, ['systemd', 'systemd-sysv'], input.log) : input.baseImage;
     host = await VerifyHost.start(docker, image, { build: input.build, systemd: Boolean(input.unit) });
     await step('prepare', async () => {
@@ -130,7 +133,11 @@ export async function runCycle(docker: Docker, input: CycleInput): Promise<Cycle
       const problems = describeDiff(diffSnapshots(before, after));
       if (problems.length > 0) throw new StepFailed({ message: `the host is not as it was before install (${problems.length} differences)`, output: problems.slice(0, 50) });
     });
-    const lint = await step('lint', () => lintDeb(docker, input));
+    const lint = await step('lint', async () => {
+      const outcome = await linting!;
+      if ('error' in outcome) throw outcome.error;
+      return outcome.value;
+    });
     return { ok: true, steps, lint };
   } catch (error) {
     const failure: Failure = error instanceof StepFailed ? { step: current, ...error.failure } : { step: current, message: (error as Error).message };
@@ -143,6 +150,7 @@ export async function runCycle(docker: Docker, input: CycleInput): Promise<Cycle
     return { ok: false, steps, failure };
   } finally {
     await host?.remove();
+    await linting; // its container is removed once it is done, whatever the cycle did
   }
 }
 
