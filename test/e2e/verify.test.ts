@@ -27,9 +27,11 @@ const BOOKWORM = { id: 'debian', versionId: '12', codename: 'bookworm' };
 interface HandMade {
   name: string;
   postinst?: string;
+  prerm?: string;
   postrm?: string;
   smoke?: SmokeTest;
-  /** Leave out the postrm that puts /opt back. */
+  /** A systemd unit <name>.service, shipped in /lib/systemd/system, enabled and started by postinst. */
+  unit?: string;
   files?: Record<string, string>;
 }
 
@@ -46,7 +48,16 @@ function handMadeDeb(dir: string, spec: HandMade): string {
     writeFileSync(path.join(root, file), content);
   }
   writeFileSync(path.join(root, 'DEBIAN', 'control'), `Package: ${spec.name}\nVersion: 1.0-1\nArchitecture: all\nMaintainer: ndist tests <tests@ndist.invalid>\nDescription: hand-made package for the verify e2e\n`);
-  for (const [script, body] of [['postinst', spec.postinst], ['postrm', spec.postrm]] as const) {
+  const unitScripts = spec.unit
+    ? { postinst: `systemctl daemon-reload\nsystemctl enable --now ${spec.name}.service || true`, prerm: `systemctl disable --now ${spec.name}.service || true`, postrm: 'systemctl daemon-reload || true' }
+    : undefined;
+  if (spec.unit) {
+    mkdirSync(path.join(root, 'lib', 'systemd', 'system'), { recursive: true });
+    writeFileSync(path.join(root, 'lib', 'systemd', 'system', `${spec.name}.service`), spec.unit);
+  }
+  const scripts = [['postinst', [unitScripts?.postinst, spec.postinst]], ['prerm', [unitScripts?.prerm, spec.prerm]], ['postrm', [unitScripts?.postrm, spec.postrm]]] as const;
+  for (const [script, parts] of scripts) {
+    const body = parts.filter(Boolean).join('\n');
     if (!body) continue;
     writeFileSync(path.join(root, 'DEBIAN', script), `#!/bin/sh\nset -e\n${body}\n`);
     chmodSync(path.join(root, 'DEBIAN', script), 0o755);
@@ -66,7 +77,7 @@ function reportFor(dir: string, deb: string, spec: HandMade): string {
   const build = {
     name: spec.name,
     status: 'succeeded',
-    inputs: { app: spec.name, ...(spec.smoke ? { smoke: spec.smoke } : {}) },
+    inputs: { app: spec.name, ...(spec.smoke ? { smoke: spec.smoke } : {}), ...(spec.unit ? { service: { command: ['/bin/sh'] } } : {}) },
     machine: { id: 'debian-bookworm', format: 'deb', os: BOOKWORM },
     artifact: { file, size: 0, sha256 },
   };
@@ -109,10 +120,30 @@ describe('ndist verify', { timeout: 15 * 60_000 }, () => {
     assert.match(output, /postinst: cannot configure/);
   });
 
-  it('fails at leftovers when purge leaves a file in /etc', async () => {
-    const { step, output } = await failingStep({ name: 'leaves-etc', postinst: 'echo x > /etc/leaves-etc.state', postrm: '[ -d /opt ] || mkdir -m 0755 /opt' });
+  it('a service under systemd as PID 1: active, smoke-tested, still active; then fails at leftovers when purge leaves a file in /etc', async () => {
+    const { step, output } = await failingStep({
+      name: 'leaves-etc',
+      unit: '[Unit]\nDescription=verify e2e service\n[Service]\nExecStart=/bin/sh -c "while :; do sleep 1; done"\n[Install]\nWantedBy=multi-user.target\n',
+      postinst: 'echo x > /etc/leaves-etc.state',
+      postrm: '[ -d /opt ] || mkdir -m 0755 /opt',
+      smoke: ['systemctl', 'is-active', 'leaves-etc.service'],
+    });
     assert.equal(step, 'leftovers');
+    assert.match(output, /^leaves-etc \| service: ok/m);
+    assert.match(output, /^leaves-etc \| smoke: ok/m);
+    assert.match(output, /^leaves-etc \| service after smoke: ok/m);
     assert.match(output, /left after purge: \/etc\/leaves-etc\.state/);
+  });
+
+  it('fails at service when the unit does not start, with its journal', async () => {
+    const { step, output } = await failingStep({
+      name: 'dead-service',
+      unit: '[Unit]\nDescription=verify e2e dead service\n[Service]\nExecStart=/bin/sh -c "echo dead-service cannot bind >&2; exit 3"\n[Install]\nWantedBy=multi-user.target\n',
+      postrm: '[ -d /opt ] || mkdir -m 0755 /opt',
+    });
+    assert.equal(step, 'service');
+    assert.match(output, /step "service" failed: dead-service\.service is (failed|activating)/);
+    assert.match(output, /journal of the service:[\s\S]*dead-service cannot bind/);
   });
 
   it('fails at leftovers when removing the package takes /opt away (no postrm putting it back)', async () => {

@@ -12,6 +12,7 @@ import { directory } from '../../src/build/source.ts';
 import { floorLine, glibcFloor } from '../../src/in-machine/health-check.ts';
 import { loadMachines } from '../../src/machine/catalogue.ts';
 import { floorFromLog, releasesFitting } from '../../src/verify/glibc-floor.ts';
+import { explainFailure, verifyTable } from '../../src/verify/verify.ts';
 
 describe('snapshots', () => {
   const before = parseSnapshot(['P d 755 root root /opt', 'P d 755 root root /etc', 'P f 644 root root /etc/hosts', 'P f 644 root root /etc/passwd-', 'U root', 'G root', ''].join('\n'));
@@ -122,5 +123,29 @@ describe('the glibc floor', () => {
     assert.deepEqual(releasesFitting('2.50', 'deb', machines.values()), []);
     assert.ok(releasesFitting('2.28', 'rpm', machines.values()).includes('el8'));
     assert.ok(!releasesFitting('2.30', 'rpm', machines.values()).includes('el8'));
+  });
+});
+
+describe('verify output', () => {
+  test('a failure is explained: step, message, command, last output lines, journal; the table says where it failed', () => {
+    const result = {
+      ok: false,
+      steps: [{ step: 'prepare' as const, ok: true, durationMs: 1 }, { step: 'service' as const, ok: false, durationMs: 0 }],
+      failure: { step: 'service' as const, message: 'app.service is failed', command: 'systemctl is-active app.service', output: ['failed'], journal: ['app[12]: cannot bind'] },
+    };
+    assert.deepEqual(explainFailure(result), [
+      'step "service" failed: app.service is failed',
+      '  command: systemctl is-active app.service',
+      '  output (last lines):',
+      '    failed',
+      '  journal of the service:',
+      '    app[12]: cannot bind',
+    ]);
+    assert.deepEqual(explainFailure({ ok: true, steps: [] }), []);
+    const table = verifyTable([
+      { build: 'app deb', file: 'a.deb', sha256: 'aa', release: 'bookworm', ok: false, result, durationMs: 12_000 },
+      { build: 'app deb', file: 'a.deb', sha256: 'aa', release: 'trixie', ok: true, result: { ok: true, steps: [], lint: { tags: { 'no-changelog': 1, 'dir-or-file-in-opt': 3 }, refused: [] } }, durationMs: 30_000 },
+    ]);
+    assert.deepEqual(table.map((line) => line.replace(/\s+/g, ' ')), ['BUILD RELEASE RESULT LINT TAGS TIME', 'app deb bookworm FAILED at service 12.0 s', 'app deb trixie verified 4 30.0 s']);
   });
 });
