@@ -108,7 +108,7 @@ export async function runCycle(docker: Docker, input: CycleInput): Promise<Cycle
     });
     const before = await step('snapshot', async () => parseSnapshot((await must(SNAPSHOT_COMMAND, 'the snapshot')).output));
     const names = await step('install', async () => {
-      await must(`cd ${HOST_PACKAGE_DIR} && ${APT} install --no-install-recommends ${files.map((file) => `./${path.basename(file)}`).join(' ')}`, 'apt-get install');
+      await must(`cd ${HOST_PACKAGE_DIR} && ${APT} install --no-install-recommends ${files.map((file) => shellQuote(`./${path.basename(file)}`)).join(' ')}`, 'apt-get install');
       return (await must(files.map((file) => `dpkg-deb -f ${shellQuote(file)} Package`).join(' && '), 'reading the package names')).output.split('\n').map((line) => line.trim());
     });
     if (input.unit) await step('service', serviceActive);
@@ -122,11 +122,11 @@ export async function runCycle(docker: Docker, input: CycleInput): Promise<Cycle
       if (input.unit) await step('service after smoke', serviceActive);
     }
     await step('remove', async () => {
-      await must(`${APT} remove ${names.join(' ')}`, 'apt-get remove');
+      await must(`${APT} remove ${names.map(shellQuote).join(' ')}`, 'apt-get remove');
     });
     await step('purge', async () => {
       // dpkg: a removed package with no conffiles is in no index apt knows, so `apt-get purge` cannot find it.
-      await must(`dpkg --purge ${names.join(' ')} && ${APT} autoremove --purge`, 'dpkg --purge');
+      await must(`dpkg --purge ${names.map(shellQuote).join(' ')} && ${APT} autoremove --purge`, 'dpkg --purge');
     });
     await step('leftovers', async () => {
       const after = parseSnapshot((await must(SNAPSHOT_COMMAND, 'the snapshot')).output);
@@ -160,7 +160,7 @@ async function lintDeb(docker: Docker, input: CycleInput): Promise<LintResult> {
   const linter = await VerifyHost.start(docker, image, { build: input.build, systemd: false });
   try {
     await linter.copyIn([input.packages[0]!]);
-    const command = `lintian --no-tag-display-limit ${HOST_PACKAGE_DIR}/${path.basename(input.packages[0]!)}`;
+    const command = `lintian --no-tag-display-limit ${shellQuote(`${HOST_PACKAGE_DIR}/${path.basename(input.packages[0]!)}`)}`;
     const result = await linter.sh(`${command} 2>&1`);
     const lint = judgeLintian(result.output);
     if (lint.refused.length > 0) throw new StepFailed({ message: `lintian reported ${lint.refused.length} tags outside ndist's allow-list`, command, output: lint.refused.slice(0, OUTPUT_TAIL) });
