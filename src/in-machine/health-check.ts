@@ -178,7 +178,9 @@ function walk(root: string, relative = ''): { files: string[]; names: Set<string
 
 function run(command: string, args: string[]): string {
   try {
-    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    // `readelf -V` of the node binary prints a line per dynamic symbol (about 5 MB): past the
+    // default 1 MB buffer it failed (ENOBUFS), read as no output, and node's versions went unchecked.
+    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 256 * 1024 * 1024 });
   } catch {
     return '';
   }
