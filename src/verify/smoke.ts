@@ -34,6 +34,7 @@ function httpProbe(url: string): string {
     `  if exec 3<>/dev/tcp/${host}/${port}; then break; fi 2>/dev/null`,
     '  sleep 1',
     'done',
+    `[ -e /dev/fd/3 ] || { echo "nothing answers on ${host}:${port} after ${HTTP_WAIT_SECONDS} s"; exit 7; }`,
     `printf '${request}' >&3 || exit 7`,
     'status=$(head -n 1 <&3)',
     'echo "$status"',
