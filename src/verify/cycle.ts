@@ -14,7 +14,9 @@ import { judgeLintian, type LintResult } from './lint.ts';
 import { judgeSmoke, smokeCheck } from './smoke.ts';
 import { SNAPSHOT_COMMAND, describeDiff, diffSnapshots, parseSnapshot } from './snapshot.ts';
 
-export type StepName = 'prepare' | 'snapshot' | 'install' | 'service' | 'smoke' | 'service after smoke' | 'remove' | 'purge' | 'leftovers' | 'lint';
+export type StepName =
+  | 'prepare' | 'snapshot' | 'install previous' | 'install' | 'upgrade' | 'service' | 'smoke' | 'service after smoke' | 'rollback' | 'upgrade again'
+  | 'remove' | 'purge' | 'leftovers' | 'lint';
 
 export interface StepResult {
   step: StepName;
@@ -49,6 +51,10 @@ export interface CycleInput {
   /** The systemd unit of a service package (`<app>.service`). */
   unit?: string;
   smoke?: SmokeTest;
+  /** What a repository channel serves now (the app's package and its runtime package): installed first, upgraded from, rolled back to. */
+  previous?: { version: string; packages: string[] };
+  /** Run lintian (default true). */
+  lint?: boolean;
   log: (line: string) => void;
 }
 
@@ -99,19 +105,42 @@ export async function runCycle(docker: Docker, input: CycleInput): Promise<Cycle
 
   try {
     // lintian runs in its own container while the cycle runs: it is the slowest step (the node binary).
-    linting = lintDeb(docker, input).then((value) => ({ value }), (error: unknown) => ({ error }));
+    if (input.lint !== false) linting = lintDeb(docker, input).then((value) => ({ value }), (error: unknown) => ({ error }));
     const image = input.unit ? await derivedImage(docker, input.baseImage, ['systemd', 'systemd-sysv'], input.log) : input.baseImage;
     host = await VerifyHost.start(docker, image, { build: input.build, systemd: Boolean(input.unit) });
     await step('prepare', async () => {
-      await host!.copyIn(input.packages);
+      await host!.copyIn([...input.packages, ...(input.previous?.packages ?? [])]);
       await must(`${APT} update`, 'apt-get update');
     });
     const before = await step('snapshot', async () => parseSnapshot((await must(SNAPSHOT_COMMAND, 'the snapshot')).output));
-    const names = await step('install', async () => {
-      await must(`cd ${HOST_PACKAGE_DIR} && ${APT} install --no-install-recommends ${files.map((file) => shellQuote(`./${path.basename(file)}`)).join(' ')}`, 'apt-get install');
-      return (await must(files.map((file) => `dpkg-deb -f ${shellQuote(file)} Package`).join(' && '), 'reading the package names')).output.split('\n').map((line) => line.trim());
-    });
-    if (input.unit) await step('service', serviceActive);
+    const install = (packages: string[], what: string, downgrade = false) =>
+      must(`cd ${HOST_PACKAGE_DIR} && ${APT} install --no-install-recommends ${downgrade ? '--allow-downgrades ' : ''}${packages.map((file) => shellQuote(`./${path.basename(file)}`)).join(' ')}`, what);
+    const packageNames = async (packages: string[]) =>
+      (await must(packages.map((file) => `dpkg-deb -f ${shellQuote(`${HOST_PACKAGE_DIR}/${path.basename(file)}`)} Package`).join(' && '), 'reading the package names')).output.split('\n').map((line) => line.trim());
+    const mainPid = async () => (await host!.sh(`systemctl show -p MainPID --value ${shellQuote(input.unit!)}`)).output.trim();
+    let names: string[];
+    if (input.previous) {
+      const previous = input.previous;
+      await step('install previous', async () => {
+        await install(previous.packages, `apt-get install of ${previous.version} (what the channel serves)`);
+        if (input.unit) await serviceActive();
+      });
+      const pidBefore = input.unit ? await mainPid() : undefined;
+      await step('upgrade', async () => {
+        await install(input.packages, `apt-get install (upgrade from ${previous.version})`);
+        if (input.unit) {
+          await serviceActive();
+          if ((await mainPid()) === pidBefore) throw new StepFailed({ message: `${input.unit} was not restarted on the new version (MainPID ${pidBefore} before and after)` });
+        }
+      });
+      names = [...new Set([...(await packageNames(input.packages)), ...(await packageNames(previous.packages))])];
+    } else {
+      names = await step('install', async () => {
+        await install(input.packages, 'apt-get install');
+        return packageNames(input.packages);
+      });
+    }
+    if (input.unit && !input.previous) await step('service', serviceActive);
     if (input.smoke) {
       const check = smokeCheck(input.smoke);
       await step('smoke', async () => {
@@ -120,6 +149,17 @@ export async function runCycle(docker: Docker, input: CycleInput): Promise<Cycle
         if (problem) throw new StepFailed({ message: problem, command: check.label, output: tail(result.output) });
       });
       if (input.unit) await step('service after smoke', serviceActive);
+    }
+    if (input.previous) {
+      const previous = input.previous;
+      await step('rollback', async () => {
+        await install(previous.packages, `apt-get install --allow-downgrades of ${previous.version}`, true);
+        if (input.unit) await serviceActive();
+      });
+      await step('upgrade again', async () => {
+        await install(input.packages, 'apt-get install (upgrade after the rollback)');
+        if (input.unit) await serviceActive();
+      });
     }
     await step('remove', async () => {
       await must(`${APT} remove ${names.map(shellQuote).join(' ')}`, 'apt-get remove');
@@ -133,12 +173,14 @@ export async function runCycle(docker: Docker, input: CycleInput): Promise<Cycle
       const problems = describeDiff(diffSnapshots(before, after));
       if (problems.length > 0) throw new StepFailed({ message: `the host is not as it was before install (${problems.length} differences)`, output: problems.slice(0, 50) });
     });
-    const lint = await step('lint', async () => {
-      const outcome = await linting!;
-      if ('error' in outcome) throw outcome.error;
-      return outcome.value;
-    });
-    return { ok: true, steps, lint };
+    const lint = linting
+      ? await step('lint', async () => {
+          const outcome = await linting!;
+          if ('error' in outcome) throw outcome.error;
+          return outcome.value;
+        })
+      : undefined;
+    return { ok: true, steps, ...(lint ? { lint } : {}) };
   } catch (error) {
     const failure: Failure = error instanceof StepFailed ? { step: current, ...error.failure } : { step: current, message: (error as Error).message };
     if (input.unit && host) {

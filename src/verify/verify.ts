@@ -15,7 +15,7 @@ import { imageExists } from '../machine/docker/image.ts';
 import type { Arch, SmokeTest } from '../options/types.ts';
 import type { PackageFormat } from '../package/format.ts';
 import { formatDuration, textTable } from '../progress/reporter.ts';
-import { distOf } from '../repository/repository.ts';
+import { distOf, listRepository } from '../repository/repository.ts';
 import { ndistVersion } from '../util/ndist-version.ts';
 import { runCycle, type CycleResult } from './cycle.ts';
 import { floorFromLog, releasesFitting } from './glibc-floor.ts';
@@ -26,6 +26,11 @@ export interface VerifyOptions {
   target: string;
   /** Where the build machines are defined (templates/build_machines.json): default the current directory. */
   projectDir?: string;
+  /** A repository (`ndist publish --repo`) whose `channel` serves the version hosts run now: installed first, upgraded from, rolled back to. */
+  fromRepo?: string;
+  channel?: string;
+  /** Run lintian on each .deb (default true). */
+  lint?: boolean;
   /** Progress lines (`<build> | …`); default: standard output. */
   log?: (line: string) => void;
 }
@@ -68,6 +73,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyOutcome[]> {
   if (builds.length === 0) throw new ConfigError('verify', `${report} lists no successful build`);
   const machines = loadMachines(options.projectDir ?? process.cwd());
   const width = Math.max(...builds.map((build) => build.name.length));
+  if ((options.fromRepo === undefined) !== (options.channel === undefined)) throw new ConfigError(options.fromRepo ? 'channel' : 'fromRepo', '--from-repo and --channel go together: the repository and the channel hosts upgrade from');
+  const repository = options.fromRepo ? await listRepository(options.fromRepo) : undefined;
   const docker = await connectDocker();
   let records = readVerifyRecords(path.join(outDir, VERIFY_FILE));
   const outcomes: VerifyOutcome[] = [];
@@ -106,12 +113,16 @@ export async function verify(options: VerifyOptions): Promise<VerifyOutcome[]> {
       } else {
         log(`verify on ${release} (${baseImage})`);
         const packages = [file, ...(build.runtimePackage ? [path.join(outDir, build.runtimePackage.file)] : [])];
+        const previous = repository ? servedNow(repository, options.fromRepo!, `${format}/${release}/${options.channel}`, build.inputs?.app ?? '', arch) : undefined;
+        if (repository) log(previous ? `upgrade from ${previous.version} (${options.channel})` : `${options.channel} serves no ${build.inputs?.app} for ${release} ${arch}: no upgrade to test`);
         result = await runCycle(docker, {
           build: build.name,
           packages,
           baseImage,
           unit: build.inputs?.service ? `${build.inputs.app}.service` : undefined,
           smoke: build.inputs?.smoke,
+          previous,
+          lint: options.lint,
           log,
         });
       }
@@ -130,6 +141,14 @@ export async function verify(options: VerifyOptions): Promise<VerifyOutcome[]> {
   const failed = outcomes.filter((outcome) => !outcome.ok);
   if (failed.length > 0) throw new VerifyFailedError(failed.map((outcome) => `${outcome.build} on ${outcome.release}: ${outcome.result.failure?.step}: ${outcome.result.failure?.message}`));
   return outcomes;
+}
+
+/** The package (and runtime package) a channel gives hosts now, as files in the repository's pool. */
+function servedNow(repository: Awaited<ReturnType<typeof listRepository>>, repo: string, channel: string, app: string, arch: string): { version: string; packages: string[] } | undefined {
+  const current = repository.channels.find((listing) => listing.channel === channel)?.packages.find((pkg) => pkg.name === app && pkg.arch === arch && pkg.current);
+  if (!current) return undefined;
+  const runtime = current.runtime ? repository.state.packages[current.runtime] : undefined;
+  return { version: current.version, packages: [current, ...(runtime ? [runtime] : [])].map((pkg) => path.join(repo, pkg.file)) };
 }
 
 /** A failure in lines: the step, what went wrong, the command, its last output lines, the journal. */

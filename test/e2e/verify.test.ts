@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createHash } from 'node:crypto';
-import { Builder, directory } from '../../src/index.ts';
+import { Builder, directory, publish } from '../../src/index.ts';
 import { VerifyFailedError } from '../../src/errors.ts';
 import type { SmokeTest } from '../../src/options/types.ts';
 import { verify } from '../../src/verify/verify.ts';
@@ -26,6 +26,8 @@ const BOOKWORM = { id: 'debian', versionId: '12', codename: 'bookworm' };
 
 interface HandMade {
   name: string;
+  /** Default 1.0. */
+  version?: string;
   postinst?: string;
   prerm?: string;
   postrm?: string;
@@ -37,19 +39,20 @@ interface HandMade {
 
 /** A .deb made with dpkg-deb on the host: /opt/<name>/bin/<name> printing "<name> 1.0", /usr/bin link, maintainer scripts as given. */
 function handMadeDeb(dir: string, spec: HandMade): string {
-  const root = path.join(dir, `root-${spec.name}`);
+  const version = spec.version ?? '1.0';
+  const root = path.join(dir, `root-${spec.name}-${version}`);
   mkdirSync(path.join(root, 'DEBIAN'), { recursive: true });
   mkdirSync(path.join(root, 'opt', spec.name, 'bin'), { recursive: true });
   const program = path.join(root, 'opt', spec.name, 'bin', spec.name);
-  writeFileSync(program, `#!/bin/sh\necho "${spec.name} 1.0"\n`);
+  writeFileSync(program, `#!/bin/sh\necho "${spec.name} ${version}"\n`);
   chmodSync(program, 0o755);
   for (const [file, content] of Object.entries(spec.files ?? {})) {
     mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
     writeFileSync(path.join(root, file), content);
   }
-  writeFileSync(path.join(root, 'DEBIAN', 'control'), `Package: ${spec.name}\nVersion: 1.0-1\nArchitecture: all\nMaintainer: ndist tests <tests@ndist.invalid>\nDescription: hand-made package for the verify e2e\n`);
+  writeFileSync(path.join(root, 'DEBIAN', 'control'), `Package: ${spec.name}\nVersion: ${version}-1\nArchitecture: all\nMaintainer: ndist tests <tests@ndist.invalid>\nDescription: hand-made package for the verify e2e\n`);
   const unitScripts = spec.unit
-    ? { postinst: `systemctl daemon-reload\nsystemctl enable --now ${spec.name}.service || true`, prerm: `systemctl disable --now ${spec.name}.service || true`, postrm: 'systemctl daemon-reload || true' }
+    ? { postinst: `systemctl daemon-reload\nsystemctl enable ${spec.name}.service\nsystemctl restart ${spec.name}.service || true`, prerm: `systemctl disable --now ${spec.name}.service || true`, postrm: 'systemctl daemon-reload || true' }
     : undefined;
   if (spec.unit) {
     mkdirSync(path.join(root, 'lib', 'systemd', 'system'), { recursive: true });
@@ -62,7 +65,7 @@ function handMadeDeb(dir: string, spec: HandMade): string {
     writeFileSync(path.join(root, 'DEBIAN', script), `#!/bin/sh\nset -e\n${body}\n`);
     chmodSync(path.join(root, 'DEBIAN', script), 0o755);
   }
-  const file = path.join(dir, `${spec.name}_1.0-1_all.deb`);
+  const file = path.join(dir, `${spec.name}_${version}-1_all.deb`);
   execFileSync('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', root, file], { stdio: 'ignore' });
   return file;
 }
@@ -161,6 +164,30 @@ describe('ndist verify', { timeout: 15 * 60_000 }, () => {
     assert.equal(step, 'smoke');
     assert.match(output, /does not match \/\^wrong-output 2\\\.\//);
     assert.match(output, /wrong-output 1\.0/);
+  });
+
+  it('upgrades from what a repository channel serves (the service restarted), rolls back to it, upgrades again, and purges clean', async () => {
+    const spec = (version: string): HandMade => ({
+      name: 'upgrades',
+      version,
+      unit: '[Unit]\nDescription=verify e2e upgrade\n[Service]\nExecStart=/bin/sh -c "while :; do sleep 1; done"\n[Install]\nWantedBy=multi-user.target\n',
+      postrm: '[ -d /opt ] || mkdir -m 0755 /opt',
+      smoke: { command: ['/opt/upgrades/bin/upgrades'], output: '^upgrades 1\\.1$' },
+    });
+    const gpgHome = path.join(work, 'gpg');
+    mkdirSync(gpgHome, { mode: 0o700 });
+    const gpg = (args: string[]) => execFileSync('gpg', ['--batch', '--homedir', gpgHome, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    gpg(['--passphrase', '', '--quick-gen-key', 'ndist verify test <verify@ndist.invalid>', 'rsa3072', 'sign', 'never']);
+    const keyFile = path.join(work, 'repo-key.asc');
+    writeFileSync(keyFile, gpg(['--armor', '--export-secret-keys']));
+    const repo = path.join(work, 'repo');
+    await publish([handMadeDeb(work, spec('1.0'))], { repo, sign: { keyFile }, channel: 'stable', dist: 'bookworm', log: () => {} });
+    const outDir = reportFor(work, handMadeDeb(work, spec('1.1')), spec('1.1'));
+    lines.length = 0;
+    const outcomes = await verify({ target: outDir, projectDir: ROOT, fromRepo: repo, channel: 'stable', lint: false, log }).catch((error: unknown) => assert.fail(`${error}\n${lines.join('\n')}`));
+    assert.deepEqual(outcomes[0]!.result.steps.map((step) => step.step), ['prepare', 'snapshot', 'install previous', 'upgrade', 'smoke', 'service after smoke', 'rollback', 'upgrade again', 'remove', 'purge', 'leftovers']);
+    assert.match(lines.join('\n'), /^upgrades \| upgrade from 1\.0-1 \(stable\)$/m);
+    assert.deepEqual(await verifyContainers(), []);
   });
 
   it("passes for a package ndist built: install, smoke test, remove, purge, nothing left, lintian's tags within the allow-list", async () => {
