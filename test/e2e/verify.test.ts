@@ -109,7 +109,8 @@ describe('ndist verify', { timeout: 15 * 60_000 }, () => {
   async function failingStep(spec: HandMade): Promise<{ step: string | undefined; output: string }> {
     const outDir = reportFor(work, handMadeDeb(work, spec), spec);
     lines.length = 0;
-    await assert.rejects(verify({ target: outDir, projectDir: ROOT, log }), VerifyFailedError);
+    // lintian is left to the package ndist built: these fail before it, and CI time is shared.
+    await assert.rejects(verify({ target: outDir, projectDir: ROOT, lint: false, log }), VerifyFailedError);
     assert.deepEqual(await verifyContainers(), []);
     const record = Object.values(readVerifyRecords(path.join(outDir, 'ndist-verify.json')).artifacts)[0]!.releases.bookworm!;
     assert.equal(record.ok, false);
