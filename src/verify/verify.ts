@@ -145,7 +145,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyOutcome[]> {
 
 /** The package (and runtime package) a channel gives hosts now, as files in the repository's pool. */
 function servedNow(repository: Awaited<ReturnType<typeof listRepository>>, repo: string, channel: string, app: string, arch: string): { version: string; packages: string[] } | undefined {
-  const current = repository.channels.find((listing) => listing.channel === channel)?.packages.find((pkg) => pkg.name === app && pkg.arch === arch && pkg.current);
+  const current = repository.channels.find((listing) => listing.channel === channel)?.packages.find((pkg) => pkg.name === app && (pkg.arch === arch || pkg.arch === 'all') && pkg.current);
   if (!current) return undefined;
   const runtime = current.runtime ? repository.state.packages[current.runtime] : undefined;
   return { version: current.version, packages: [current, ...(runtime ? [runtime] : [])].map((pkg) => path.join(repo, pkg.file)) };
