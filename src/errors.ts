@@ -101,3 +101,12 @@ export class CacheError extends NdistError {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** `ndist verify` found a package that does not install, run, remove or purge cleanly; each failure is named. */
+export class VerifyFailedError extends NdistError {
+  override name = 'VerifyFailedError';
+  readonly exitCode = EXIT_CODES.failed;
+  constructor(readonly failures: string[]) {
+    super(`${failures.length} package${failures.length === 1 ? '' : 's'} failed verify: ${failures.join('; ')}`);
+  }
+}

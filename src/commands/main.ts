@@ -14,6 +14,7 @@ import { commandLine, describeBuild, pickBuild, renderBuild } from './render.ts'
 import { textTable } from '../progress/reporter.ts';
 import { setRunSettings, type CollectedBuilder, type RunSettings } from '../options/run-settings.ts';
 import { addRepositoryCommands } from './repo.ts';
+import { addVerifyCommand } from './verify.ts';
 import { ndistVersion } from '../util/ndist-version.ts';
 
 /**
@@ -224,6 +225,7 @@ function program(state: { exitCode: number }): Command {
     });
 
   addRepositoryCommands(cli);
+  addVerifyCommand(cli);
 
   cli
     .command('machines')

@@ -2,16 +2,22 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { textTable } from '../progress/reporter.ts';
-import type { ChannelListing } from '../repository/channels.ts';
+import { parseChannelKey, type ChannelListing } from '../repository/channels.ts';
 import { listRepository, promote, publish, repositoryInstructions, rollback, type RepositoryOptions } from '../repository/repository.ts';
+
+/** `verified`; `UNVERIFIED` where it was promoted into this channel with --unverified; else `-` (no record yet). */
+function verifyState(pkg: ChannelListing['packages'][number], channel: string): string {
+  if (pkg.verified) return 'verified';
+  return pkg.unverifiedPromotions?.includes(parseChannelKey(channel).channel) ? 'UNVERIFIED' : '-';
+}
 
 function channelTable(channels: ChannelListing[]): string[] {
   const rows = channels.flatMap((listing) =>
     listing.packages.length
-      ? listing.packages.map((pkg) => [listing.channel, pkg.name, pkg.version, pkg.arch, pkg.current ? 'current' : ''])
-      : [[listing.channel, '(empty)', '', '', '']],
+      ? listing.packages.map((pkg) => [listing.channel, pkg.name, pkg.version, pkg.arch, verifyState(pkg, listing.channel), pkg.current ? 'current' : ''])
+      : [[listing.channel, '(empty)', '', '', '', '']],
   );
-  return textTable(['CHANNEL', 'PACKAGE', 'VERSION', 'ARCH', ''], rows);
+  return textTable(['CHANNEL', 'PACKAGE', 'VERSION', 'ARCH', 'VERIFY', ''], rows);
 }
 
 function parseKeep(value: string): number {
@@ -69,8 +75,9 @@ export function addRepositoryCommands(cli: Command): void {
     .option('--dist <name>', DIST_HELP)
     .option('--keep <n>', 'versions of an app a channel keeps (default: 5)', parseKeep)
     .option('--key-file <file>', KEY_HELP)
-    .action(async (app: string, version: string, flags: CommonFlags & { from: string; to: string }) => {
-      const { changes, channels } = await promote(app, version, { ...repositoryOptions(flags), from: flags.from, to: flags.to, dist: flags.dist });
+    .option('--unverified', 'promote even bytes with no passing `ndist verify` record for their release (recorded; repo ls shows it)')
+    .action(async (app: string, version: string, flags: CommonFlags & { from: string; to: string; unverified?: boolean }) => {
+      const { changes, channels } = await promote(app, version, { ...repositoryOptions(flags), from: flags.from, to: flags.to, dist: flags.dist, unverified: flags.unverified });
       for (const line of [...changes, '', ...channelTable(channels)]) console.log(line);
     });
 

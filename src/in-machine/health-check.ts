@@ -120,6 +120,32 @@ export function analyse({ elves, packaged, owners, runtimeDeps, machine, machine
   return problems;
 }
 
+/** The newest glibc and libstdc++ symbol versions any ELF file needs: the oldest system the package can run on, and the file that sets it. */
+export interface Floor {
+  glibc?: string;
+  glibcFile?: string;
+  glibcxx?: string;
+  glibcxxFile?: string;
+}
+
+export function glibcFloor(elves: ElfFacts[]): Floor {
+  const floor: Floor = {};
+  for (const elf of elves) {
+    const glibc = newest(elf.versions, 'GLIBC');
+    if (glibc && (!floor.glibc || compareVersions(glibc, floor.glibc) > 0)) Object.assign(floor, { glibc, glibcFile: elf.file });
+    const glibcxx = newest(elf.versions, 'GLIBCXX');
+    if (glibcxx && (!floor.glibcxx || compareVersions(glibcxx, floor.glibcxx) > 0)) Object.assign(floor, { glibcxx, glibcxxFile: elf.file });
+  }
+  return floor;
+}
+
+/** The floor as the line the build log shows (`health check: needs glibc >= …`); none when no ELF file needs glibc. */
+export function floorLine(floor: Floor): string | undefined {
+  if (!floor.glibc) return undefined;
+  const cxx = floor.glibcxx ? `, libstdc++ with GLIBCXX_${floor.glibcxx} (${floor.glibcxxFile})` : '';
+  return `health check: needs glibc >= ${floor.glibc} (${floor.glibcFile})${cxx}`;
+}
+
 // ---- Fact gathering inside the build machine ----
 
 function isElf(file: string): boolean {
@@ -152,7 +178,9 @@ function walk(root: string, relative = ''): { files: string[]; names: Set<string
 
 function run(command: string, args: string[]): string {
   try {
-    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    // `readelf -V` of the node binary prints a line per dynamic symbol (about 5 MB): past the
+    // default 1 MB buffer it failed (ENOBUFS), read as no output, and node's versions went unchecked.
+    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 256 * 1024 * 1024 });
   } catch {
     return '';
   }
@@ -198,6 +226,8 @@ function main(args: string[]): number {
   const owners = new Map([...libraries].filter((library) => !names.has(library)).map((library) => [library, findOwner(library)] as const));
   const problems = analyse({ elves, packaged: names, owners, runtimeDeps, machine: machineFacts(), machineId });
   console.log(`health check: ${elves.length} ELF files, ${libraries.size} libraries needed`);
+  const floor = floorLine(glibcFloor(elves));
+  if (floor) console.log(floor);
   for (const problem of problems) console.log(`health check ${mode === 'warn' ? 'warning' : 'error'}: ${problem.file} ${problem.message}`);
   return problems.length > 0 && mode !== 'warn' ? 3 : 0;
 }

@@ -67,6 +67,8 @@ export interface BuildOptions {
   allowedLicenses?: string[];
   /** Check every ELF file's libraries and glibc symbol versions before packaging: fail ('error', default), 'warn' or 'off'. */
   healthCheck?: 'error' | 'warn' | 'off';
+  /** What `ndist verify` runs once the package is installed on a clean host (see SmokeTest). */
+  smoke?: SmokeTest;
   /** Compile native addons from source instead of downloading prebuilt binaries. Default true. */
   buildFromSource?: boolean;
   /** Run the app as a systemd service: a unit is installed, enabled and started on install, restarted on upgrade. */
@@ -279,3 +281,10 @@ export interface SigningOptions {
   /** Passphrase of the key. Default: $NDIST_SIGNING_PASSPHRASE; none when unset. */
   passphrase?: string;
 }
+
+/**
+ * `ndist verify`'s smoke test: a command (`['my-app', '--version']`, which must exit 0), a command
+ * with the exit code and an output pattern (a regular expression) it must match, or an HTTP probe
+ * of a service on the host (`{ http: 'http://127.0.0.1:8080/health' }`, answered 2xx or 3xx).
+ */
+export type SmokeTest = string[] | { command: string[]; exitCode?: number; output?: string } | { http: string };

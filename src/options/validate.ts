@@ -11,6 +11,7 @@ import { toPackageVersion } from '../util/package-version.ts';
 import { contentEntries } from './contents.ts';
 import { globPattern, matchesAny } from '../in-machine/stage-app.ts';
 import type { BuildOptions, EngineOptions, SourceSpec } from './types.ts';
+import { checkSmoke } from '../verify/smoke.ts';
 
 /** Upstream version as Debian and RPM both accept it, after semver's pre-release dash became `~`. */
 const PACKAGE_VERSION = /^[0-9][A-Za-z0-9.+~]*$/;
@@ -85,6 +86,7 @@ export function validateBuild(options: BuildOptions): void {
     if (matchesAny('package.json', [globPattern(glob)])) fail(`exclude[${index}]`, `"${glob}" would leave out package.json, which the app needs at run time`);
   });
   checkServiceOptions(options);
+  checkSmoke(options.smoke);
 }
 
 /** Globs relative to the app, that cannot reach outside it. */

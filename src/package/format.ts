@@ -25,6 +25,8 @@ export interface Format {
   changelogFiles(spec: PackageSpec, sourceDateEpoch: number): StagedFile[];
   /** Options the format has no equivalent for, each with why and what to do instead. */
   readonly unsupported: Partial<Record<'breaks' | 'fields', string>>;
+  /** Shell lines every postrm ends with: system directories the package manager removed with the package, put back (see system-directories.ts). */
+  readonly postrmRestore?: string[];
   /** The packager the format's distributions ship, used where a machine has no fpm. */
   readonly nativePackager: 'dpkg-deb' | 'rpmbuild';
   /** Machines of this format carry a spec template for the native packager: its default file. */

@@ -366,6 +366,7 @@ export function phaseScript(lifecycle: Lifecycle, phase: Phase, format: PackageF
     for (const [event, body] of cases) lines.push(`  ${event})`, ...body.map((line) => `    ${line}`), '    ;;');
     lines.push('esac');
   }
+  if (phase === 'postrm') lines.push(...(formatOf(format).postrmRestore ?? []));
   const hook = lifecycle.hooks[phase];
   if (hook) {
     // The build's own script, run by sh with the event as $1; it fails the phase when it fails.

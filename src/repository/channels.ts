@@ -24,6 +24,10 @@ export interface PublishedPackage {
   file: string;
   /** rpm: signed packages make the .repo file ask for gpgcheck. */
   signed: boolean;
+  /** These bytes passed `ndist verify` for this dist (from the outDir's ndist-verify.json when published). */
+  verified?: boolean;
+  /** Channels it was promoted to without a passing verify (`promote --unverified`), recorded for `repo ls`. */
+  unverifiedPromotions?: string[];
   /** The id of the ndist-node-* package it runs on (runtime 'shared'): promoted and kept with it. */
   runtime?: string;
   publishedAt: string;
@@ -135,7 +139,15 @@ export function publishPackages(state: RepositoryState, packages: PublishedPacka
     batch.set(pkg.id, pkg);
   }
   const changes: Change[] = [];
-  for (const pkg of packages) if (!state.packages[pkg.id]) state.packages[pkg.id] = pkg;
+  for (const pkg of packages) {
+    const published = state.packages[pkg.id];
+    if (!published) state.packages[pkg.id] = pkg;
+    // The same bytes published again after `ndist verify` bring their passing record.
+    else if (pkg.verified && !published.verified) {
+      published.verified = true;
+      changes.push(`${label(pkg)} for ${pkg.dist}: verified`);
+    }
+  }
   const byChannel = new Map<string, string[]>();
   for (const pkg of packages) {
     const key = channelKey({ format: pkg.format, dist: pkg.dist, channel });
@@ -162,8 +174,23 @@ function holdings(state: RepositoryState, keys: string[], app: string): string {
   return versions.length ? `it holds ${app} ${versions.join(', ')}` : `it holds no ${app}`;
 }
 
+/**
+ * Only bytes `ndist verify` passed on their release go further: else the promote is refused (the
+ * state is not written), or with --unverified it goes ahead and the package records it.
+ */
+function checkVerified(pkg: PublishedPackage, to: string, unverified: boolean, changes: Change[]): void {
+  if (pkg.verified) return;
+  if (!unverified) {
+    throw new RepositoryError(
+      `promote: ${label(pkg)} for ${pkg.dist} has no passing verify record: run \`ndist verify <outDir>\` on the build that made it, then \`ndist publish <outDir>\` to its channel again (the same bytes take the record); or promote with --unverified`,
+    );
+  }
+  pkg.unverifiedPromotions = [...new Set([...(pkg.unverifiedPromotions ?? []), to])];
+  changes.push(`${label(pkg)} for ${pkg.dist} promoted to ${to} unverified (--unverified)`);
+}
+
 /** Add `app` at `version` from one channel to another, in each dist (or one) where the first holds it. */
-export function promotePackages(state: RepositoryState, app: string, version: string, from: string, to: string, keep: number, dist?: string): Change[] {
+export function promotePackages(state: RepositoryState, app: string, version: string, from: string, to: string, keep: number, dist?: string, checks: { unverified?: boolean } = {}): Change[] {
   if (from === to) throw new RepositoryError(`promote: --from and --to are both ${from}`);
   const sources = channelsNamed(state, from, dist);
   if (sources.length === 0) throw new RepositoryError(`promote: there is no channel ${from}${dist ? ` for ${dist}` : ''} (see ndist repo ls)`);
@@ -174,6 +201,7 @@ export function promotePackages(state: RepositoryState, app: string, version: st
     if (ids.length === 0) continue;
     found = true;
     const ref = parseChannelKey(key);
+    for (const id of ids) checkVerified(state.packages[id]!, to, checks.unverified === true, changes);
     addToChannel(state, channelKey({ ...ref, channel: to }), ids, keep, changes);
   }
   if (!found) throw new RepositoryError(`promote: ${from} holds no ${app} ${version}; ${holdings(state, sources, app)}`);

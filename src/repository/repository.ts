@@ -25,6 +25,7 @@ import { ARMORED_KEY_FILE, KEYRING_FILE, downgradeCommand, installInstructions, 
 import { readPackageFile, type PackageFile } from './package-file.ts';
 import { rpmPoolPath, stageYumChannel, yumChannels } from './yum.ts';
 import { copyFileAtomic, writeFileAtomic } from '../util/atomic-write.ts';
+import { VERIFY_FILE, passedReleases, readVerifyRecords } from '../verify/record.ts';
 
 export const STATE_FILE = 'ndist-repo.json';
 const LOCK_FILE = '.ndist-repo.lock';
@@ -56,6 +57,8 @@ export interface PromoteOptions extends RepositoryOptions {
   from: string;
   to: string;
   dist?: string;
+  /** Promote bytes with no passing `ndist verify` record for their release; recorded in the repository. */
+  unverified?: boolean;
 }
 
 export interface RollbackOptions extends RepositoryOptions {
@@ -114,6 +117,8 @@ interface ReportedBuild {
 interface Candidate {
   file: PackageFile;
   dist: string;
+  /** The outDir's ndist-verify.json says these bytes passed on this dist. */
+  verified: boolean;
 }
 
 /** The packages an outDir's report lists (each build's artifact and runtime package), or loose package files. */
@@ -125,10 +130,11 @@ async function resolveInputs(inputs: string[], dist: string | undefined): Promis
     if (!existsSync(reportFile)) {
       if (!input.endsWith('.deb') && !input.endsWith('.rpm')) throw new ConfigError('publish', `${input} is neither a build's outDir (no ${REPORT_FILE} in it) nor a .deb or .rpm file`);
       if (!dist) throw new ConfigError('dist', `${input} is a package file outside a build's outDir: give the target release it was built for with --dist (e.g. bookworm, el9)`);
-      candidates.push({ file: await readPackageFile(input), dist });
+      candidates.push({ file: await readPackageFile(input), dist, verified: false });
       continue;
     }
     const report = JSON.parse(await readFile(reportFile, 'utf8')) as { builds?: ReportedBuild[] };
+    const verifyRecords = readVerifyRecords(path.join(input, VERIFY_FILE));
     const builds = (report.builds ?? []).filter((build) => build.status === 'succeeded' && build.artifact);
     if (builds.length === 0) throw new ConfigError('publish', `${reportFile} lists no successful build`);
     for (const build of builds) {
@@ -138,7 +144,9 @@ async function resolveInputs(inputs: string[], dist: string | undefined): Promis
       for (const { file, sha256 } of [build.artifact!, ...(build.runtimePackage ? [build.runtimePackage] : [])]) {
         const packageFile = await readPackageFile(path.join(input, file));
         if (packageFile.sha256 !== sha256) throw new RepositoryError(`${path.join(input, file)} changed since build "${build.name}" made it (sha256 ${packageFile.sha256}, the report says ${sha256}): rebuild it`);
-        if (!candidates.some((candidate) => candidate.file.sha256 === sha256 && candidate.dist === target)) candidates.push({ file: packageFile, dist: target });
+        // A runtime package is verified with the app that runs on it.
+        const verified = passedReleases(verifyRecords, build.artifact!.sha256).includes(target);
+        if (!candidates.some((candidate) => candidate.file.sha256 === sha256 && candidate.dist === target)) candidates.push({ file: packageFile, dist: target, verified });
       }
     }
   }
@@ -148,7 +156,7 @@ async function resolveInputs(inputs: string[], dist: string | undefined): Promis
 /** Published records of the candidates, each app linked to the ndist-node-* package it depends on. */
 function toPublished(state: RepositoryState, candidates: Candidate[]): PublishedPackage[] {
   const now = new Date().toISOString();
-  const records = candidates.map(({ file, dist }): PublishedPackage => ({
+  const records = candidates.map(({ file, dist, verified }): PublishedPackage => ({
     id: packageId(file.format, dist, file.name, file.version, file.arch),
     format: file.format,
     dist,
@@ -160,6 +168,7 @@ function toPublished(state: RepositoryState, candidates: Candidate[]): Published
     file: file.format === 'deb' ? path.posix.join('apt', aptPoolPath(dist, file.name, path.basename(file.path))) : rpmPoolPath(dist, file.name, path.basename(file.path)),
     signed: file.signed,
     publishedAt: now,
+    ...(verified ? { verified } : {}),
   }));
   for (const [index, record] of records.entries()) {
     const runtimeName = candidates[index]!.file.depends.find((name) => name.startsWith('ndist-node-'));
@@ -335,7 +344,7 @@ export async function publish(inputs: string[], options: PublishOptions): Promis
 export async function promote(app: string, version: string, options: PromoteOptions): Promise<OperationResult> {
   validate(options);
   const { state, result } = await changeRepository(options, (state) => {
-    const changes = promotePackages(state, app, version, options.from, options.to, options.keep ?? DEFAULT_KEEP, options.dist);
+    const changes = promotePackages(state, app, version, options.from, options.to, options.keep ?? DEFAULT_KEEP, options.dist, { unverified: options.unverified });
     const touched = Object.keys(state.channels).map(parseChannelKey).filter((ref) => ref.channel === options.to && (!options.dist || ref.dist === options.dist)).map(formatDist);
     return { touched, result: changes };
   });

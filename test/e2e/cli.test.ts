@@ -43,7 +43,7 @@ describe('ndist CLI', () => {
   it('--version, and --help on every command', async () => {
     const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8'));
     assert.equal((await ndist(['--version'], tmp)).stdout.trim(), pkg.version);
-    for (const command of ['build', 'list', 'render', 'init', 'shell', 'machines', 'bootstrap-image', 'publish', 'promote', 'rollback', 'repo']) {
+    for (const command of ['build', 'list', 'render', 'init', 'shell', 'machines', 'bootstrap-image', 'publish', 'promote', 'rollback', 'repo', 'verify']) {
       const { code, stdout } = await ndist([command, '--help'], tmp);
       assert.equal(code, 0, command);
       assert.match(stdout, new RegExp(`^Usage: ndist ${command}`), command);

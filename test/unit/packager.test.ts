@@ -14,6 +14,8 @@ import { NO_CONTENTS } from '../../src/package/contents.ts';
 import type { PackageSpec } from '../../src/package/spec.ts';
 import { BuildError, ConfigError } from '../../src/errors.ts';
 import type { Machine } from '../../src/machine/catalogue.ts';
+import { restorePostrm } from '../../src/package/system-directories.ts';
+import { shellQuote } from '../../src/machine/script.ts';
 
 function spec(changes: Partial<PackageSpec> = {}): PackageSpec {
   return {
@@ -89,6 +91,8 @@ describe('fpmCommand', () => {
       '-d', 'ca-certificates | openssl',
       '--deb-no-default-config-files',
       '--deb-compression', 'gz',
+      // the postrm that puts back /opt (src/package/system-directories.ts)
+      '--after-remove', '/ndist/scripts/restore-postrm',
       '-p', '/ndist/out/demo_1.2.0~rc.1-2_amd64.deb',
       '--deb-priority', 'extra', '--vendor', 'Me & Co',
       '-C', '/ndist/root',
@@ -107,6 +111,7 @@ describe('fpmCommand', () => {
       '--description', 'A demo app',
       '--deb-no-default-config-files',
       '--deb-compression', 'xz',
+      '--after-remove', '/ndist/scripts/restore-postrm',
       '-p', '/ndist/out/demo_1.2.0~rc.1-2_amd64.deb',
       '-C', '/ndist/root',
       '.',
@@ -180,6 +185,7 @@ describe('stagedFiles', () => {
       { path: 'usr/bin/demo', mode: 0o755, content: wrapperScript(spec()) },
       { path: 'usr/share/doc/demo/copyright', mode: 0o644, content: copyright },
       { path: 'DEBIAN/control', mode: 0o644, content: debControl(spec()) },
+      { path: 'DEBIAN/postrm', mode: 0o755, content: restorePostrm('deb') },
     ]);
   });
 
@@ -471,14 +477,15 @@ describe('the packager registry', () => {
 
   test('the runtime package gets its control files by script: dpkg-deb writes them, the others remove DEBIAN', () => {
     assert.match(dpkgDeb.scriptedControl(spec(), 'root')[0]!, /^printf '%s' 'Package: demo\n[\s\S]*' > "\$root\/DEBIAN\/control"$/);
-    assert.equal(dpkgDeb.scriptedControl(spec(), 'root')[1], installedSizeCommand('"$root"'));
+    assert.deepEqual(dpkgDeb.scriptedControl(spec(), 'root').slice(1), [`printf '%s' ${shellQuote(restorePostrm('deb')!)} > "$root/DEBIAN/postrm"`, 'chmod 0755 "$root/DEBIAN/postrm"', installedSizeCommand('"$root"')]);
     assert.deepEqual(fpm.scriptedControl(spec(), 'root'), ['rm -rf "$root/DEBIAN"']);
     assert.deepEqual(rpmbuild.scriptedControl(spec(), 'root'), ['rm -rf "$root/DEBIAN"']);
   });
 
   test('rpmbuild streams its spec and %files script per package; fpm its maintainer scripts; dpkg-deb nothing beside the tree', () => {
     assert.deepEqual(rpmbuild.machineFiles(rpmSpec(), 'runtime', 'Name: x\n').map((entry) => entry.name), ['ndist/rpm', 'ndist/rpm/demo.spec', 'ndist/rpm/runtime-files.sh']);
-    assert.deepEqual(fpm.machineFiles(spec(), 'app', undefined), []);
+    assert.deepEqual(fpm.machineFiles(spec(), 'app', undefined).map((entry) => entry.name), ['ndist/scripts/restore-postrm']);
+    assert.deepEqual(fpm.machineFiles(rpmSpec(), 'app', undefined), []);
     assert.deepEqual(dpkgDeb.machineFiles(spec(), 'app', undefined), []);
   });
 });

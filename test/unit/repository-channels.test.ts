@@ -4,7 +4,7 @@ import {
   emptyState, listChannels, packageId, promotePackages, publishPackages, referencedFiles, rollbackChannel, type PublishedPackage, type RepositoryState,
 } from '../../src/repository/channels.ts';
 
-function pkg(name: string, version: string, options: { arch?: string; dist?: string; format?: 'deb' | 'rpm'; sha256?: string; runtime?: PublishedPackage } = {}): PublishedPackage {
+function pkg(name: string, version: string, options: { arch?: string; dist?: string; format?: 'deb' | 'rpm'; sha256?: string; runtime?: PublishedPackage; verified?: boolean } = {}): PublishedPackage {
   const { arch = 'amd64', dist = 'bookworm', format = 'deb' } = options;
   return {
     id: packageId(format, dist, name, version, arch),
@@ -14,6 +14,7 @@ function pkg(name: string, version: string, options: { arch?: string; dist?: str
     file: `apt/pool/${dist}/${name}_${version}_${arch}.deb`,
     signed: false,
     ...(options.runtime ? { runtime: options.runtime.id } : {}),
+    ...(options.verified ? { verified: true } : {}),
     publishedAt: '2026-11-24T00:00:00.000Z',
   };
 }
@@ -60,12 +61,25 @@ describe('repository channels', () => {
   it('promotes a version with its runtime package, matching the upstream or the full version', () => {
     const state = emptyState('acme');
     const runtime = pkg('ndist-node-22.23.3', '22.23.3-1');
-    publishPackages(state, [runtime, pkg('app', '1.1.0-1deb12', { runtime })], 'testing', 5);
+    publishPackages(state, [runtime, pkg('app', '1.1.0-1deb12', { runtime, verified: true })], 'testing', 5);
     assert.throws(() => promotePackages(state, 'app', '1.2.0', 'testing', 'stable', 5), /testing holds no app 1\.2\.0; it holds app 1\.1\.0-1deb12/);
     promotePackages(state, 'app', '1.1.0', 'testing', 'stable', 5);
     assert.deepEqual(held(state, 'deb/bookworm/stable'), ['app_1.1.0-1deb12_amd64', 'ndist-node-22.23.3_22.23.3-1_amd64']);
     assert.doesNotThrow(() => promotePackages(state, 'app', '1.1.0-1deb12', 'testing', 'stable', 5));
     assert.throws(() => promotePackages(state, 'app', '1.1.0', 'nightly', 'stable', 5), /there is no channel nightly/);
+  });
+
+  it('refuses to promote bytes with no passing verify record, naming the command; --unverified goes ahead and is recorded; publishing the same bytes verified brings the record', () => {
+    const state = emptyState('acme');
+    publishPackages(state, [pkg('app', '1.0.0-1')], 'testing', 5);
+    const before = structuredClone(state);
+    assert.throws(() => promotePackages(state, 'app', '1.0.0', 'testing', 'stable', 5), /app 1\.0\.0-1 \(amd64\) for bookworm has no passing verify record: run `ndist verify <outDir>`.*or promote with --unverified/);
+    assert.deepEqual(state, before);
+    const changes = promotePackages(state, 'app', '1.0.0', 'testing', 'stable', 5, undefined, { unverified: true });
+    assert.ok(changes.includes('app 1.0.0-1 (amd64) for bookworm promoted to stable unverified (--unverified)'));
+    assert.deepEqual(state.packages['deb/bookworm/app_1.0.0-1_amd64']!.unverifiedPromotions, ['stable']);
+    assert.deepEqual(publishPackages(state, [pkg('app', '1.0.0-1', { verified: true })], 'testing', 5).filter((change) => change.endsWith('verified')), ['app 1.0.0-1 (amd64) for bookworm: verified']);
+    assert.doesNotThrow(() => promotePackages(state, 'app', '1.0.0', 'testing', 'beta', 5));
   });
 
   it('rolls back to the version before, per arch; refuses when there is none; the runtime nobody uses leaves', () => {

@@ -148,7 +148,10 @@ describe('repository: publish, promote, rollback on the host', () => {
   });
 
   it('promotes testing to stable, rolls back, and drops pool files no channel holds', async () => {
-    await promote('acme', '1.1.0', { ...options(), from: 'testing', to: 'stable' });
+    // 1.1.0 was published as a loose file, with no verify record: refused, then forced and recorded.
+    await assert.rejects(promote('acme', '1.1.0', { ...options(), from: 'testing', to: 'stable' }), /has no passing verify record: run `ndist verify <outDir>`/);
+    await promote('acme', '1.1.0', { ...options(), from: 'testing', to: 'stable', unverified: true });
+    assert.deepEqual((await listRepository(repo)).state.packages['deb/bookworm/acme_1.1.0-1deb12_amd64']!.unverifiedPromotions, ['stable']);
     let stable = (await listRepository(repo)).channels.find((listing) => listing.channel === 'deb/bookworm/stable')!;
     assert.deepEqual(stable.packages.filter((p) => p.name === 'acme').map((p) => [p.version, p.current]), [['1.1.0-1deb12', true], ['1.0.0-1deb12', false]]);
     const { rolledBack } = await rollback('acme', { ...options(), channel: 'stable' });

@@ -343,7 +343,7 @@ describe('templates/debian.sh.hbs rendered by the build plan', () => {
       lastLine(script),
       "fpm -s dir -t deb -n hello-app -v 1.0.0 --iteration 1 -a amd64 -m 'ndist tests <tests@ndist.invalid>' " +
         "--description 'ndist test fixture: a CLI with a pure-JS dependency and a native addon' --license MIT " +
-        "--url https://ndist.invalid/hello-app -d 'libsqlite3-0 (>= 3.40)' --deb-no-default-config-files --deb-compression xz " +
+        "--url https://ndist.invalid/hello-app -d 'libsqlite3-0 (>= 3.40)' --deb-no-default-config-files --deb-compression xz --after-remove /ndist/scripts/restore-postrm " +
         '-p /ndist/out/hello-app_1.0.0-1_amd64.deb --deb-priority optional -C /ndist/root .',
     );
     assert.deepEqual(bashArgs(lastLine(script)), command);

@@ -16,6 +16,7 @@ import { NO_CONTENTS, resolveContents } from '../../src/package/contents.ts';
 import type { PackageSpec } from '../../src/package/spec.ts';
 import type { BuildOptions } from '../../src/options/types.ts';
 import { validateBuild } from '../../src/options/validate.ts';
+import { restorePostrm } from '../../src/package/system-directories.ts';
 
 let source: string;
 before(() => {
@@ -327,8 +328,10 @@ describe('maintainer scripts', () => {
     for (const phase of PHASES) {
       const deb = phaseScript(lifecycle(), phase, 'deb');
       const rpm = phaseScript(lifecycle(), phase, 'rpm');
-      // Same body after the dispatch: only how the event is found differs.
-      assert.equal(deb.slice(deb.indexOf('case "$event"')), rpm.slice(rpm.indexOf('case "$event"')));
+      // Same body after the dispatch: only how the event is found differs, and the deb postrm puts back /opt.
+      const restore = '[ -d /opt ] || mkdir -m 0755 /opt\n';
+      assert.equal(deb.includes(restore), phase === 'postrm');
+      assert.equal(deb.slice(deb.indexOf('case "$event"')).replace(restore, ''), rpm.slice(rpm.indexOf('case "$event"')));
     }
   });
 
@@ -392,11 +395,18 @@ describe('packagers', () => {
     assert.match(fpmScripts(spec('rpm', lifecycle(undefined, { format: 'rpm' })))[0]!, /if \[ "\$1" -ge 2 \]/);
   });
 
-  test('without service options the fpm command and the staged files are those of a plain package', () => {
+  test('without service options the fpm command and the staged files are those of a plain package: only the deb postrm putting back /opt', () => {
     const plain = spec('deb');
-    assert.deepEqual(fpm.command({ ...plain, provides: [], conflicts: [], replaces: [] }, 'app', []).filter((arg) => /^--(before|after|config|provides|conflicts|replaces)/.test(arg)), []);
-    assert.deepEqual(stagedFiles({ ...plain, provides: [], conflicts: [], replaces: [] }, dpkgDeb).map((file) => file.path), ['usr/bin/demo', 'usr/share/doc/demo/copyright', 'DEBIAN/control']);
-    assert.deepEqual(fpmScripts(plain), []);
+    const command = fpm.command({ ...plain, provides: [], conflicts: [], replaces: [] }, 'app', []);
+    assert.deepEqual(command.filter((arg, index) => /^--(before|after|config|provides|conflicts|replaces)/.test(arg) || /^--/.test(command[index - 1] ?? '') && arg.startsWith('/ndist/scripts')), ['--after-remove', '/ndist/scripts/restore-postrm']);
+    assert.deepEqual(stagedFiles({ ...plain, provides: [], conflicts: [], replaces: [] }, dpkgDeb).map((file) => file.path), ['usr/bin/demo', 'usr/share/doc/demo/copyright', 'DEBIAN/control', 'DEBIAN/postrm']);
+    assert.deepEqual(fpmScripts(plain), [restorePostrm('deb')]);
+    assert.match(restorePostrm('deb')!, /^\[ -d \/opt \] \|\| mkdir -m 0755 \/opt$/m);
+    // rpm removes only what a package owns, and ndist's rpms never own /opt: no scriptlet.
+    const plainRpm = spec('rpm');
+    assert.equal(restorePostrm('rpm'), undefined);
+    assert.ok(!fpm.command(plainRpm, 'app', []).includes('--after-remove'));
+    assert.deepEqual(fpmScripts(plainRpm), []);
   });
 });
 

@@ -38,5 +38,7 @@ export const deb: Format = {
   changelogFiles: (spec, sourceDateEpoch) =>
     spec.changelog ? [{ path: `usr/share/doc/${spec.app}/changelog.Debian.gz`, mode: 0o644, content: debianChangelogGz(spec, spec.changelog, sourceDateEpoch) }] : [],
   unsupported: {},
+  // dpkg removed /opt with the last package listing it; the system had it (base-files makes it).
+  postrmRestore: ['[ -d /opt ] || mkdir -m 0755 /opt'],
   nativePackager: 'dpkg-deb',
 };

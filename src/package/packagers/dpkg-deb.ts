@@ -5,6 +5,7 @@ import type { Packager, StagedFile } from '../packager.ts';
 import { OUTPUT_DIR, stagingRoot } from '../staging.ts';
 import type { PackageSpec } from '../spec.ts';
 import { shellQuote } from '../../machine/script.ts';
+import { restorePostrm } from '../system-directories.ts';
 
 const list = (relations: string[]) => (relations.length > 0 ? relations.join(', ') : undefined);
 
@@ -61,10 +62,20 @@ export const dpkgDeb: Packager = {
       if (lifecycle.configFiles.length > 0) files.push({ path: 'DEBIAN/conffiles', mode: 0o644, content: debConffiles(lifecycle) });
       const scripts = phaseScripts(lifecycle, spec.format);
       for (const phase of PHASES) files.push({ path: `DEBIAN/${phase}`, mode: 0o755, content: scripts[phase] });
+    } else {
+      const postrm = restorePostrm(spec.format);
+      if (postrm) files.push({ path: 'DEBIAN/postrm', mode: 0o755, content: postrm });
     }
     return files;
   },
-  scriptedControl: (spec, root) => [`printf '%s' ${shellQuote(debControl(spec))} > "$${root}/DEBIAN/control"`, installedSizeCommand(`"$${root}"`)],
+  scriptedControl(spec, root) {
+    const postrm = restorePostrm(spec.format);
+    return [
+      `printf '%s' ${shellQuote(debControl(spec))} > "$${root}/DEBIAN/control"`,
+      ...(postrm ? [`printf '%s' ${shellQuote(postrm)} > "$${root}/DEBIAN/postrm"`, `chmod 0755 "$${root}/DEBIAN/postrm"`] : []),
+      installedSizeCommand(`"$${root}"`),
+    ];
+  },
   machineFiles: () => [],
   // ndist's own shell (no user input), inserted raw by the templates.
   templateVariables: (_spec, _role, active) => ({ usesDpkgDeb: active, installedSizeCommand: installedSizeCommand('"$staging"') }),

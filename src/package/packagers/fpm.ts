@@ -9,6 +9,7 @@ import type { Packager } from '../packager.ts';
 import { PHASES, phaseScripts, type Phase } from '../service.ts';
 import { OUTPUT_DIR, machineFile, stagingRoot } from '../staging.ts';
 import type { PackageSpec } from '../spec.ts';
+import { RESTORE_POSTRM_IN_MACHINE, restorePostrm } from '../system-directories.ts';
 
 /** fpm reads maintainer scripts from files: they are put here in the machine, outside the package tree. */
 export const FPM_SCRIPTS_DIR = '/ndist/scripts';
@@ -83,7 +84,8 @@ function fpmLifecycleArgs(spec: PackageSpec): string[] {
     ...spec.replaces.flatMap((relation) => ['--replaces', relation]),
     ...FORMAT_ARGS[spec.format].relations(spec),
   ];
-  if (!lifecycle) return args;
+  // No lifecycle: only the postrm putting back what dpkg removed with the package, where the format needs one.
+  if (!lifecycle) return restorePostrm(spec.format) ? [...args, FPM_SCRIPT_FLAGS.postrm, RESTORE_POSTRM_IN_MACHINE] : args;
   args.push(...lifecycle.configFiles.flatMap((file) => ['--config-files', file.path]));
   args.push(...FORMAT_ARGS[spec.format].configDirectories(spec));
   args.push(...PHASES.flatMap((phase) => [FPM_SCRIPT_FLAGS[phase], `${FPM_SCRIPTS_DIR}/${phase}`]));
@@ -123,7 +125,10 @@ export const fpm: Packager = {
   scriptedControl: (_spec, root) => [`rm -rf "$${root}/DEBIAN"`],
   // The maintainer scripts, for the package's format (its --before-install… flags name them).
   machineFiles(spec) {
-    if (!spec.lifecycle) return [];
+    if (!spec.lifecycle) {
+      const postrm = restorePostrm(spec.format);
+      return postrm ? [machineFile(RESTORE_POSTRM_IN_MACHINE, postrm, 0o755)] : [];
+    }
     const scripts = phaseScripts(spec.lifecycle, spec.format);
     return PHASES.map((phase) => machineFile(`${FPM_SCRIPTS_DIR}/${phase}`, scripts[phase], 0o755));
   },
