@@ -18,7 +18,7 @@ import { packagerVariables } from '../package/packagers.ts';
 import { runtimePackageKey, runtimePackageName, runtimePackageScript, runtimePackageSpec, runtimeSpecVariables } from '../package/runtime-package.ts';
 import { rpmChangelog } from '../package/changelog.ts';
 import { formatOf } from '../package/formats.ts';
-import { OUTPUT_DIR, STAGING_DIR, checkStagedPaths, commandLinks, machineFile, manPageFiles, stagedFiles, stagedSymlinks } from '../package/staging.ts';
+import { OUTPUT_DIR, STAGING_DIR, checkStagedPaths, machineFile, manPageFiles, stagedFiles, stagedSymlinks } from '../package/staging.ts';
 import type { PackageSpec } from '../package/spec.ts';
 import type { BuildOptions } from '../options/types.ts';
 import type { RuntimeArchive } from './runtime.ts';
@@ -188,7 +188,6 @@ function templateVariables(options: BuildOptions, machine: Machine, spec: Packag
       ...(options.include ?? []).flatMap((glob) => ['--include', glob]),
       ...(options.exclude ?? []).flatMap((glob) => ['--exclude', glob]),
     ],
-    commandLinks: commandLinks(spec),
     healthCheck: options.healthCheck ?? 'error',
     healthCheckEnabled: (options.healthCheck ?? 'error') !== 'off',
     healthCheckScript: HEALTH_CHECK_IN_MACHINE,

@@ -90,9 +90,15 @@ export function checkStagedPaths(files: StagedFile[], symlinks: readonly { path:
   }
 }
 
-/** The contents' symlinks, made in the staging tree as the inputs are unpacked. */
+/**
+ * Symlinks made in the staging tree as the inputs are unpacked: each command's link, then the
+ * contents' symlinks. Not made by the template, so a project's own machine script gets them too.
+ */
 export function stagedSymlinks(spec: PackageSpec): InputEntry[] {
-  return spec.contents.symlinks.map((link) => ({ kind: 'symlink', name: `${STAGING_DIR}${link.path}`.slice(1), target: link.target }));
+  return [
+    ...commandLinks(spec).map((link) => ({ kind: 'symlink' as const, name: `${STAGING_DIR}${spec.prefix}/bin/${link.name}`.slice(1), target: link.target })),
+    ...spec.contents.symlinks.map((link) => ({ kind: 'symlink' as const, name: `${STAGING_DIR}${link.path}`.slice(1), target: link.target })),
+  ];
 }
 
 /**

@@ -136,7 +136,10 @@ describe('contents: resolved on the host', () => {
     ]);
     assert.equal(String(files.find((file) => file.path === 'DEBIAN/conffiles')!.content), '/etc/demo/secret.json\n');
     const links = stagedSymlinks(spec);
-    assert.deepEqual(links, [{ kind: 'symlink', name: 'ndist/root/usr/lib/demo/cli.js', target: '/opt/demo/app/cli.js' }]);
+    assert.deepEqual(links, [
+      { kind: 'symlink', name: 'ndist/root/opt/demo/bin/demo', target: `../app/${spec.commands[0]!.entry}` },
+      { kind: 'symlink', name: 'ndist/root/usr/lib/demo/cli.js', target: '/opt/demo/app/cli.js' },
+    ]);
     // Unpacked with tar as the engine does: a real symlink.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ndist-unit-symlink-'));
     try {
