@@ -312,7 +312,7 @@ describe('release channels: publish, install from the repository, promote, upgra
     const table = await ndist(['repo', 'ls', ...repoArgs()]);
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^deb\/bookworm\/stable\s+service-app\s+1\.0-1\s+amd64\s+-\s+current$/m);
-    assert.match(table.stdout, /^deb\/bookworm\/testing\s+service-app\s+1\.1-1\s+amd64\s+current$/m);
+    assert.match(table.stdout, /^deb\/bookworm\/testing\s+service-app\s+1\.1-1\s+amd64\s+-\s+current$/m);
   });
 
   it('apt refuses a tampered Packages file and a repository signed by another key', async () => {
