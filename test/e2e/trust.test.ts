@@ -16,7 +16,6 @@ import { cacheMounts, cacheVolumes } from '../../src/cache/dependency-cache.ts';
 import { BuildContainer } from '../../src/machine/docker/container.ts';
 import { machineImageTag } from '../../src/machine/docker/image.ts';
 import { loadMachines } from '../../src/machine/catalogue.ts';
-import { shellQuote } from '../../src/machine/script.ts';
 import { TEST_LABEL, cleanHost, docker, ndistContainers } from '../helpers/docker.ts';
 
 const TOKEN = 'ndist-test-token-5f1c9a77e0';
@@ -194,7 +193,10 @@ describe('health check and hostile inputs', { timeout: 20 * 60_000 }, () => {
     const copyright = execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" | tar -xOf - ./usr/share/doc/tiny-app/copyright', 'sh', deb!], { encoding: 'utf8' });
     assert.ok(copyright.split('\n').includes(`License: ${fields.license}`), copyright);
     const wrapper = execFileSync('sh', ['-c', 'dpkg-deb --fsys-tarfile "$1" | tar -xOf - ./usr/bin/tiny-app', 'sh', deb!], { encoding: 'utf8' });
-    assert.ok(wrapper.includes(`/opt/tiny-app/app/${shellQuote(entry)} "$@"`), wrapper);
+    // The wrapper runs the command's link, which points at the hostile-named entry: a name in a link
+    // target, never in a shell line.
+    assert.ok(wrapper.includes(`/opt/tiny-app/bin/tiny-app "$@"`), wrapper);
+    assert.ok(debFiles.includes(`./opt/tiny-app/bin/tiny-app -> ../app/${entry}\n`), debFiles);
 
     // Installed, the wrapper runs the hostile-named entry as data.
     const host = await cleanHost('debian:bookworm', [deb!]);
