@@ -22,7 +22,7 @@ import { formatOf } from './formats.ts';
 import type { Packager } from './packager.ts';
 import { packagerVariables } from './packagers.ts';
 import { OUTPUT_DIR, RUNTIME_STAGING_DIR } from './staging.ts';
-import type { PackageSpec } from './spec.ts';
+import { NO_RELATIONS, type PackageSpec } from './spec.ts';
 import type { RuntimeArchive } from '../build/runtime.ts';
 import { shellQuote } from '../machine/script.ts';
 import { copyFileAtomic } from '../util/atomic-write.ts';
@@ -64,15 +64,7 @@ export function runtimePackageSpec(app: PackageSpec, runtime: RuntimeArchive): P
     compression: app.compression,
     format: app.format,
     prefix: sharedRuntimePrefix(runtime.version),
-    provides: [],
-    conflicts: [],
-    replaces: [],
-    recommends: [],
-    suggests: [],
-    enhances: [],
-    preDepends: [],
-    breaks: [],
-    fields: {},
+    ...NO_RELATIONS,
     contents: NO_CONTENTS,
     fileName: formatOf(app.format).fileName({ name, version: runtime.version, iteration: RUNTIME_ITERATION, arch: app.arch }),
   };

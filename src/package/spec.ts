@@ -77,3 +77,16 @@ export interface BuildStep {
   commands: string[];
   from: string;
 }
+
+/** A package's relations and extra fields when it declares none (the shared runtime package, tests). */
+export const NO_RELATIONS = {
+  provides: [],
+  conflicts: [],
+  replaces: [],
+  recommends: [],
+  suggests: [],
+  enhances: [],
+  preDepends: [],
+  breaks: [],
+  fields: {},
+} as const satisfies Pick<PackageSpec, 'provides' | 'conflicts' | 'replaces' | 'recommends' | 'suggests' | 'enhances' | 'preDepends' | 'breaks' | 'fields'>;

@@ -7,7 +7,7 @@ import { ConfigError } from '../../src/errors.ts';
 import { findMachine, loadMachines, type Machine } from '../../src/machine/catalogue.ts';
 import { resolvePackage } from '../../src/package/metadata.ts';
 import { NO_CONTENTS } from '../../src/package/contents.ts';
-import type { PackageSpec } from '../../src/package/spec.ts';
+import { NO_RELATIONS, type PackageSpec } from '../../src/package/spec.ts';
 import type { BuildOptions } from '../../src/options/types.ts';
 
 let root: string;
@@ -85,15 +85,7 @@ describe('resolvePackage: defaults from package.json', () => {
       format: 'deb',
       prefix: '/opt/demo',
       fileName: 'demo_2.3.4-1_amd64.deb',
-      provides: [],
-      conflicts: [],
-      replaces: [],
-      recommends: [],
-      suggests: [],
-      enhances: [],
-      preDepends: [],
-      breaks: [],
-      fields: {},
+      ...NO_RELATIONS,
       contents: NO_CONTENTS,
     } satisfies PackageSpec);
   });
@@ -131,15 +123,7 @@ describe('resolvePackage: defaults from package.json', () => {
         compression: 'none',
         format: 'deb',
         prefix: '/opt/demo',
-        provides: [],
-        conflicts: [],
-        replaces: [],
-        recommends: [],
-        suggests: [],
-        enhances: [],
-        preDepends: [],
-        breaks: [],
-        fields: {},
+        ...NO_RELATIONS,
         contents: NO_CONTENTS,
         fileName: 'demo_3.0.0-7_amd64.deb',
       },
