@@ -23,6 +23,7 @@ import type { PackageSpec } from '../package/spec.ts';
 import type { BuildOptions } from '../options/types.ts';
 import type { RuntimeArchive } from './runtime.ts';
 import { SOURCE_EXCLUDES } from './source.ts';
+import { floorArgs } from '../package/glibc-floor.ts';
 
 /** Where a build puts things in its machine. */
 const SCRIPT_IN_MACHINE = '/ndist/build.sh';
@@ -191,7 +192,7 @@ function templateVariables(options: BuildOptions, machine: Machine, spec: Packag
     healthCheck: options.healthCheck ?? 'error',
     healthCheckEnabled: (options.healthCheck ?? 'error') !== 'off',
     healthCheckScript: HEALTH_CHECK_IN_MACHINE,
-    healthCheckArgs: ['--root', STAGING_DIR, '--mode', options.healthCheck ?? 'error', '--machine', options.buildMachine, ...spec.runtimeDeps.flatMap((dep) => ['--dep', dep])],
+    healthCheckArgs: ['--root', STAGING_DIR, '--mode', options.healthCheck ?? 'error', '--machine', options.buildMachine, ...spec.runtimeDeps.flatMap((dep) => ['--dep', dep]), ...floorArgs('app', spec.format)],
     buildFromSource: options.buildFromSource ?? true,
     stagingDir: STAGING_DIR,
     outputDir: OUTPUT_DIR,

@@ -9,7 +9,7 @@
  * nothing but Node's built-ins.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, lstatSync, openSync, readSync, readdirSync, realpathSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -25,6 +25,8 @@ export interface ElfFacts {
   needed: string[];
   /** Required symbol versions, e.g. GLIBC_2.34, GLIBCXX_3.4.30. */
   versions: string[];
+  /** The same, per library that defines them (readelf's version needs): libm.so.6 → [GLIBC_2.29]. */
+  needs?: Record<string, string[]>;
 }
 
 export interface LibraryOwner {
@@ -55,6 +57,22 @@ export function parseNeeded(readelfDynamic: string): string[] {
 /** Symbol versions of `readelf -V` output: required ones (`Name: GLIBC_2.34`) or defined ones (`Name: GLIBCXX_3.4.30`). */
 export function parseVersions(readelfVersions: string, prefix = '(?:GLIBC|GLIBCXX|CXXABI)'): string[] {
   return [...new Set([...readelfVersions.matchAll(new RegExp(`Name: (${prefix}_[0-9.]+)`, 'g'))].map((match) => match[1]!))];
+}
+
+/** Required versions per library, from the version needs section of `readelf -V` output. */
+export function parseVersionNeeds(readelfVersions: string): Record<string, string[]> {
+  const needs: Record<string, string[]> = {};
+  const section = readelfVersions.split(/^Version needs section/m)[1];
+  if (!section) return needs;
+  let library: string | undefined;
+  for (const line of section.split('\n')) {
+    if (/^\S/.test(line)) break; // the next section
+    const file = /File: (\S+)/.exec(line);
+    if (file) library = file[1]!;
+    const name = /Name: (\S+)/.exec(line);
+    if (name && library) (needs[library] ??= []).push(name[1]!);
+  }
+  return needs;
 }
 
 /** Package names in Depends-style relations: 'libsqlite3-0 (>= 3.40) | libsqlite3' → both names. */
@@ -146,6 +164,50 @@ export function floorLine(floor: Floor): string | undefined {
   return `health check: needs glibc >= ${floor.glibc} (${floor.glibcFile})${cxx}`;
 }
 
+/**
+ * The floor as dependencies in the package format's syntax, which the packager writes into the
+ * package. A .deb: `libc6 (>= <glibc>)`, and `libstdc++6 (>= <version>)` when a file needs a
+ * GLIBCXX_ version, that version being what the machine's libstdc++6 symbols file maps it to (as
+ * dpkg-shlibdeps reads it; unversioned when the machine has no such file). An .rpm: what rpm's own
+ * dependency generator writes, `<soname>(<version>)(64bit)` for the newest glibc or libstdc++
+ * version each library is needed in, which every Red Hat-family glibc and libstdc++ provide
+ * whatever their package is called or backported (and `AutoReqProv: no` keeps the generator off
+ * the rest). Libraries inside the package are left out.
+ */
+export function floorRelations(elves: ElfFacts[], format: 'deb' | 'rpm', packaged: Set<string>, libstdcxxMinimum: (glibcxx: string) => string | undefined): string[] {
+  if (format === 'deb') {
+    const floor = glibcFloor(elves);
+    const relations = floor.glibc ? [`libc6 (>= ${floor.glibc})`] : [];
+    if (floor.glibcxx) {
+      const minimum = libstdcxxMinimum(`GLIBCXX_${floor.glibcxx}`);
+      relations.push(minimum ? `libstdc++6 (>= ${minimum})` : 'libstdc++6');
+    }
+    return relations;
+  }
+  const newestPerLibrary = new Map<string, string>();
+  for (const elf of elves) {
+    for (const [library, versions] of Object.entries(elf.needs ?? {})) {
+      if (packaged.has(library)) continue;
+      for (const prefix of ['GLIBC', 'GLIBCXX']) {
+        const version = newest(versions, prefix);
+        const key = `${library}\0${prefix}`;
+        const known = newestPerLibrary.get(key);
+        if (version && (!known || compareVersions(version, known) > 0)) newestPerLibrary.set(key, version);
+      }
+    }
+  }
+  return [...newestPerLibrary].map(([key, version]) => {
+    const [library, prefix] = key.split('\0');
+    return `${library}(${prefix}_${version})(64bit)`;
+  }).sort();
+}
+
+/** The Debian package version a symbols file (`/var/lib/dpkg/info/libstdc++6:amd64.symbols`) gives a symbol version: ` GLIBCXX_3.4.21@GLIBCXX_3.4.21 5.2` → 5.2. */
+export function symbolsMinimum(symbols: string, version: string): string | undefined {
+  const escaped = version.replace(/\./g, '\\.');
+  return new RegExp(`^\\s+${escaped}@${escaped} (\\S+)`, 'm').exec(symbols)?.[1];
+}
+
 // ---- Fact gathering inside the build machine ----
 
 function isElf(file: string): boolean {
@@ -202,6 +264,13 @@ function findOwner(library: string): LibraryOwner {
   return { path: libraryPath, package: rpm || undefined };
 }
 
+/** The machine's libstdc++6 symbols files (Debian family), read once. */
+function libstdcxxSymbols(): string {
+  const dir = '/var/lib/dpkg/info';
+  if (!existsSync(dir)) return '';
+  return readdirSync(dir).filter((name) => /^libstdc\+\+6(:[a-z0-9]+)?\.symbols$/.test(name)).map((name) => readFileSync(path.join(dir, name), 'utf8')).join('\n');
+}
+
 function machineFacts(): MachineFacts {
   const glibc = run('getconf', ['GNU_LIBC_VERSION']).trim().split(' ')[1] ?? '0';
   const libstdcxx = run('ldconfig', ['-p']).split('\n').find((entry) => entry.trim().startsWith('libstdc++.so.6 '))?.split('=> ')[1]?.trim();
@@ -220,7 +289,8 @@ function main(args: string[]): number {
     .filter((file) => isElf(path.join(root, file)))
     .map((file) => {
       const full = path.join(root, file);
-      return { file: `/${file}`, needed: parseNeeded(run('readelf', ['-d', '--wide', full])), versions: parseVersions(run('readelf', ['-V', '--wide', full])) };
+      const versions = run('readelf', ['-V', '--wide', full]);
+      return { file: `/${file}`, needed: parseNeeded(run('readelf', ['-d', '--wide', full])), versions: parseVersions(versions), needs: parseVersionNeeds(versions) };
     });
   const libraries = new Set(elves.flatMap((elf) => elf.needed));
   const owners = new Map([...libraries].filter((library) => !names.has(library)).map((library) => [library, findOwner(library)] as const));
@@ -228,6 +298,16 @@ function main(args: string[]): number {
   console.log(`health check: ${elves.length} ELF files, ${libraries.size} libraries needed`);
   const floor = floorLine(glibcFloor(elves));
   if (floor) console.log(floor);
+  // The floor as the package's dependencies, for the packager (src/package/glibc-floor.ts).
+  const floorOut = args.includes('--floor-out') ? value('--floor-out') : undefined;
+  if (floorOut) {
+    const format = value('--format') === 'rpm' ? 'rpm' : 'deb';
+    let symbols: string | undefined;
+    const relations = floorRelations(elves, format, names, (version) => symbolsMinimum((symbols ??= libstdcxxSymbols()), version));
+    mkdirSync(path.dirname(floorOut), { recursive: true });
+    writeFileSync(floorOut, relations.map((relation) => `${relation}\n`).join(''));
+    console.log(`health check: the package ${format === 'deb' ? 'depends on' : 'requires'} ${relations.join(', ') || 'nothing of glibc (no ELF file needs it)'}`);
+  }
   for (const problem of problems) console.log(`health check ${mode === 'warn' ? 'warning' : 'error'}: ${problem.file} ${problem.message}`);
   return problems.length > 0 && mode !== 'warn' ? 3 : 0;
 }

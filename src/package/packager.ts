@@ -37,6 +37,8 @@ export interface Packager {
   controlFiles(spec: PackageSpec): StagedFile[];
   /** Shell lines giving the tree in the shell variable `root` its control files, for a package staged by a script: the runtime package. */
   scriptedControl(spec: PackageSpec, root: string): string[];
+  /** Shell lines run after the health check that put the glibc floor it wrote (glibc-floor.ts) into what the packager reads; nothing when the file is absent. */
+  floorCommand(spec: PackageSpec, role: PackageRole): string[];
   /** The files it reads from elsewhere in the machine (maintainer scripts, the rendered spec…). */
   machineFiles(spec: PackageSpec, role: PackageRole, specText: string | undefined): InputEntry[];
   /** Template variables of its own; every template gets every packager's (the README lists them), `active` says whether this one packages. */

@@ -36,5 +36,6 @@ export async function detectPackager(machine: Machine, has: (command: string) =>
 
 /** Every packager's template variables (a template may name any of them), each saying whether it is `active`. */
 export function packagerVariables(active: Packager, spec: PackageSpec, role: PackageRole): Record<string, unknown> {
-  return Object.assign({ packager: active.name }, ...Object.values(PACKAGERS).map((packager) => packager.templateVariables(spec, role, packager === active)));
+  // glibcFloorCommand: the active packager's, ndist's own shell (no user input), inserted raw after the health check.
+  return Object.assign({ packager: active.name, glibcFloorCommand: active.floorCommand(spec, role).join('\n') }, ...Object.values(PACKAGERS).map((packager) => packager.templateVariables(spec, role, packager === active)));
 }

@@ -26,6 +26,7 @@ import { NO_RELATIONS, type PackageSpec } from './spec.ts';
 import type { RuntimeArchive } from '../build/runtime.ts';
 import { shellQuote } from '../machine/script.ts';
 import { copyFileAtomic } from '../util/atomic-write.ts';
+import { floorArgs } from './glibc-floor.ts';
 
 /** Under the cache directory: one directory per key holding the package file. */
 export const RUNTIME_PACKAGES_DIR = 'runtime-packages';
@@ -131,7 +132,12 @@ export function runtimePackageScript(spec: PackageSpec, packager: Packager, runt
     'find "$root" -newermt "@$SOURCE_DATE_EPOCH" -exec touch --no-dereference --date="@$SOURCE_DATE_EPOCH" {} +',
   ];
   if (healthCheck) {
-    lines.push('echo "runtime package: health check"', `"$root$prefix/bin/node" ${shellQuote(healthCheck.script)} --root "$root" --mode ${healthCheck.mode} --machine ${shellQuote(healthCheck.machine)}`);
+    lines.push(
+      'echo "runtime package: health check"',
+      `"$root$prefix/bin/node" ${shellQuote(healthCheck.script)} --root "$root" --mode ${healthCheck.mode} --machine ${shellQuote(healthCheck.machine)} ${floorArgs('runtime', spec.format).map(shellQuote).join(' ')}`,
+      // The glibc floor the health check found, as the runtime package's dependencies.
+      ...packager.floorCommand(spec, 'runtime'),
+    );
   }
   lines.push(`echo "runtime package: "${shellQuote(packager.name)}`, packager.command(spec, 'runtime', []).map(shellQuote).join(' '), '');
   return lines.join('\n');

@@ -96,11 +96,17 @@ describe('the rpm spec template', () => {
   });
 
   test('parses with rpmspec where rpm is installed', { skip: hasRpmspec ? false : 'rpmspec is not installed' }, () => {
-    const { rpmSpec } = render('debian-bookworm-rpm', 'amd64', 'rpmbuild');
+    const { rpmSpec } = render('debian-bookworm-rpm', 'amd64', 'rpmbuild', { runtimeDeps: ['sqlite-libs'] });
+    // The glibc floor the health check writes in the machine, included where the spec says.
+    assert.match(rpmSpec!, /^%include \/ndist\/rpm\/files-floor\.spec$/m);
+    const floor = path.join(dir, 'files-floor.spec');
+    writeFileSync(floor, 'Requires: libc.so.6(GLIBC_2.28)(64bit)\nRequires: libstdc++.so.6(GLIBCXX_3.4.21)(64bit)\n');
     const file = path.join(dir, 'hello.spec');
-    writeFileSync(file, rpmSpec!);
+    writeFileSync(file, rpmSpec!.replace('/ndist/rpm/files-floor.spec', floor));
     const parsed = execFileSync('rpmspec', ['-q', '--qf', '%{name}-%{version}-%{release}\n', file], { encoding: 'utf8' });
     assert.equal(parsed.trim(), 'hello-app-1.0.0-1');
+    const requires = execFileSync('rpmspec', ['-q', '--requires', file], { encoding: 'utf8' });
+    assert.deepEqual(requires.trim().split('\n'), ['libc.so.6(GLIBC_2.28)(64bit)', 'libstdc++.so.6(GLIBCXX_3.4.21)(64bit)', 'sqlite-libs']);
   });
 
   test('a service build: rpmspec reads the scriptlets with % kept literal, the relations and no macro from the hook', { skip: hasRpmspec ? false : 'rpmspec is not installed' }, () => {
@@ -113,7 +119,10 @@ describe('the rpm spec template', () => {
       hooks: { postinst: 'bin/hello.js' },
     });
     const file = path.join(dir, 'hello-service.spec');
-    writeFileSync(file, rpmSpec!);
+    // No floor (the health check off, or no ELF file): the included file stays empty.
+    const floor = path.join(dir, 'empty-floor.spec');
+    writeFileSync(floor, '');
+    writeFileSync(file, rpmSpec!.replace('/ndist/rpm/files-floor.spec', floor));
     const parsed = execFileSync('rpmspec', ['-P', file], { encoding: 'utf8' });
     for (const section of ['%pre', '%post', '%preun', '%postun']) assert.match(parsed, new RegExp(`^${section}$`, 'm'));
     assert.match(parsed, /^Provides: hello-api$/m);

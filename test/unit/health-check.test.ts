@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { analyse, compareVersions, dependencyNames, parseNeeded, parseVersions, type Analysis } from '../../src/in-machine/health-check.ts';
+import { analyse, compareVersions, dependencyNames, floorRelations, parseNeeded, parseVersionNeeds, parseVersions, symbolsMinimum, type Analysis, type ElfFacts } from '../../src/in-machine/health-check.ts';
 
 const READELF_DYNAMIC = `
 Dynamic section at offset 0x2dd8 contains 27 entries:
@@ -76,6 +76,74 @@ describe('health check analysis', () => {
     assert.deepEqual(problems.map((problem) => problem.message), [
       'needs GLIBC_2.34, newer than glibc 2.31 of debian-bullseye: build it on that machine from source, or target a newer distro',
       "needs GLIBCXX_3.4.30, newer than GLIBCXX_3.4.28 of debian-bullseye's libstdc++: build it on that machine from source, or target a newer distro",
+    ]);
+  });
+});
+
+/** As Debian 12's /var/lib/dpkg/info/libstdc++6:amd64.symbols says it (abridged). */
+const LIBSTDCXX_SYMBOLS = `libstdc++.so.6 libstdc++6 #MINVER#
+ GLIBCXX_3.4.20@GLIBCXX_3.4.20 4.9
+ GLIBCXX_3.4.21@GLIBCXX_3.4.21 5.2
+ GLIBCXX_3.4.30@GLIBCXX_3.4.30 12
+ GLIBCXX_3.4@GLIBCXX_3.4 4.1.1
+`;
+
+describe('the glibc floor as dependencies', () => {
+  const fromReadelf = (file: string, readelf: string): ElfFacts => ({ file, needed: [], versions: parseVersions(readelf), needs: parseVersionNeeds(readelf) });
+  const node = fromReadelf('/opt/app/node/bin/node', `
+Version needs section '.gnu.version_r' contains 4 entries:
+ Addr: 0x0000000000b6b018  Offset: 0x0076b018  Link: 6 (.dynstr)
+  000000: Version: 1  File: ld-linux-x86-64.so.2  Cnt: 1
+  0x0010:   Name: GLIBC_2.2.5  Flags: none  Version: 38
+  0x0020: Version: 1  File: libgcc_s.so.1  Cnt: 1
+  0x0030:   Name: GCC_3.4  Flags: none  Version: 35
+  0x0070: Version: 1  File: libm.so.6  Cnt: 2
+  0x0080:   Name: GLIBC_2.27  Flags: none  Version: 28
+  0x0090:   Name: GLIBC_2.2.5  Flags: none  Version: 6
+  0x00a0: Version: 1  File: libstdc++.so.6  Cnt: 2
+  0x00b0:   Name: GLIBCXX_3.4.21  Flags: none  Version: 29
+  0x00c0:   Name: CXXABI_1.3.9  Flags: none  Version: 27
+  0x0170: Version: 1  File: libc.so.6  Cnt: 2
+  0x0180:   Name: GLIBC_2.28  Flags: none  Version: 36
+  0x0190:   Name: GLIBC_2.3.4  Flags: none  Version: 32
+
+Version definition section '.gnu.version_d' contains 1 entry:
+  000000: Rev: 1  Flags: BASE  Index: 1  Cnt: 1  Name: node
+`);
+  const addon = fromReadelf('/opt/app/app/build/Release/addon.node', READELF_VERSIONS);
+  const bundled = fromReadelf('/opt/app/app/lib/tool', `
+Version needs section '.gnu.version_r' contains 1 entry:
+  000000: Version: 1  File: libbundled.so.1  Cnt: 1
+  0x0010:   Name: GLIBC_2.99  Flags: none  Version: 2
+`);
+
+  test('readelf -V: required versions per library, definitions left out', () => {
+    assert.deepEqual(node.needs, {
+      'ld-linux-x86-64.so.2': ['GLIBC_2.2.5'],
+      'libgcc_s.so.1': ['GCC_3.4'],
+      'libm.so.6': ['GLIBC_2.27', 'GLIBC_2.2.5'],
+      'libstdc++.so.6': ['GLIBCXX_3.4.21', 'CXXABI_1.3.9'],
+      'libc.so.6': ['GLIBC_2.28', 'GLIBC_2.3.4'],
+    });
+    assert.deepEqual(parseVersionNeeds('no version information'), {});
+  });
+
+  test('deb: libc6 at the newest glibc version, libstdc++6 at what the symbols file maps the newest GLIBCXX version to', () => {
+    const minimum = (version: string) => symbolsMinimum(LIBSTDCXX_SYMBOLS, version);
+    assert.equal(minimum('GLIBCXX_3.4.21'), '5.2');
+    assert.equal(minimum('GLIBCXX_3.4'), '4.1.1', 'no prefix match: 3.4 is not 3.4.21');
+    assert.deepEqual(floorRelations([node], 'deb', new Set(), minimum), ['libc6 (>= 2.28)', 'libstdc++6 (>= 5.2)']);
+    assert.deepEqual(floorRelations([node, addon], 'deb', new Set(), minimum), ['libc6 (>= 2.34)', 'libstdc++6 (>= 12)']);
+    assert.deepEqual(floorRelations([node], 'deb', new Set(), () => undefined), ['libc6 (>= 2.28)', 'libstdc++6'], 'no symbols file: unversioned');
+    assert.deepEqual(floorRelations([], 'deb', new Set(), minimum), []);
+  });
+
+  test("rpm: each library's newest glibc/libstdc++ version as rpm's generator writes it; libraries in the package left out", () => {
+    assert.deepEqual(floorRelations([node, addon, bundled], 'rpm', new Set(['libbundled.so.1']), () => undefined), [
+      'ld-linux-x86-64.so.2(GLIBC_2.2.5)(64bit)',
+      'libc.so.6(GLIBC_2.34)(64bit)',
+      'libm.so.6(GLIBC_2.27)(64bit)',
+      'libstdc++.so.6(GLIBCXX_3.4.30)(64bit)',
     ]);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -89,6 +89,8 @@ describe('fpmCommand', () => {
       '--url', 'https://demo.example',
       '-d', 'libsqlite3-0 (>= 3.40)',
       '-d', 'ca-certificates | openssl',
+      // the glibc floor the health check writes in the machine (src/package/glibc-floor.ts)
+      '--fpm-options-file', '/ndist/floor/app.fpm',
       '--deb-no-default-config-files',
       '--deb-compression', 'gz',
       // the postrm that puts back /opt (src/package/system-directories.ts)
@@ -109,6 +111,7 @@ describe('fpmCommand', () => {
       '-a', 'amd64',
       '-m', 'Jane Doe <jane@example.com>',
       '--description', 'A demo app',
+      '--fpm-options-file', '/ndist/floor/app.fpm',
       '--deb-no-default-config-files',
       '--deb-compression', 'xz',
       '--after-remove', '/ndist/scripts/restore-postrm',
@@ -351,6 +354,7 @@ describe('rpm: fpm', () => {
       '--url', 'https://demo.example',
       '-d', 'sqlite-libs >= 3.34',
       '-d', '(ca-certificates or openssl)',
+      '--fpm-options-file', '/ndist/floor/app.fpm',
       '--rpm-digest', 'sha256',
       '--rpm-compression', 'xz',
       '--rpm-os', 'linux',
@@ -468,7 +472,7 @@ describe('the packager registry', () => {
 
   test('every template gets every packager\'s variables, the active one flagged', () => {
     const variables = packagerVariables(fpm, spec(), 'app');
-    assert.deepEqual(Object.keys(variables).sort(), ['fileList', 'fileListScript', 'installedSizeCommand', 'packager', 'payload', 'rpmScriptlets', 'specFile', 'usesDpkgDeb', 'usesRpmbuild']);
+    assert.deepEqual(Object.keys(variables).sort(), ['fileList', 'fileListScript', 'glibcFloorCommand', 'glibcFloorSpec', 'installedSizeCommand', 'packager', 'payload', 'rpmScriptlets', 'specFile', 'usesDpkgDeb', 'usesRpmbuild']);
     assert.equal(variables.packager, 'fpm');
     assert.equal(variables.usesDpkgDeb, false);
     assert.equal(packagerVariables(dpkgDeb, spec(), 'app').usesDpkgDeb, true);
@@ -483,9 +487,62 @@ describe('the packager registry', () => {
   });
 
   test('rpmbuild streams its spec and %files script per package; fpm its maintainer scripts; dpkg-deb nothing beside the tree', () => {
-    assert.deepEqual(rpmbuild.machineFiles(rpmSpec(), 'runtime', 'Name: x\n').map((entry) => entry.name), ['ndist/rpm', 'ndist/rpm/demo.spec', 'ndist/rpm/runtime-files.sh']);
-    assert.deepEqual(fpm.machineFiles(spec(), 'app', undefined).map((entry) => entry.name), ['ndist/scripts/restore-postrm']);
-    assert.deepEqual(fpm.machineFiles(rpmSpec(), 'app', undefined), []);
+    // Each with the (empty) file the glibc floor is written into: rpmbuild's %include, fpm's options file.
+    assert.deepEqual(rpmbuild.machineFiles(rpmSpec(), 'runtime', 'Name: x\n').map((entry) => entry.name), ['ndist/rpm', 'ndist/rpm/demo.spec', 'ndist/rpm/runtime-files.sh', 'ndist/rpm/runtime-files-floor.spec']);
+    assert.deepEqual(fpm.machineFiles(spec(), 'app', undefined).map((entry) => entry.name), ['ndist/floor/app.fpm', 'ndist/scripts/restore-postrm']);
+    assert.deepEqual(fpm.machineFiles(rpmSpec(), 'runtime', undefined).map((entry) => entry.name), ['ndist/floor/runtime.fpm']);
     assert.deepEqual(dpkgDeb.machineFiles(spec(), 'app', undefined), []);
+  });
+});
+
+describe('the glibc floor written into the package (each packager\'s floorCommand, run with sh)', () => {
+  let root: string;
+  before(() => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'ndist-unit-floor-'));
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  /** The packager's lines, with the machine's /ndist/ under a temp dir; `relations` as the health check writes them (undefined: no file). */
+  function runFloor(lines: string[], relations: string | undefined): void {
+    rmSync(path.join(root, 'ndist'), { recursive: true, force: true });
+    mkdirSync(path.join(root, 'ndist', 'floor'), { recursive: true });
+    mkdirSync(path.join(root, 'ndist', 'root', 'DEBIAN'), { recursive: true });
+    mkdirSync(path.join(root, 'ndist', 'rpm'), { recursive: true });
+    if (relations !== undefined) writeFileSync(path.join(root, 'ndist', 'floor', 'app'), relations);
+    return void execFileSync('sh', ['-eu', '-c', lines.join('\n').replaceAll('/ndist/', `${root}/ndist/`)], { env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' } });
+  }
+  const control = () => readFileSync(path.join(root, 'ndist', 'root', 'DEBIAN', 'control'), 'utf8');
+
+  test('dpkg-deb: added to Depends after the runtimeDeps, the file kept at SOURCE_DATE_EPOCH', () => {
+    const packageSpec = spec({ preDepends: ['adduser'] });
+    const lines = dpkgDeb.floorCommand(packageSpec, 'app');
+    const before = debControl(packageSpec);
+    runFloor([`printf '%s' ${shellQuote(before)} > /ndist/root/DEBIAN/control`, ...lines], 'libc6 (>= 2.28)\nlibstdc++6 (>= 5.2)\n');
+    assert.equal(control(), before.replace('Depends: libsqlite3-0 (>= 3.40), ca-certificates | openssl\n', 'Depends: libsqlite3-0 (>= 3.40), ca-certificates | openssl, libc6 (>= 2.28), libstdc++6 (>= 5.2)\n'));
+    assert.equal(Math.floor(statSync(path.join(root, 'ndist', 'root', 'DEBIAN', 'control')).mtimeMs / 1000), 1700000000);
+  });
+
+  test('dpkg-deb: a package without runtimeDeps gets a Depends where debControl puts it; no floor file leaves the control as it is', () => {
+    const packageSpec = spec({ runtimeDeps: [], preDepends: ['adduser'] });
+    const before = debControl(packageSpec);
+    runFloor([`printf '%s' ${shellQuote(before)} > /ndist/root/DEBIAN/control`, ...dpkgDeb.floorCommand(packageSpec, 'app')], 'libc6 (>= 2.28)\n');
+    assert.match(control(), /^Maintainer: Jane Doe <jane@example\.com>\nPre-Depends: adduser\nDepends: libc6 \(>= 2\.28\)\nSection: misc\n/m);
+    runFloor([`printf '%s' ${shellQuote(before)} > /ndist/root/DEBIAN/control`, ...dpkgDeb.floorCommand(packageSpec, 'app')], undefined);
+    assert.equal(control(), before);
+    runFloor([`printf '%s' ${shellQuote(before)} > /ndist/root/DEBIAN/control`, ...dpkgDeb.floorCommand(packageSpec, 'app')], '');
+    assert.equal(control(), before, 'an empty floor (no ELF file) adds nothing');
+  });
+
+  test('rpmbuild: Requires: lines in the file the spec includes; fpm: --depends in its options file, one shell word each', () => {
+    runFloor(rpmbuild.floorCommand(rpmSpec(), 'app'), 'libc.so.6(GLIBC_2.28)(64bit)\nlibstdc++.so.6(GLIBCXX_3.4.21)(64bit)\n');
+    assert.equal(readFileSync(path.join(root, 'ndist', 'rpm', 'files-floor.spec'), 'utf8'), 'Requires: libc.so.6(GLIBC_2.28)(64bit)\nRequires: libstdc++.so.6(GLIBCXX_3.4.21)(64bit)\n');
+    runFloor(fpm.floorCommand(spec(), 'app'), 'libc6 (>= 2.28)\nlibstdc++6 (>= 5.2)\n');
+    const options = readFileSync(path.join(root, 'ndist', 'floor', 'app.fpm'), 'utf8');
+    assert.equal(options, "--depends 'libc6 (>= 2.28)'\n--depends 'libstdc++6 (>= 5.2)'\n");
+    // fpm splits the file as a shell does (Shellwords): the same words as the flags on a command line.
+    const words = execFileSync('sh', ['-c', `eval "set -- $(cat ${shellQuote(path.join(root, 'ndist', 'floor', 'app.fpm'))} | tr '\\n' ' ')"; printf '%s\\n' "$@"`], { encoding: 'utf8' });
+    assert.deepEqual(words.trim().split('\n'), ['--depends', 'libc6 (>= 2.28)', '--depends', 'libstdc++6 (>= 5.2)']);
+    runFloor(fpm.floorCommand(spec(), 'app'), undefined);
+    assert.ok(!existsSync(path.join(root, 'ndist', 'floor', 'app.fpm')), 'no floor: the (empty) options file of the inputs stays as it is');
   });
 });

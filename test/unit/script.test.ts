@@ -10,7 +10,7 @@ import { findMachine, loadMachines, type Machine } from '../../src/machine/catal
 import { resolvePackage } from '../../src/package/metadata.ts';
 import type { PackagerName } from '../../src/package/packager.ts';
 import { packagerNamed } from '../../src/package/packagers.ts';
-import { installedSizeCommand } from '../../src/package/packagers/dpkg-deb.ts';
+import { debFloorCommand, installedSizeCommand } from '../../src/package/packagers/dpkg-deb.ts';
 import type { RuntimeArchive } from '../../src/build/runtime.ts';
 import { PARTIALS_DIR, includeParts, renderScript, shellQuote, shellWords } from '../../src/machine/script.ts';
 import type { BuildOptions } from '../../src/options/types.ts';
@@ -333,6 +333,9 @@ describe('templates/debian.sh.hbs rendered by the build plan', () => {
     assert.equal(lastLine(script), 'dpkg-deb --root-owner-group -Zxz --build /ndist/root /ndist/out/hello-app_1.0.0-1_amd64.deb');
     assert.deepEqual(bashArgs(lastLine(script)), command);
     assert.ok(script.includes(`\n${installedSizeCommand('"$staging"')}\n`), 'Installed-Size is counted into the control file');
+    // The health check writes the glibc floor; dpkg-deb's lines put it into DEBIAN/control before packaging.
+    assert.match(script, /^node \/ndist\/health-check\.mjs .* --floor-out \/ndist\/floor\/app --format deb$/m);
+    assert.ok(script.includes(`--format deb\n# The glibc floor it found, as the package's dependencies (src/package/glibc-floor.ts).\n${debFloorCommand('app').join('\n')}\n`));
     assert.match(script, /^echo "==> package: "dpkg-deb$/m);
   });
 
@@ -343,7 +346,7 @@ describe('templates/debian.sh.hbs rendered by the build plan', () => {
       lastLine(script),
       "fpm -s dir -t deb -n hello-app -v 1.0.0 --iteration 1 -a amd64 -m 'ndist tests <tests@ndist.invalid>' " +
         "--description 'ndist test fixture: a CLI with a pure-JS dependency and a native addon' --license MIT " +
-        "--url https://ndist.invalid/hello-app -d 'libsqlite3-0 (>= 3.40)' --deb-no-default-config-files --deb-compression xz --after-remove /ndist/scripts/restore-postrm " +
+        "--url https://ndist.invalid/hello-app -d 'libsqlite3-0 (>= 3.40)' --fpm-options-file /ndist/floor/app.fpm --deb-no-default-config-files --deb-compression xz --after-remove /ndist/scripts/restore-postrm " +
         '-p /ndist/out/hello-app_1.0.0-1_amd64.deb --deb-priority optional -C /ndist/root .',
     );
     assert.deepEqual(bashArgs(lastLine(script)), command);

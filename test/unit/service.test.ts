@@ -343,7 +343,8 @@ describe('maintainer scripts', () => {
 
 describe('packagers', () => {
   /** The maintainer scripts fpm is given, as streamed into the machine. */
-  const fpmScripts = (packageSpec: PackageSpec) => fpm.machineFiles(packageSpec, 'app', undefined).map((entry) => String('content' in entry ? entry.content : ''));
+  /** fpm's maintainer scripts: its machine files but the glibc floor's options file. */
+  const fpmScripts = (packageSpec: PackageSpec) => fpm.machineFiles(packageSpec, 'app', undefined).filter((entry) => entry.name.startsWith('ndist/scripts/')).map((entry) => String('content' in entry ? entry.content : ''));
 
   test('dpkg-deb: the unit, the config files, DEBIAN/conffiles and the four scripts are staged', () => {
     const files = stagedFiles(spec('deb', lifecycle()), dpkgDeb);

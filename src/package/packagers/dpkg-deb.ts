@@ -6,6 +6,8 @@ import { OUTPUT_DIR, stagingRoot } from '../staging.ts';
 import type { PackageSpec } from '../spec.ts';
 import { shellQuote } from '../../machine/script.ts';
 import { restorePostrm } from '../system-directories.ts';
+import { FLOOR_DIR, floorRelationsFile } from '../glibc-floor.ts';
+import type { PackageRole } from '../packager.ts';
 
 const list = (relations: string[]) => (relations.length > 0 ? relations.join(', ') : undefined);
 
@@ -50,6 +52,30 @@ export function installedSizeCommand(root: string): string {
   return `find ${root} -mindepth 1 -path ${root}/DEBIAN -prune -o -printf '%y %s\\n' | awk '{ s += ($1 == "f") ? int(($2 + 1023) / 1024) : 1 } END { print "Installed-Size: " s }' >> ${root}/DEBIAN/control`;
 }
 
+/**
+ * Awk that adds the relations in `floor` to a control file's Depends (after the runtimeDeps), or
+ * gives it a Depends where debControl's would be: after Package … Pre-Depends.
+ */
+const MERGE_DEPENDS = [
+  '!done && /^Depends: / { print $0 ", " floor; done = 1; next }',
+  '!done && !/^(Package|Version|Architecture|Maintainer|Pre-Depends):/ { print "Depends: " floor; done = 1 }',
+  '{ print }',
+].join('\n');
+
+/** Shell that writes the floor's relations into the role's DEBIAN/control, keeping its time SOURCE_DATE_EPOCH (reproducible bytes). */
+export function debFloorCommand(role: PackageRole): string[] {
+  const relations = floorRelationsFile(role);
+  const control = `${stagingRoot(role)}/DEBIAN/control`;
+  const merged = `${FLOOR_DIR}/control.${role}`;
+  return [
+    `if [ -s ${relations} ]; then`,
+    `  awk -v floor="$(paste -sd, ${relations} | sed 's/,/, /g')" ${shellQuote(MERGE_DEPENDS)} ${control} > ${merged}`,
+    `  cat ${merged} > ${control} && rm -f ${merged}`,
+    `  touch --date="@$SOURCE_DATE_EPOCH" ${control}`,
+    'fi',
+  ];
+}
+
 export const dpkgDeb: Packager = {
   name: 'dpkg-deb',
   formats: ['deb'],
@@ -76,6 +102,7 @@ export const dpkgDeb: Packager = {
       installedSizeCommand(`"$${root}"`),
     ];
   },
+  floorCommand: (_spec, role) => debFloorCommand(role),
   machineFiles: () => [],
   // ndist's own shell (no user input), inserted raw by the templates.
   templateVariables: (_spec, _role, active) => ({ usesDpkgDeb: active, installedSizeCommand: installedSizeCommand('"$staging"') }),

@@ -10,6 +10,14 @@ import { PHASES, phaseScripts, type Phase } from '../service.ts';
 import { OUTPUT_DIR, machineFile, stagingRoot } from '../staging.ts';
 import type { PackageSpec } from '../spec.ts';
 import { RESTORE_POSTRM_IN_MACHINE, restorePostrm } from '../system-directories.ts';
+import { FLOOR_DIR, floorRelationsFile } from '../glibc-floor.ts';
+import type { PackageRole } from '../packager.ts';
+
+/**
+ * fpm's options file with the glibc floor (`--depends '<relation>'` a line, which fpm splits as a
+ * shell does): named on every command line, empty until the health check's floor is written in.
+ */
+export const fpmFloorOptionsPath = (role: PackageRole) => `${FLOOR_DIR}/${role}.fpm`;
 
 /** fpm reads maintainer scripts from files: they are put here in the machine, outside the package tree. */
 export const FPM_SCRIPTS_DIR = '/ndist/scripts';
@@ -113,6 +121,7 @@ export const fpm: Packager = {
       ...optional('--license', spec.license),
       ...optional('--url', spec.homepage),
       ...spec.runtimeDeps.flatMap((dep) => ['-d', dep]),
+      '--fpm-options-file', fpmFloorOptionsPath(role),
       ...FORMAT_ARGS[spec.format].package(spec),
       ...fpmLifecycleArgs(spec),
       '-p', `${OUTPUT_DIR}/${spec.fileName}`,
@@ -123,14 +132,20 @@ export const fpm: Packager = {
   },
   controlFiles: () => [],
   scriptedControl: (_spec, root) => [`rm -rf "$${root}/DEBIAN"`],
-  // The maintainer scripts, for the package's format (its --before-install… flags name them).
-  machineFiles(spec) {
+  floorCommand: (_spec, role) => [
+    `if [ -s ${floorRelationsFile(role)} ]; then`,
+    `  while IFS= read -r relation; do printf -- "--depends '%s'\\n" "$relation"; done < ${floorRelationsFile(role)} > ${fpmFloorOptionsPath(role)}`,
+    'fi',
+  ],
+  // The floor's options file (empty), and the maintainer scripts for the package's format (its --before-install… flags name them).
+  machineFiles(spec, role) {
+    const floor = machineFile(fpmFloorOptionsPath(role), '', 0o644);
     if (!spec.lifecycle) {
       const postrm = restorePostrm(spec.format);
-      return postrm ? [machineFile(RESTORE_POSTRM_IN_MACHINE, postrm, 0o755)] : [];
+      return [floor, ...(postrm ? [machineFile(RESTORE_POSTRM_IN_MACHINE, postrm, 0o755)] : [])];
     }
     const scripts = phaseScripts(spec.lifecycle, spec.format);
-    return PHASES.map((phase) => machineFile(`${FPM_SCRIPTS_DIR}/${phase}`, scripts[phase], 0o755));
+    return [floor, ...PHASES.map((phase) => machineFile(`${FPM_SCRIPTS_DIR}/${phase}`, scripts[phase], 0o755))];
   },
   templateVariables: () => ({}),
 };

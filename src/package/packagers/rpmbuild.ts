@@ -11,6 +11,7 @@ import type { PackageRole, Packager } from '../packager.ts';
 import { OUTPUT_DIR, machineFile } from '../staging.ts';
 import type { PackageSpec } from '../spec.ts';
 import { shellQuote } from '../../machine/script.ts';
+import { floorRelationsFile } from '../glibc-floor.ts';
 
 /** rpmbuild's inputs in the machine: the rendered spec, the %files list script, its output, the top dir. */
 export const RPM_DIR = '/ndist/rpm';
@@ -19,6 +20,8 @@ export const rpmSpecPath = (spec: PackageSpec) => `${RPM_DIR}/${spec.app}.spec`;
 const FILE_LIST_NAME: Record<PackageRole, string> = { app: 'files', runtime: 'runtime-files' };
 export const rpmFileListScriptPath = (role: PackageRole) => `${RPM_DIR}/${FILE_LIST_NAME[role]}.sh`;
 const rpmFileListPath = (role: PackageRole) => `${RPM_DIR}/${FILE_LIST_NAME[role]}.list`;
+/** The spec's `%include` of the glibc floor's Requires: lines (empty until the health check writes them). */
+export const rpmFloorSpecPath = (role: PackageRole) => `${RPM_DIR}/${FILE_LIST_NAME[role]}-floor.spec`;
 
 /** rpm payload compression, as the spec's %_binary_payload: xz level 6, gzip 9, zstd 19, or none. */
 export const RPM_PAYLOAD = { xz: 'w6.xzdio', gzip: 'w9.gzdio', zstd: 'w19.zstdio', none: 'w0.ufdio' } as const;
@@ -119,16 +122,20 @@ export const rpmbuild: Packager = {
   ],
   controlFiles: () => [],
   scriptedControl: (_spec, root) => [`rm -rf "$${root}/DEBIAN"`],
+  floorCommand: (_spec, role) => [`if [ -s ${floorRelationsFile(role)} ]; then sed 's/^/Requires: /' ${floorRelationsFile(role)} > ${rpmFloorSpecPath(role)}; fi`],
   machineFiles: (spec, role, specText) => [
     { kind: 'directory', name: RPM_DIR.slice(1) },
     machineFile(rpmSpecPath(spec), specText!, 0o644),
     machineFile(rpmFileListScriptPath(role), rpmFileListScript(spec), 0o755),
+    // Empty until the health check's floor is written in: a spec template including it always finds it.
+    machineFile(rpmFloorSpecPath(role), '', 0o644),
   ],
   templateVariables: (spec, role, active) => ({
     usesRpmbuild: active,
     specFile: rpmSpecPath(spec),
     fileList: rpmFileListPath(role),
     fileListScript: rpmFileListScriptPath(role),
+    glibcFloorSpec: rpmFloorSpecPath(role),
     payload: RPM_PAYLOAD[spec.compression],
     rpmScriptlets: rpmScriptlets(spec.lifecycle),
   }),
