@@ -8,7 +8,7 @@
  * glob; then less every path an --exclude glob matches. It writes the list, NUL-separated with every
  * parent directory before its children, for `tar --no-recursion -T` to copy with modes and links.
  */
-import { existsSync, lstatSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -102,6 +102,18 @@ export function stagedPaths(inputs: StageInputs): { paths: string[]; missing: st
   return { paths: [...kept].sort(), missing };
 }
 
+/**
+ * The commands' scripts executable, as npm's bin links make them, in the machine's copy of the
+ * source before tar copies it with its modes: a script keeps its shebang, and one that cannot run
+ * is a lintian error (script-not-executable). Read and write bits are left as they are.
+ */
+export function makeExecutable(source: string, scripts: string[]): void {
+  for (const script of new Set(scripts)) {
+    const file = path.join(source, script);
+    chmodSync(file, statSync(file).mode | 0o111);
+  }
+}
+
 function main(args: string[]): number {
   const values = (name: string) => args.flatMap((arg, index) => (arg === name ? [args[index + 1]!] : []));
   const value = (name: string) => values(name)[0]!;
@@ -115,6 +127,7 @@ function main(args: string[]): number {
   });
   for (const file of missing) console.log(`staging error: ${file} does not exist after the build step; it is a command's script (package.json bin or main, or the entry option)`);
   if (missing.length > 0) return 3;
+  makeExecutable(value('--source'), values('--always'));
   writeFileSync(value('--out'), paths.map((file) => `${file}\0`).join(''));
   const packaged = paths.filter((file) => !file.startsWith('node_modules/') && file !== 'node_modules' && !lstatSync(path.join(value('--source'), file)).isDirectory());
   console.log(`staging: ${packaged.length} files of the app (npm pack's list${values('--include').length ? ', include' : ''}${values('--exclude').length ? ', less exclude' : ''}) and its production node_modules`);

@@ -12,10 +12,11 @@ import type { SmokeTest } from '../options/types.ts';
 import { HOST_PACKAGE_DIR, VerifyHost, derivedImage, type CommandResult } from './host.ts';
 import { judgeLintian, type LintResult } from './lint.ts';
 import { judgeSmoke, smokeCheck } from './smoke.ts';
+import { explainMissingLibraries, missingLibrariesCommand, parseMissingLibraries } from './libraries.ts';
 import { SNAPSHOT_COMMAND, describeDiff, diffSnapshots, parseSnapshot } from './snapshot.ts';
 
 export type StepName =
-  | 'prepare' | 'snapshot' | 'install previous' | 'install' | 'upgrade' | 'service' | 'smoke' | 'service after smoke' | 'rollback' | 'upgrade again'
+  | 'prepare' | 'snapshot' | 'install previous' | 'install' | 'upgrade' | 'libraries' | 'service' | 'smoke' | 'service after smoke' | 'rollback' | 'upgrade again'
   | 'remove' | 'purge' | 'leftovers' | 'lint';
 
 export interface StepResult {
@@ -55,12 +56,17 @@ export interface CycleInput {
   previous?: { version: string; packages: string[] };
   /** Run lintian (default true). */
   lint?: boolean;
+  /** The build's log, for what its health check said (the package a missing library came from). */
+  buildLog?: string[];
   log: (line: string) => void;
 }
 
 /** Lines of output a failure shows. */
 const OUTPUT_TAIL = 25;
-const APT = 'apt-get -y -q -o Dpkg::Use-Pty=0';
+/** An admin's edits to config files are kept on upgrade and downgrade, never asked about, as unattended-upgrades does. */
+const APT = 'apt-get -y -q -o Dpkg::Use-Pty=0 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold';
+/** What verify appends to each config file before the upgrade: a blank line, which JSON, YAML, INI and shell files all allow. */
+const CONFIG_EDIT = "printf '\\n'";
 
 class StepFailed extends Error {
   constructor(readonly failure: Omit<Failure, 'step'>) {
@@ -126,8 +132,25 @@ export async function runCycle(docker: Docker, input: CycleInput): Promise<Cycle
         if (input.unit) await serviceActive();
       });
       const pidBefore = input.unit ? await mainPid() : undefined;
+      const [previousApp] = await packageNames(previous.packages.slice(0, 1));
       await step('upgrade', async () => {
+        // An admin's edit to each config file of the installed version must survive the upgrade.
+        const conffiles = await must(`dpkg-query -W -f='\${Conffiles}\\n' ${shellQuote(previousApp!)} | awk '$1 ~ /^\\// && $3 != "obsolete" { print $1 }'`, 'listing the config files');
+        const edited = conffiles.output.split('\n').map((line) => line.trim()).filter(Boolean);
+        const sums = async () => (await must(edited.map((file) => `sha256sum ${shellQuote(file)}`).join(' && '), 'reading the config files')).output;
+        let before = '';
+        if (edited.length > 0) {
+          await must(edited.map((file) => `${CONFIG_EDIT} >> ${shellQuote(file)}`).join(' && '), 'editing the config files');
+          before = await sums();
+        }
         await install(input.packages, `apt-get install (upgrade from ${previous.version})`);
+        if (edited.length > 0) {
+          const after = await sums();
+          if (after !== before) throw new StepFailed({ message: `an edit to a config file did not survive the upgrade from ${previous.version} (a blank line appended to each before it)`, command: edited.map((file) => `sha256sum ${file}`).join('; '), output: ['before the upgrade:', ...before.split('\n'), 'after:', ...after.split('\n')] });
+          input.log(`upgrade: the edits to ${edited.join(', ')} were kept`);
+        } else {
+          input.log(`upgrade: ${previousApp} ${previous.version} has no config files: no edit to keep across the upgrade`);
+        }
         if (input.unit) {
           await serviceActive();
           if ((await mainPid()) === pidBefore) throw new StepFailed({ message: `${input.unit} was not restarted on the new version (MainPID ${pidBefore} before and after)` });
@@ -140,6 +163,13 @@ export async function runCycle(docker: Docker, input: CycleInput): Promise<Cycle
         return packageNames(input.packages);
       });
     }
+    await step('libraries', async () => {
+      const command = missingLibrariesCommand(await packageNames(input.packages));
+      const missing = parseMissingLibraries((await must(command, 'looking for unresolved libraries')).output);
+      if (missing.length > 0) {
+        throw new StepFailed({ message: `${[...new Set(missing.map((each) => each.library))].join(', ')} not found on the host: the package does not depend on what provides ${missing.length > 1 ? 'them' : 'it'}`, command: 'ldd on every ELF file of the package', output: explainMissingLibraries(missing, input.buildLog ?? []) });
+      }
+    });
     if (input.unit && !input.previous) await step('service', serviceActive);
     if (input.smoke) {
       const check = smokeCheck(input.smoke);

@@ -14,7 +14,6 @@ export const LINTIAN_ACCEPTED: Record<string, string> = {
   'no-changelog': 'a generated package has no Debian changelog',
   'no-manual-page': 'an app without a `man` entry in package.json has no manual page',
   'copyright-without-copyright-notice': "the copyright file names package.json's licence; the bundled licences are in /opt/<app>/share/licenses",
-  'script-not-executable': "a `bin` script as the app ships it: npm makes it executable when it links it, ndist's /usr/bin wrapper runs it with node, so its mode does not matter",
   'extended-description-is-empty': "the description is package.json's, one line",
   'uses-no-compression-for-control-tarball': "compression: 'none' was asked for",
   'uses-no-compression-for-data-tarball': "compression: 'none' was asked for",

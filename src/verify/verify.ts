@@ -90,7 +90,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyOutcome[]> {
     const arch = build.inputs?.arch ?? machine.arch[0]!;
     const targets = [{ release: distOf(format, os), baseImage: machine.baseImage?.[arch] }];
     // Other releases the package fits by its glibc floor (from the build log), where their base image is here.
-    const floor = build.log && existsSync(path.join(outDir, build.log)) ? floorFromLog(readFileSync(path.join(outDir, build.log), 'utf8').split('\n')) : undefined;
+    const buildLog = build.log && existsSync(path.join(outDir, build.log)) ? readFileSync(path.join(outDir, build.log), 'utf8').split('\n') : [];
+    const floor = floorFromLog(buildLog);
     if (floor) {
       const fitting = releasesFitting(floor, format, machines.values());
       log(`needs glibc >= ${floor}: fits ${fitting.join(', ') || 'no catalogue release'}`);
@@ -105,7 +106,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyOutcome[]> {
       const started = Date.now();
       let result: CycleResult;
       if (format !== 'deb') {
-        result = { ok: false, steps: [], failure: { step: 'prepare', message: `verify runs .deb packages only for now: ${path.basename(file)} was not verified` } };
+        result = { ok: false, steps: [], failure: { step: 'prepare', message: rpmNotVerified(path.basename(file), release, baseImage) } };
       } else if (!baseImage) {
         result = { ok: false, steps: [], failure: { step: 'prepare', message: `machine ${machine.id} names no base image to make a clean ${release} host from` } };
       } else if (!(await imageExists(docker, baseImage))) {
@@ -123,6 +124,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyOutcome[]> {
           smoke: build.inputs?.smoke,
           previous,
           lint: options.lint,
+          buildLog,
           log,
         });
       }
@@ -141,6 +143,18 @@ export async function verify(options: VerifyOptions): Promise<VerifyOutcome[]> {
   const failed = outcomes.filter((outcome) => !outcome.ok);
   if (failed.length > 0) throw new VerifyFailedError(failed.map((outcome) => `${outcome.build} on ${outcome.release}: ${outcome.result.failure?.step}: ${outcome.result.failure?.message}`));
   return outcomes;
+}
+
+/**
+ * Why an .rpm is not verified: the cycle drives apt on a Debian-family host; an .rpm needs a
+ * Red Hat-family host with dnf, which verify does not drive. Not a pass: promote refuses the bytes
+ * until they are promoted with --unverified.
+ */
+export function rpmNotVerified(file: string, release: string, baseImage: string | undefined): string {
+  return (
+    `cannot verify ${file} on ${release}: ndist verify runs its cycle with apt on Debian-family hosts only; an .rpm needs a clean ${baseImage ?? 'Red Hat-family'} host with dnf, which verify does not drive yet. ` +
+    'The package is not verified: check it on such a host yourself, then promote it with --unverified'
+  );
 }
 
 /** The package (and runtime package) a channel gives hosts now, as files in the repository's pool. */
@@ -167,7 +181,8 @@ export function verifyTable(outcomes: VerifyOutcome[]): string[] {
   const rows = outcomes.map((outcome) => [
     outcome.build,
     outcome.release,
-    outcome.ok ? 'verified' : `FAILED at ${outcome.result.failure?.step}`,
+    // No step ran: the cycle could not start (an .rpm, a base image missing), which is not a failure of the package.
+    outcome.ok ? 'verified' : outcome.result.steps.length === 0 ? 'NOT RUN' : `FAILED at ${outcome.result.failure?.step}`,
     outcome.result.lint ? String(Object.values(outcome.result.lint.tags).reduce((sum, count) => sum + count, 0)) : '',
     formatDuration(outcome.durationMs),
   ]);

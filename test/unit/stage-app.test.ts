@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { globPattern, matchesAny, stagedPaths } from '../../src/in-machine/stage-app.ts';
+import { globPattern, makeExecutable, matchesAny, stagedPaths } from '../../src/in-machine/stage-app.ts';
 import { packageDirectory } from '../../src/build/pipeline.ts';
 import { largest } from '../../src/progress/reporter.ts';
 import { ConfigError } from '../../src/errors.ts';
@@ -80,6 +80,13 @@ describe('stagedPaths: what of the app is packaged', () => {
     assert.ok(!paths.includes('dist/cli.js.map'));
     assert.ok(!paths.some((file) => file.startsWith('node_modules/.bin')));
     assert.ok(!paths.some((file) => file.startsWith('src') || file.startsWith('tests')));
+  });
+
+  test("the commands' scripts are made executable, as npm's bin links do; read and write bits kept", () => {
+    chmodSync(path.join(dir, 'dist/cli.js'), 0o640);
+    makeExecutable(dir, ['dist/cli.js', './dist/cli.js']);
+    assert.equal(statSync(path.join(dir, 'dist/cli.js')).mode & 0o777, 0o751);
+    assert.equal(statSync(path.join(dir, 'README.md')).mode & 0o111, 0, 'other files as they were');
   });
 
   test("a command's script the build did not make is named", () => {

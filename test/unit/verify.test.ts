@@ -12,7 +12,11 @@ import { directory } from '../../src/build/source.ts';
 import { floorLine, glibcFloor } from '../../src/in-machine/health-check.ts';
 import { loadMachines } from '../../src/machine/catalogue.ts';
 import { floorFromLog, releasesFitting } from '../../src/verify/glibc-floor.ts';
-import { explainFailure, verifyTable } from '../../src/verify/verify.ts';
+import { explainFailure, rpmNotVerified, verifyTable } from '../../src/verify/verify.ts';
+import { explainMissingLibraries, missingLibrariesCommand, parseMissingLibraries } from '../../src/verify/libraries.ts';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 describe('snapshots', () => {
   const before = parseSnapshot(['P d 755 root root /opt', 'P d 755 root root /etc', 'P f 644 root root /etc/hosts', 'P f 644 root root /etc/passwd-', 'U root', 'G root', ''].join('\n'));
@@ -147,5 +151,53 @@ describe('verify output', () => {
       { build: 'app deb', file: 'a.deb', sha256: 'aa', release: 'trixie', ok: true, result: { ok: true, steps: [], lint: { tags: { 'no-changelog': 1, 'dir-or-file-in-opt': 3 }, refused: [] } }, durationMs: 30_000 },
     ]);
     assert.deepEqual(table.map((line) => line.replace(/\s+/g, ' ')), ['BUILD RELEASE RESULT LINT TAGS TIME', 'app deb bookworm FAILED at service 12.0 s', 'app deb trixie verified 4 30.0 s']);
+  });
+
+  test('an .rpm is not run, and says why: not a pass, not a failure of the package', () => {
+    const message = rpmNotVerified('app-1.0-1.x86_64.rpm', 'el9', 'rockylinux:9');
+    assert.equal(
+      message,
+      'cannot verify app-1.0-1.x86_64.rpm on el9: ndist verify runs its cycle with apt on Debian-family hosts only; an .rpm needs a clean rockylinux:9 host with dnf, which verify does not drive yet. The package is not verified: check it on such a host yourself, then promote it with --unverified',
+    );
+    const result = { ok: false, steps: [], failure: { step: 'prepare' as const, message } };
+    const table = verifyTable([{ build: 'app rpm', file: 'a.rpm', sha256: 'bb', release: 'el9', ok: false, result, durationMs: 0 }]);
+    assert.match(table[1]!, /^app rpm\s+el9\s+NOT RUN\s/);
+  });
+});
+
+describe('unresolved libraries on the verify host', () => {
+  test('the host command finds the ELF files of the packages whose libraries ldd cannot resolve (run here on a fake dpkg)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ndist-unit-libraries-'));
+    try {
+      // A copy of this host's `ls` renamed as an addon, patched to need a library no host has; a script and a plain file beside it.
+      const addon = path.join(dir, 'opt', 'app', 'addon.node');
+      mkdirSync(path.dirname(addon), { recursive: true });
+      copyFileSync(execFileSync('sh', ['-c', 'command -v ls'], { encoding: 'utf8' }).trim(), addon);
+      const elf = execFileSync('cat', [addon]);
+      const index = elf.indexOf(Buffer.from('libc.so.6\0'));
+      assert.ok(index > 0);
+      Buffer.from('libq.so.6\0').copy(elf, index);
+      writeFileSync(addon, elf);
+      writeFileSync(path.join(dir, 'opt', 'app', 'run.sh'), '#!/bin/sh\n');
+      chmodSync(path.join(dir, 'opt', 'app', 'run.sh'), 0o755);
+      writeFileSync(path.join(dir, 'opt', 'app', 'data.txt'), 'ELF?');
+      const bin = path.join(dir, 'bin');
+      mkdirSync(bin);
+      writeFileSync(path.join(bin, 'dpkg'), `#!/bin/sh\nprintf '%s\\n' /opt/app /opt/app/addon.node /opt/app/run.sh /opt/app/data.txt | sed 's|^|${dir}|'\n`);
+      chmodSync(path.join(bin, 'dpkg'), 0o755);
+      const output = execFileSync('sh', ['-c', missingLibrariesCommand(['app', "it's"])], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+      assert.deepEqual(parseMissingLibraries(output), [{ file: addon, library: 'libq.so.6' }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("each missing library is explained with the package the build's health check found it in, or what to look for", () => {
+    const log = ["health check warning: /opt/app/app/build/Release/x.node needs libsqlite3.so.0 (/lib/x86_64-linux-gnu/libsqlite3.so.0, from package libsqlite3-0), which is neither in the package nor in runtimeDeps: add 'libsqlite3-0' to runtimeDeps"];
+    assert.deepEqual(explainMissingLibraries([{ file: '/opt/app/app/build/Release/x.node', library: 'libsqlite3.so.0' }, { file: '/opt/app/bin/tool', library: 'libfoo.so.1' }], log), [
+      "/opt/app/app/build/Release/x.node needs libsqlite3.so.0, which no package installed here provides: add 'libsqlite3-0' to runtimeDeps (the build's health check found libsqlite3.so.0 in that package on the build machine)",
+      '/opt/app/bin/tool needs libfoo.so.1, which no package installed here provides: add the package that provides libfoo.so.1 to runtimeDeps',
+    ]);
+    assert.deepEqual(parseMissingLibraries(''), []);
   });
 });
