@@ -4,7 +4,8 @@
  * nothing missing (/opt included), lintian — and the record lands in ndist-verify.json. Packages
  * broken by hand with dpkg-deb on the host (no build needed) fail, each at the step named: a
  * postinst that exits 1, a purge that leaves a file in /etc, a smoke test whose output does not
- * match, and one that takes /opt away as ndist's packages did before their postrm put it back.
+ * match, and one that takes /opt away as ndist's packages did before their postrm put it back; a
+ * real build whose native addon needs a library no runtimeDep provides fails at libraries.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -35,6 +36,8 @@ interface HandMade {
   /** A systemd unit <name>.service, shipped in /lib/systemd/system, enabled and started by postinst. */
   unit?: string;
   files?: Record<string, string>;
+  /** Files under /etc listed in DEBIAN/conffiles. */
+  conffiles?: Record<string, string>;
 }
 
 /** A .deb made with dpkg-deb on the host: /opt/<name>/bin/<name> printing "<name> 1.0", /usr/bin link, maintainer scripts as given. */
@@ -46,10 +49,11 @@ function handMadeDeb(dir: string, spec: HandMade): string {
   const program = path.join(root, 'opt', spec.name, 'bin', spec.name);
   writeFileSync(program, `#!/bin/sh\necho "${spec.name} ${version}"\n`);
   chmodSync(program, 0o755);
-  for (const [file, content] of Object.entries(spec.files ?? {})) {
+  for (const [file, content] of Object.entries({ ...spec.files, ...spec.conffiles })) {
     mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
     writeFileSync(path.join(root, file), content);
   }
+  if (spec.conffiles) writeFileSync(path.join(root, 'DEBIAN', 'conffiles'), Object.keys(spec.conffiles).map((file) => `${file}\n`).join(''));
   writeFileSync(path.join(root, 'DEBIAN', 'control'), `Package: ${spec.name}\nVersion: ${version}-1\nArchitecture: all\nMaintainer: ndist tests <tests@ndist.invalid>\nDescription: hand-made package for the verify e2e\n`);
   const unitScripts = spec.unit
     ? { postinst: `systemctl daemon-reload\nsystemctl enable ${spec.name}.service\nsystemctl restart ${spec.name}.service || true`, prerm: `systemctl disable --now ${spec.name}.service || true`, postrm: 'systemctl daemon-reload || true' }
@@ -174,6 +178,8 @@ describe('ndist verify', { timeout: 15 * 60_000 }, () => {
       unit: '[Unit]\nDescription=verify e2e upgrade\n[Service]\nExecStart=/bin/sh -c "while :; do sleep 1; done"\n[Install]\nWantedBy=multi-user.target\n',
       postrm: '[ -d /opt ] || mkdir -m 0755 /opt',
       smoke: { command: ['/opt/upgrades/bin/upgrades'], output: '^upgrades 1\\.1$' },
+      // Changed in the new version too: dpkg keeps the admin's edit (confold), the new file beside it.
+      conffiles: { '/etc/upgrades/upgrades.conf': `version=${version}\n` },
     });
     const gpgHome = path.join(work, 'gpg');
     mkdirSync(gpgHome, { mode: 0o700 });
@@ -186,8 +192,9 @@ describe('ndist verify', { timeout: 15 * 60_000 }, () => {
     const outDir = reportFor(work, handMadeDeb(work, spec('1.1')), spec('1.1'));
     lines.length = 0;
     const outcomes = await verify({ target: outDir, projectDir: ROOT, fromRepo: repo, channel: 'stable', lint: false, log }).catch((error: unknown) => assert.fail(`${error}\n${lines.join('\n')}`));
-    assert.deepEqual(outcomes[0]!.result.steps.map((step) => step.step), ['prepare', 'snapshot', 'install previous', 'upgrade', 'smoke', 'service after smoke', 'rollback', 'upgrade again', 'remove', 'purge', 'leftovers']);
+    assert.deepEqual(outcomes[0]!.result.steps.map((step) => step.step), ['prepare', 'snapshot', 'install previous', 'upgrade', 'libraries', 'smoke', 'service after smoke', 'rollback', 'upgrade again', 'remove', 'purge', 'leftovers']);
     assert.match(lines.join('\n'), /^upgrades \| upgrade from 1\.0-1 \(stable\)$/m);
+    assert.match(lines.join('\n'), /^upgrades \| upgrade: the edits to \/etc\/upgrades\/upgrades\.conf were kept$/m);
     assert.deepEqual(await verifyContainers(), []);
   });
 
@@ -212,12 +219,47 @@ describe('ndist verify', { timeout: 15 * 60_000 }, () => {
     assert.equal(outcome!.ok, true, lines.join('\n'));
     // The official node binary needs glibc 2.28: the health check states it, verify names the releases it fits.
     assert.match(lines.join('\n'), /^tiny deb \| needs glibc >= 2\.28: fits bullseye, jammy, bookworm, noble, trixie$/m);
-    assert.ok(Object.keys(outcome!.result.lint!.tags).includes('dir-or-file-in-opt'));
-    assert.deepEqual(outcome!.result.steps.map((step) => step.step), ['prepare', 'snapshot', 'install', 'smoke', 'remove', 'purge', 'leftovers', 'lint']);
+    const tags = Object.keys(outcome!.result.lint!.tags);
+    assert.ok(tags.includes('dir-or-file-in-opt'));
+    // The glibc floor is a dependency now, and the bin script is executable: lintian has nothing to say about either.
+    const deb = path.join(outDir, outcome!.file);
+    assert.match(execFileSync('dpkg-deb', ['-f', deb, 'Depends'], { encoding: 'utf8' }).trim(), /^libc6 \(>= 2\.28\), libstdc\+\+6 \(>= [0-9.]+\)$/);
+    for (const tag of ['missing-dependency-on-libc', 'undeclared-elf-prerequisites', 'script-not-executable']) assert.ok(!tags.includes(tag), `lintian: ${tag}`);
+    assert.match(execFileSync('dpkg-deb', ['-c', deb], { encoding: 'utf8' }), /^-rwxr-xr-x \S+ +\d+ \S+ \S+ \.\/opt\/tiny-app\/app\/bin\/tiny\.js$/m);
+    assert.deepEqual(outcome!.result.steps.map((step) => step.step), ['prepare', 'snapshot', 'install', 'libraries', 'smoke', 'remove', 'purge', 'leftovers', 'lint']);
     const records = readVerifyRecords(path.join(outDir, 'ndist-verify.json'));
     assert.equal(records.artifacts[outcome!.sha256]!.releases.bookworm!.ok, true);
     assert.ok(existsSync(path.join(outDir, 'ndist-verify.json')));
     assert.match(lines.join('\n'), /^tiny deb \| verified on bookworm/m);
+    assert.deepEqual(await verifyContainers(), []);
+  });
+
+  it('fails at libraries when a native addon needs a library no runtimeDep provides, naming the package to add (a real build, health check warn, shared runtime)', async () => {
+    const outDir = path.join(work, 'dist-native');
+    const builder = new Builder({ outDir, log: () => {} });
+    builder.addBuild({
+      name: 'addon deb',
+      app: 'native-link',
+      source: directory({ path: path.join(ROOT, 'test', 'fixtures', 'native-link') }),
+      buildMachine: 'debian-bookworm',
+      node: '22.23.3',
+      buildDeps: ['libsqlite3-dev'],
+      runtimeDeps: [],
+      healthCheck: 'warn',
+      runtime: 'shared',
+      compression: 'none',
+      smoke: ['native-link'],
+    });
+    const [result] = await builder.build();
+    // The shared runtime package declares the floor of its node binary; the app package that of its addon.
+    assert.ok(result?.ok, String(result?.error));
+    assert.match(execFileSync('dpkg-deb', ['-f', result!.runtimePackage!.path, 'Depends'], { encoding: 'utf8' }).trim(), /^libc6 \(>= 2\.28\), libstdc\+\+6 \(>= [0-9.]+\)$/);
+    assert.match(execFileSync('dpkg-deb', ['-f', result!.artifact!, 'Depends'], { encoding: 'utf8' }).trim(), /^ndist-node-22\.23\.3 \(= 22\.23\.3-1\), libc6 \(>= 2\.[0-9]+\)$/);
+    lines.length = 0;
+    await assert.rejects(verify({ target: outDir, projectDir: ROOT, lint: false, log }), VerifyFailedError);
+    const output = lines.join('\n');
+    assert.match(output, /^addon deb \| step "libraries" failed: libsqlite3\.so\.0 not found on the host/m);
+    assert.match(output, /\/opt\/native-link\/app\/build\/Release\/sqlite_version\.node needs libsqlite3\.so\.0, which no package installed here provides: add 'libsqlite3-0' to runtimeDeps/);
     assert.deepEqual(await verifyContainers(), []);
   });
 });
