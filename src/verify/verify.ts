@@ -106,7 +106,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyOutcome[]> {
       const started = Date.now();
       let result: CycleResult;
       if (format !== 'deb') {
-        result = { ok: false, steps: [], failure: { step: 'prepare', message: rpmNotVerified(path.basename(file), release, baseImage) } };
+        result = { ok: false, steps: [], failure: { step: 'prepare', message: rpmNotVerified(path.basename(file), release) } };
       } else if (!baseImage) {
         result = { ok: false, steps: [], failure: { step: 'prepare', message: `machine ${machine.id} names no base image to make a clean ${release} host from` } };
       } else if (!(await imageExists(docker, baseImage))) {
@@ -150,9 +150,9 @@ export async function verify(options: VerifyOptions): Promise<VerifyOutcome[]> {
  * Red Hat-family host with dnf, which verify does not drive. Not a pass: promote refuses the bytes
  * until they are promoted with --unverified.
  */
-export function rpmNotVerified(file: string, release: string, baseImage: string | undefined): string {
+export function rpmNotVerified(file: string, release: string): string {
   return (
-    `cannot verify ${file} on ${release}: ndist verify runs its cycle with apt on Debian-family hosts only; an .rpm needs a clean ${baseImage ?? 'Red Hat-family'} host with dnf, which verify does not drive yet. ` +
+    `cannot verify ${file} on ${release}: ndist verify runs its cycle with apt on Debian-family hosts only; an .rpm needs a clean Red Hat-family host with dnf, which verify does not drive yet. ` +
     'The package is not verified: check it on such a host yourself, then promote it with --unverified'
   );
 }

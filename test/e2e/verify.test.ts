@@ -97,7 +97,7 @@ async function verifyContainers() {
   return docker.listContainers({ all: true, filters: { label: ['io.ndist.verify=true', `io.ndist.session=${process.env.NDIST_SESSION}`] } });
 }
 
-describe('ndist verify', { timeout: 15 * 60_000 }, () => {
+describe('ndist verify', { timeout: 25 * 60_000 }, () => {
   let work: string;
   const lines: string[] = [];
   const log = (line: string) => lines.push(line);
@@ -169,6 +169,22 @@ describe('ndist verify', { timeout: 15 * 60_000 }, () => {
     assert.equal(step, 'smoke');
     assert.match(output, /does not match \/\^wrong-output 2\\\.\//);
     assert.match(output, /wrong-output 1\.0/);
+  });
+
+  it('does not run an .rpm, and says why: NOT RUN, not verified, no container started', async () => {
+    const outDir = path.join(work, 'out-rpm');
+    mkdirSync(outDir, { recursive: true });
+    const file = 'app-1.0.0-1.x86_64.rpm';
+    writeFileSync(path.join(outDir, file), 'not looked at: verify stops before any host');
+    const sha256 = createHash('sha256').update(readFileSync(path.join(outDir, file))).digest('hex');
+    const build = { name: 'app rpm', status: 'succeeded', inputs: { app: 'app' }, machine: { id: 'rockylinux-9', format: 'rpm', os: { id: 'rocky', versionId: '9' } }, artifact: { file, size: 0, sha256 } };
+    writeFileSync(path.join(outDir, 'ndist-report.json'), JSON.stringify({ builds: [build] }));
+    lines.length = 0;
+    await assert.rejects(verify({ target: outDir, projectDir: ROOT, log }), VerifyFailedError);
+    const output = lines.join('\n');
+    assert.match(output, /^app rpm \| step "prepare" failed: cannot verify app-1\.0\.0-1\.x86_64\.rpm on el9: ndist verify runs its cycle with apt on Debian-family hosts only; an \.rpm needs a clean Red Hat-family host with dnf/m);
+    assert.match(output, /^app rpm\s+el9\s+NOT RUN\s/m);
+    assert.equal(readVerifyRecords(path.join(outDir, 'ndist-verify.json')).artifacts[sha256]!.releases.el9!.ok, false);
   });
 
   it('upgrades from what a repository channel serves (the service restarted), rolls back to it, upgrades again, and purges clean', async () => {

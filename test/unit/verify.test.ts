@@ -154,10 +154,10 @@ describe('verify output', () => {
   });
 
   test('an .rpm is not run, and says why: not a pass, not a failure of the package', () => {
-    const message = rpmNotVerified('app-1.0-1.x86_64.rpm', 'el9', 'rockylinux:9');
+    const message = rpmNotVerified('app-1.0-1.x86_64.rpm', 'el9');
     assert.equal(
       message,
-      'cannot verify app-1.0-1.x86_64.rpm on el9: ndist verify runs its cycle with apt on Debian-family hosts only; an .rpm needs a clean rockylinux:9 host with dnf, which verify does not drive yet. The package is not verified: check it on such a host yourself, then promote it with --unverified',
+      'cannot verify app-1.0-1.x86_64.rpm on el9: ndist verify runs its cycle with apt on Debian-family hosts only; an .rpm needs a clean Red Hat-family host with dnf, which verify does not drive yet. The package is not verified: check it on such a host yourself, then promote it with --unverified',
     );
     const result = { ok: false, steps: [], failure: { step: 'prepare' as const, message } };
     const table = verifyTable([{ build: 'app rpm', file: 'a.rpm', sha256: 'bb', release: 'el9', ok: false, result, durationMs: 0 }]);
