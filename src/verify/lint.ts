@@ -9,7 +9,6 @@ export const LINTIAN_ACCEPTED: Record<string, string> = {
   'embedded-library': 'the bundled node binary embeds zlib, as the Node.js project builds it',
   'unstripped-binary-or-object': 'the bundled node binary and native addons ship as built',
   'hardening-no-pie': 'the bundled node binary, as the Node.js project builds it',
-  'undeclared-elf-prerequisites': "the bundled node binary's libraries are the base system's, which the health check verifies",
   'missing-dep-for-interpreter': 'entries have a `#!/usr/bin/env node` line but /usr/bin/<app> runs them with the package\'s runtime; the package must not depend on nodejs',
   'no-changelog': 'a generated package has no Debian changelog',
   'no-manual-page': 'an app without a `man` entry in package.json has no manual page',

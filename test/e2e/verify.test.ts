@@ -109,6 +109,22 @@ describe('ndist verify', { timeout: 25 * 60_000 }, () => {
     await rm(work, { recursive: true, force: true });
   });
 
+  /** A signed repository (its key made once per run) whose channel stable serves `deb` for bookworm. */
+  let keyFile: string | undefined;
+  async function servedByStable(name: string, deb: string): Promise<string> {
+    if (!keyFile) {
+      const gpgHome = path.join(work, 'gpg');
+      mkdirSync(gpgHome, { mode: 0o700 });
+      const gpg = (args: string[]) => execFileSync('gpg', ['--batch', '--homedir', gpgHome, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      gpg(['--passphrase', '', '--quick-gen-key', 'ndist verify test <verify@ndist.invalid>', 'rsa3072', 'sign', 'never']);
+      keyFile = path.join(work, 'repo-key.asc');
+      writeFileSync(keyFile, gpg(['--armor', '--export-secret-keys']));
+    }
+    const repo = path.join(work, name);
+    await publish([deb], { repo, sign: { keyFile }, channel: 'stable', dist: 'bookworm', log: () => {} });
+    return repo;
+  }
+
   /** Verify a hand-made package; returns the step it failed at and the lines printed. */
   async function failingStep(spec: HandMade): Promise<{ step: string | undefined; output: string }> {
     const outDir = reportFor(work, handMadeDeb(work, spec), spec);
@@ -197,20 +213,30 @@ describe('ndist verify', { timeout: 25 * 60_000 }, () => {
       // Changed in the new version too: dpkg keeps the admin's edit (confold), the new file beside it.
       conffiles: { '/etc/upgrades/upgrades.conf': `version=${version}\n` },
     });
-    const gpgHome = path.join(work, 'gpg');
-    mkdirSync(gpgHome, { mode: 0o700 });
-    const gpg = (args: string[]) => execFileSync('gpg', ['--batch', '--homedir', gpgHome, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    gpg(['--passphrase', '', '--quick-gen-key', 'ndist verify test <verify@ndist.invalid>', 'rsa3072', 'sign', 'never']);
-    const keyFile = path.join(work, 'repo-key.asc');
-    writeFileSync(keyFile, gpg(['--armor', '--export-secret-keys']));
-    const repo = path.join(work, 'repo');
-    await publish([handMadeDeb(work, spec('1.0'))], { repo, sign: { keyFile }, channel: 'stable', dist: 'bookworm', log: () => {} });
+    const repo = await servedByStable('repo', handMadeDeb(work, spec('1.0')));
     const outDir = reportFor(work, handMadeDeb(work, spec('1.1')), spec('1.1'));
     lines.length = 0;
     const outcomes = await verify({ target: outDir, projectDir: ROOT, fromRepo: repo, channel: 'stable', lint: false, log }).catch((error: unknown) => assert.fail(`${error}\n${lines.join('\n')}`));
     assert.deepEqual(outcomes[0]!.result.steps.map((step) => step.step), ['prepare', 'snapshot', 'install previous', 'upgrade', 'libraries', 'smoke', 'service after smoke', 'rollback', 'upgrade again', 'remove', 'purge', 'leftovers']);
     assert.match(lines.join('\n'), /^upgrades \| upgrade from 1\.0-1 \(stable\)$/m);
     assert.match(lines.join('\n'), /^upgrades \| upgrade: the edits to \/etc\/upgrades\/upgrades\.conf were kept$/m);
+    assert.deepEqual(await verifyContainers(), []);
+  });
+
+  it("fails at upgrade when the new version's postinst writes over an admin's edit to a config file", async () => {
+    const spec = (version: string): HandMade => ({
+      name: 'clobbers',
+      version,
+      postrm: '[ -d /opt ] || mkdir -m 0755 /opt',
+      conffiles: { '/etc/clobbers.conf': 'level=1\n' },
+      // What a careless hook does: the default written again on every configure.
+      ...(version === '1.1' ? { postinst: 'echo level=1 > /etc/clobbers.conf' } : {}),
+    });
+    const repo = await servedByStable('repo-clobbers', handMadeDeb(work, spec('1.0')));
+    const outDir = reportFor(work, handMadeDeb(work, spec('1.1')), spec('1.1'));
+    lines.length = 0;
+    await assert.rejects(verify({ target: outDir, projectDir: ROOT, fromRepo: repo, channel: 'stable', lint: false, log }), VerifyFailedError);
+    assert.match(lines.join('\n'), /^clobbers \| step "upgrade" failed: an edit to a config file did not survive the upgrade from 1\.0-1/m);
     assert.deepEqual(await verifyContainers(), []);
   });
 
