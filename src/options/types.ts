@@ -98,8 +98,14 @@ export interface BuildOptions {
   epoch?: number;
   /** Extra control fields, named `X-…` (deb only: rpm spec files take no fields of their own). */
   fields?: Record<string, string>;
-  /** A CHANGELOG.md of the app source (Keep a Changelog or changesets), written as changelog.Debian.gz and the rpm %changelog. */
-  changelog?: string;
+  /**
+   * Written as changelog.Debian.gz and the rpm %changelog: a CHANGELOG.md of the app source (Keep a
+   * Changelog or changesets), `{ from: 'git' }` (the git log between version tags) or
+   * `{ from: 'auto' }` (CHANGELOG.md when the source has one, else the git log).
+   */
+  changelog?: string | { from: 'git' | 'auto' };
+  /** Write `<package>.changes` beside a .deb (Debian's upload description, for dput and reprepro); clearsigned when signing is on. Default false. */
+  changes?: boolean;
   /** Shell scripts from the app source run in each maintainer-script phase (see README, Services). */
   hooks?: Hooks;
 }

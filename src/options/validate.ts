@@ -80,7 +80,7 @@ export function validateBuild(options: BuildOptions): void {
   if (options.version !== undefined) checkPackageVersion('version', options.version);
   checkSource(options.source);
   if (options.entry !== undefined) checkEntry('entry', options.entry);
-  if (options.changelog !== undefined) checkEntry('changelog', options.changelog);
+  if (typeof options.changelog === 'string') checkEntry('changelog', options.changelog);
   checkGlobs('include', options.include ?? []);
   checkGlobs('exclude', options.exclude ?? []);
   (options.exclude ?? []).forEach((glob, index) => {
