@@ -104,8 +104,12 @@ export interface BuildOptions {
    * `{ from: 'auto' }` (CHANGELOG.md when the source has one, else the git log).
    */
   changelog?: string | { from: 'git' | 'auto' };
-  /** Write `<package>.changes` beside a .deb (Debian's upload description, for dput and reprepro); clearsigned when signing is on. Default false. */
-  changes?: boolean;
+  /**
+   * Write `<app>_<version>-<iteration>_<arch>.changes` beside a .deb (Debian's binary-only upload
+   * description, for dput and reprepro); clearsigned when signing is on. `true`: Distribution
+   * unstable. deb only. Default false.
+   */
+  changes?: boolean | { distribution: string };
   /** Shell scripts from the app source run in each maintainer-script phase (see README, Services). */
   hooks?: Hooks;
 }
@@ -284,6 +288,8 @@ export interface BuildResult {
   sha256?: string;
   /** CycloneDX SBOM written beside the artifact. */
   sbom?: { path: string; sha256: string };
+  /** The .changes written beside a .deb (option `changes`). */
+  changes?: { path: string; sha256: string };
   /** runtime 'shared': the runtime package written beside the artifact; reused: taken from the cache, not built. */
   runtimePackage?: { path: string; size: number; sha256: string; reused: boolean };
   durationMs: number;

@@ -183,7 +183,7 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
   const shared = options.runtime === 'shared';
   for (const [field, why] of Object.entries(format.unsupported)) {
     const value = options[field as keyof typeof format.unsupported];
-    if (value !== undefined && Object.keys(value).length > 0) throw new ConfigError(field, `cannot be written in a .${format.name} package (machine ${machine.id}): ${why}`);
+    if (value !== undefined && value !== false && (typeof value !== 'object' || Object.keys(value).length > 0)) throw new ConfigError(field, `cannot be written in a .${format.name} package (machine ${machine.id}): ${why}`);
   }
   const contents = resolveContents(options, sourceDir);
   const lifecycle = resolveLifecycle(options, machine, contents, sourceDir, description, `${version}-${iteration}`);

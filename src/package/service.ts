@@ -333,6 +333,9 @@ function prelude(lifecycle: Lifecycle, steps: Set<Step>): string[] {
     // Containers and chroots have no running systemd: say so and go on, never fail.
     'systemd_running() { [ -d /run/systemd/system ]; }',
   ];
+  if (lifecycle.service && steps.has('disable')) {
+    lines.push('disable_unit() {', '  if command -v systemctl >/dev/null; then systemctl disable "$1" 2>&1 | sed "s/^/$app: /"; fi', '}');
+  }
   if (lifecycle.service && ['enable', 'start', 'restart'].some((step) => steps.has(step as Step))) {
     lines.push(
       // Units whose start failed and must not (Type=notify): the `ready` step fails the phase.
@@ -448,7 +451,7 @@ function stepLines(step: Step, lifecycle: Lifecycle): string[] {
       return service ? [`if systemd_running; then systemctl stop ${names} || true; else note ${q(`systemd is not running: ${names} not stopped`)}; fi`] : [];
     }
     case 'disable':
-      return service ? ['if command -v systemctl >/dev/null; then', ...all.map((entry) => `  systemctl disable ${q(entry.unit)} 2>&1 | sed "s/^/$app: /"`), 'fi'] : [];
+      return service ? all.map((entry) => `disable_unit ${q(entry.unit)}`) : [];
     case 'markEnable':
       return service ? [`mkdir -p ${q(path.posix.dirname(enableMarker(lifecycle.app)))}`, 'touch "$enable_marker"'] : [];
     case 'markEnableIfNewUnit': {

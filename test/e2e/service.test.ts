@@ -183,7 +183,7 @@ function buildOptions(name: string, source: string, version: string, buildMachin
   };
 }
 
-describe('a service package installs, upgrades, is removed and purged like a distro package', { timeout: 10 * 60_000 }, () => {
+describe('a service package installs, upgrades, is removed and purged like a distro package', { timeout: 25 * 60_000 }, () => {
   let work: string;
   const artifacts: Record<string, string> = {};
   const hosts: Host[] = [];
