@@ -496,7 +496,7 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     host.ok(`test ! -e /usr/lib/systemd/system/${APP}-web.socket && test ! -e /etc/systemd/system/sockets.target.wants/${APP}-web.socket`);
   });
 
-  it('rpm: several units (worker, socket-activated web, timer) enabled on install; Type=notify: an upgrade whose service exits before ready fails', async () => {
+  it('rpm: several units (worker, socket-activated web, timer) enabled on install; Type=notify: an upgrade whose service exits before ready fails its %post (rpm warns, and still exits 0)', async () => {
     const host = await boot();
     const rpm = (version: string) => `/tmp/${path.basename(artifacts[`service rpm ${version}`]!)}`;
     const flags = '--nodeps --force-debian';
@@ -508,10 +508,12 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     const oldPid = host.mainPid();
     const upgrade = host.sh(`rpm -U ${flags} ${rpm('1.2')}`);
     process.stderr.write(`rpm upgrade to a service that exits before ready: rpm exited ${upgrade.code}\n${upgrade.output}\n`);
-    assert.notEqual(upgrade.code, 0, upgrade.output);
+    // rpm treats a failed %post as a warning: the transaction stands and rpm exits 0 (measured with
+    // Debian's rpm 4.18; dnf likewise reports "Error in POSTIN scriptlet" and completes).
+    assert.equal(upgrade.code, 0, upgrade.output);
     assert.match(upgrade.output, /^service-app: not ready: service-app\.service \(no READY=1 within TimeoutStartSec, or it exited\): the upgrade fails/m);
-    assert.match(upgrade.output, /%post\(service-app-1:1\.2-1\.x86_64\) scriptlet failed, exit status 1/);
-    assert.match(host.ok(`journalctl -u ${APP}.service --no-pager -o cat`), /Main process exited, code=exited, status=3/);
+    assert.match(upgrade.output, /^warning: %post\(service-app-1:1\.2-1\.x86_64\) scriptlet failed, exit status 1$/m);
+    assert.match(host.ok(`journalctl -u ${APP}.service --no-pager -o cat`), /status=3/);
     // rpm does not undo a transaction: 1.2 is what is installed, the old process was stopped by the restart.
     assert.equal(host.ok(`rpm -q --qf '%{VERSION}-%{RELEASE}\\n' ${APP}`), '1.2-1');
     assert.notEqual(host.sh(`kill -0 ${oldPid}`).code, 0);
