@@ -19,6 +19,7 @@ import { appendStepSummary, buildReport, markdownSummary, summaryTable, writeRep
 import { runSettings, selectNames, type RunSettings } from '../options/run-settings.ts';
 import { defaultCacheDir } from './runtime.ts';
 import { openSigner, type Signer } from '../package/signing.ts';
+import { writeDebChanges } from '../package/changes.ts';
 import type { BuildOptions, BuilderOptions, BuildResult } from '../options/types.ts';
 import { writeUpToDate } from '../cache/up-to-date.ts';
 import { validateBuild, validateEngines } from '../options/validate.ts';
@@ -145,9 +146,18 @@ export class Builder {
 async function signAndChecksum(signer: Signer | undefined, records: BuildRecord[], outDir: string, note: (build: string, text: string) => void): Promise<void> {
   const results = records.map((record) => record.result);
   if (signer) await signArtifacts(signer, results, outDir, note);
+  // After signing: the .changes lists the .deb's final bytes.
+  for (const { options, result, pipeline } of records) {
+    if (!options.changes || !result.ok || !pipeline || pipeline.spec.format !== 'deb') continue;
+    const distribution = typeof options.changes === 'object' ? options.changes.distribution : undefined;
+    const file = await writeDebChanges(pipeline.spec, result.artifact!, pipeline.sourceDateEpoch, signer, distribution);
+    result.changes = { path: file, sha256: await sha256File(file) };
+    note(result.name, `changes: ${path.relative(outDir, file)}${signer ? ` (clearsigned with key ${signer.fingerprint})` : ''}`);
+  }
   const artifacts = results.flatMap((result) => [
     ...(result.artifact && result.sha256 ? [{ path: result.artifact, sha256: result.sha256 }] : []),
     ...(result.sbom ? [result.sbom] : []),
+    ...(result.changes ? [result.changes] : []),
     ...(result.runtimePackage ? [result.runtimePackage] : []),
   ]);
   if (artifacts.length === 0) return;

@@ -64,6 +64,8 @@ export interface PipelineResult {
   commit?: string;
   /** sha256 over every input of the build, recorded so an identical later build reuses the artifact. */
   inputs: string;
+  /** The build's SOURCE_DATE_EPOCH: the date of files written beside the package (the .changes). */
+  sourceDateEpoch: number;
   /** The artifact of an earlier build with the same inputs, reused: no container was started. */
   reused?: boolean;
   /** runtime 'shared': the runtime package the app depends on, copied to outDir (reused: from the cache). */
@@ -183,7 +185,7 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     if (reused) {
       const { record, runtimePackage } = reused;
       return {
-        artifact: record.artifact, sbom: record.sbom, ...(record.largestDirectories ? { largestDirectories: record.largestDirectories } : {}), spec, packager: record.packager as PackagerName, image: { tag: imageTag, id: imageId }, runtime: host.runtime, commit: source.commit, inputs: inputsHash, reused: true,
+        artifact: record.artifact, sbom: record.sbom, ...(record.largestDirectories ? { largestDirectories: record.largestDirectories } : {}), spec, packager: record.packager as PackagerName, image: { tag: imageTag, id: imageId }, runtime: host.runtime, commit: source.commit, inputs: inputsHash, sourceDateEpoch: resolved.sourceDateEpoch, reused: true,
         ...(runtimePackage ? { runtimePackage } : {}),
       };
     }
@@ -220,7 +222,7 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
       ? await provideRuntimePackage(context.cacheDir, runtimePlan.key, runtimePlan.spec.fileName, context.outDir, (dir) => buildRuntimePackage(started, runtimePlan, plan.sourceDateEpoch, options.name, dir, log), log)
       : undefined;
     const builtInputs = image.id === imageId ? inputsHash : await inputsWith(image.id);
-    return { artifact, sbom, ...(largestDirectories.length > 0 ? { largestDirectories } : {}), spec, packager: packager.name, image, runtime: host.runtime, commit: source.commit, inputs: builtInputs, ...(runtimePackage ? { runtimePackage } : {}) };
+    return { artifact, sbom, ...(largestDirectories.length > 0 ? { largestDirectories } : {}), spec, packager: packager.name, image, runtime: host.runtime, commit: source.commit, inputs: builtInputs, sourceDateEpoch: resolved.sourceDateEpoch, ...(runtimePackage ? { runtimePackage } : {}) };
   } finally {
     await container?.remove();
     await removeSource();

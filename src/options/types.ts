@@ -98,8 +98,18 @@ export interface BuildOptions {
   epoch?: number;
   /** Extra control fields, named `X-…` (deb only: rpm spec files take no fields of their own). */
   fields?: Record<string, string>;
-  /** A CHANGELOG.md of the app source (Keep a Changelog or changesets), written as changelog.Debian.gz and the rpm %changelog. */
-  changelog?: string;
+  /**
+   * Written as changelog.Debian.gz and the rpm %changelog: a CHANGELOG.md of the app source (Keep a
+   * Changelog or changesets), `{ from: 'git' }` (the git log between version tags) or
+   * `{ from: 'auto' }` (CHANGELOG.md when the source has one, else the git log).
+   */
+  changelog?: string | { from: 'git' | 'auto' };
+  /**
+   * Write `<app>_<version>-<iteration>_<arch>.changes` beside a .deb (Debian's binary-only upload
+   * description, for dput and reprepro); clearsigned when signing is on. `true`: Distribution
+   * unstable. deb only. Default false.
+   */
+  changes?: boolean | { distribution: string };
   /** Shell scripts from the app source run in each maintainer-script phase (see README, Services). */
   hooks?: Hooks;
 }
@@ -124,6 +134,14 @@ export interface ServiceOptions {
   enable?: boolean;
   /** Start the unit on install. Default true. */
   start?: boolean;
+  /** Readiness of the main unit: 'simple' (default) or 'notify' (Type=notify: the app sends READY=1; a start that fails fails the install or upgrade). */
+  type?: ServiceType;
+  /** systemd TimeoutStartSec= of every long-running unit: how long a notify service has to report ready. Default: systemd's (90 s). */
+  startTimeoutSec?: number;
+  /** Socket activation of the main unit: `<app>.socket` is enabled and started instead of `<app>.service`, which starts on the first connection. */
+  socket?: SocketSpec;
+  /** More long-running units of the package (`<app>-<name>.service`), with the service's account, environment, restart policy and hardening. */
+  units?: UnitSpec[];
   /** More units of the package, each a oneshot service run on a schedule by its own timer, with the service's user, environment and hardening. */
   timers?: TimerSpec[];
   /** Restart the running service after an upgrade. Default true; false: it keeps running the old code until the operator restarts it. */
@@ -149,6 +167,27 @@ export type ContentEntry =
   | { type: 'symlink'; destination: string; target: string }
   /** A file the package owns but does not ship (a log, a pid file): rpm %ghost; created empty on install if absent, removed on deb purge. */
   | { type: 'ghost'; destination: string; mode?: string; owner?: string; group?: string };
+
+/** simple: started once its process runs; notify: started once it sends READY=1 over $NOTIFY_SOCKET. */
+export type ServiceType = 'simple' | 'notify';
+
+/** A `.socket` unit: ListenStream= for each entry: a port ('8080'), an address and port ('127.0.0.1:8080', '[::1]:8080') or a socket path under /run. */
+export interface SocketSpec {
+  listen: string[];
+}
+
+/** Another long-running unit, `<app>-<name>.service` (e.g. a worker beside the web process). */
+export interface UnitSpec {
+  /** Lowercase letters, digits and -, e.g. 'worker'; not a timer's name. */
+  name: string;
+  /** Command line of ExecStart, one argument per element; the first an absolute path. */
+  command: string[];
+  /** Unit Description=. Default: the service's, with the name. */
+  description?: string;
+  /** Default 'simple'. */
+  type?: ServiceType;
+  socket?: SocketSpec;
+}
 
 /** A scheduled job: `<app>-<name>.service` (Type=oneshot) started by `<app>-<name>.timer`. */
 export interface TimerSpec {
@@ -249,6 +288,8 @@ export interface BuildResult {
   sha256?: string;
   /** CycloneDX SBOM written beside the artifact. */
   sbom?: { path: string; sha256: string };
+  /** The .changes written beside a .deb (option `changes`). */
+  changes?: { path: string; sha256: string };
   /** runtime 'shared': the runtime package written beside the artifact; reused: taken from the cache, not built. */
   runtimePackage?: { path: string; size: number; sha256: string; reused: boolean };
   durationMs: number;

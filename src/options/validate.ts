@@ -12,6 +12,7 @@ import { contentEntries } from './contents.ts';
 import { globPattern, matchesAny } from '../in-machine/stage-app.ts';
 import type { BuildOptions, EngineOptions, SourceSpec } from './types.ts';
 import { checkSmoke } from '../verify/smoke.ts';
+import { serviceUnitNames } from '../package/service.ts';
 
 /** Upstream version as Debian and RPM both accept it, after semver's pre-release dash became `~`. */
 const PACKAGE_VERSION = /^[0-9][A-Za-z0-9.+~]*$/;
@@ -79,7 +80,7 @@ export function validateBuild(options: BuildOptions): void {
   if (options.version !== undefined) checkPackageVersion('version', options.version);
   checkSource(options.source);
   if (options.entry !== undefined) checkEntry('entry', options.entry);
-  if (options.changelog !== undefined) checkEntry('changelog', options.changelog);
+  if (typeof options.changelog === 'string') checkEntry('changelog', options.changelog);
   checkGlobs('include', options.include ?? []);
   checkGlobs('exclude', options.exclude ?? []);
   (options.exclude ?? []).forEach((glob, index) => {
@@ -140,16 +141,31 @@ function checkServiceOptions(options: BuildOptions): void {
     });
     if (!SAFE_PATH.test(command[0]!)) fail('service.command[0]', `"${command[0]}" must be an absolute path to the program, e.g. "/usr/bin/${options.app}"`);
   }
-  const timerNames = new Set<string>();
-  (options.service?.timers ?? []).forEach((timer, index) => {
-    const field = `service.timers[${index}]`;
-    if (timerNames.has(timer.name)) fail(`${field}.name`, `"${timer.name}" is listed twice`);
-    timerNames.add(timer.name);
-    timer.command.forEach((arg, at) => {
-      if (arg === ';') fail(`${field}.command[${at}]`, 'cannot be ";", which systemd reads as a command separator');
+  // Extra units and timers' jobs are both <app>-<name>.service: one name space.
+  const names = new Map<string, string>();
+  const listening = new Map<string, string>();
+  const checkSocket = (field: string, socket: { listen: string[] } | undefined) =>
+    socket?.listen.forEach((listen, index) => {
+      const port = /^(?:.*:)?([0-9]+)$/.exec(listen)?.[1];
+      if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) fail(`${field}.listen[${index}]`, `"${listen}" has no port from 1 to 65535`);
+      const earlier = listening.get(listen);
+      if (earlier) fail(`${field}.listen[${index}]`, `"${listen}" is listened on by ${earlier} too`);
+      listening.set(listen, `${field}.listen[${index}]`);
     });
-    if (!SAFE_PATH.test(timer.command[0]!)) fail(`${field}.command[0]`, `"${timer.command[0]}" must be an absolute path to the program, e.g. "/usr/bin/${options.app}"`);
-  });
+  checkSocket('service.socket', options.service?.socket);
+  for (const [kind, list] of [['units', options.service?.units ?? []], ['timers', options.service?.timers ?? []]] as const) {
+    list.forEach((unit, index) => {
+      const field = `service.${kind}[${index}]`;
+      const earlier = names.get(unit.name);
+      if (earlier) fail(`${field}.name`, `"${unit.name}" is listed twice (also ${earlier}): both would be ${options.app}-${unit.name}.service`);
+      names.set(unit.name, `${field}.name`);
+      unit.command.forEach((arg, at) => {
+        if (arg === ';') fail(`${field}.command[${at}]`, 'cannot be ";", which systemd reads as a command separator');
+      });
+      if (!SAFE_PATH.test(unit.command[0]!)) fail(`${field}.command[0]`, `"${unit.command[0]}" must be an absolute path to the program, e.g. "/usr/bin/${options.app}"`);
+      if ('socket' in unit) checkSocket(`${field}.socket`, unit.socket);
+    });
+  }
   checkContents(options);
   for (const [phase, file] of Object.entries(options.hooks ?? {})) checkEntry(`hooks.${phase}`, file);
 }
@@ -173,7 +189,7 @@ function ndistPaths(options: BuildOptions): { exact: string[]; below: string[] }
       `/usr/bin/${app}`,
       `/usr/share/doc/${app}/copyright`,
       `/usr/share/doc/${app}/changelog.Debian.gz`,
-      ...(options.service ? [`/lib/systemd/system/${app}.service`, `/usr/lib/systemd/system/${app}.service`] : []),
+      ...serviceUnitNames(options).flatMap((unit) => [`/lib/systemd/system/${unit}`, `/usr/lib/systemd/system/${unit}`]),
     ],
     below: [`/opt/${app}`, '/opt/ndist'],
   };

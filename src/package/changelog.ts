@@ -126,13 +126,13 @@ function entryVersion(pkg: ChangelogPackage, version: string): string {
 }
 
 /** Debian's changelog format (deb-changelog(5)): lines of at most 80 characters, RFC 5322 dates in UTC. */
-export function debianChangelog(pkg: ChangelogPackage, entries: ChangelogEntry[], sourceDateEpoch: number): string {
+export function debianChangelog(pkg: ChangelogPackage, entries: ChangelogEntry[], sourceDateEpoch: number, distribution = 'unstable'): string {
   return datedEntries(entries, pkg.version, sourceDateEpoch)
     .map((entry) => {
       const date = new Date(entry.date * 1000);
       const stamp = `${DAYS[date.getUTCDay()]}, ${String(date.getUTCDate()).padStart(2, '0')} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()} ${date.toISOString().slice(11, 19)} +0000`;
       return [
-        `${pkg.app} (${entryVersion(pkg, entry.version)}) unstable; urgency=medium`,
+        `${pkg.app} (${entryVersion(pkg, entry.version)}) ${distribution}; urgency=medium`,
         '',
         ...entry.changes.flatMap((change) => wrap(change, '  * ', '    ')),
         '',

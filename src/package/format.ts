@@ -24,7 +24,7 @@ export interface Format {
   /** Files the package's changelog becomes in the tree (deb: changelog.Debian.gz; rpm: none, its %changelog is in the spec). */
   changelogFiles(spec: PackageSpec, sourceDateEpoch: number): StagedFile[];
   /** Options the format has no equivalent for, each with why and what to do instead. */
-  readonly unsupported: Partial<Record<'breaks' | 'fields', string>>;
+  readonly unsupported: Partial<Record<'breaks' | 'fields' | 'changes', string>>;
   /** Shell lines every postrm ends with: system directories the package manager removed with the package, put back (see system-directories.ts). */
   readonly postrmRestore?: string[];
   /** The packager the format's distributions ship, used where a machine has no fpm. */

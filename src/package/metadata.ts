@@ -7,7 +7,8 @@ import path from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { resolvePackageName, type Machine } from '../machine/catalogue.ts';
 import { formatOf } from './formats.ts';
-import { parseChangelog } from './changelog.ts';
+import { parseChangelog, type ChangelogEntry } from './changelog.ts';
+import { gitChangelog, hasChangelogFile } from './git-changelog.ts';
 import { resolveContents } from './contents.ts';
 import { resolveLifecycle } from './service.ts';
 import { runtimeDependency, sharedRuntimePrefix } from './runtime-package.ts';
@@ -141,6 +142,13 @@ function manPagesFrom(pkg: PackageJson, sourceDir: string): ManPage[] {
   return pages;
 }
 
+/** The releases of the `changelog` option: a file of the source, or the git log between version tags. */
+function readChangelog(option: NonNullable<BuildOptions['changelog']>, sourceDir: string, packageName: string | undefined, version: string): ChangelogEntry[] {
+  const file = typeof option === 'string' ? option : option.from === 'auto' && hasChangelogFile(sourceDir) ? 'CHANGELOG.md' : undefined;
+  if (file) return parseChangelog(readFileSync(path.join(sourceDir, sourceFile('changelog', file, sourceDir)), 'utf8'), 'changelog');
+  return gitChangelog(sourceDir, packageName, version, 'changelog');
+}
+
 export function resolvePackage(options: BuildOptions, machine: Machine, sourceDir: string): PackageSpec {
   const pkg = readPackageJson(sourceDir);
   const rawVersion = options.version ?? pkg.version;
@@ -175,7 +183,7 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
   const shared = options.runtime === 'shared';
   for (const [field, why] of Object.entries(format.unsupported)) {
     const value = options[field as keyof typeof format.unsupported];
-    if (value !== undefined && Object.keys(value).length > 0) throw new ConfigError(field, `cannot be written in a .${format.name} package (machine ${machine.id}): ${why}`);
+    if (value !== undefined && value !== false && (typeof value !== 'object' || Object.keys(value).length > 0)) throw new ConfigError(field, `cannot be written in a .${format.name} package (machine ${machine.id}): ${why}`);
   }
   const contents = resolveContents(options, sourceDir);
   const lifecycle = resolveLifecycle(options, machine, contents, sourceDir, description, `${version}-${iteration}`);
@@ -210,7 +218,7 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
     ...(options.epoch !== undefined ? { epoch: options.epoch } : {}),
     fields: options.fields ?? {},
     contents,
-    ...(options.changelog !== undefined ? { changelog: parseChangelog(readFileSync(path.join(sourceDir, sourceFile('changelog', options.changelog, sourceDir)), 'utf8'), 'changelog') } : {}),
+    ...(options.changelog !== undefined ? { changelog: readChangelog(options.changelog, sourceDir, pkg.name, version) } : {}),
     ...(shared ? { sharedRuntime: sharedRuntimePrefix(options.node) } : {}),
     ...(buildStep ? { buildStep } : {}),
     ...(lifecycle ? { lifecycle } : {}),

@@ -12,7 +12,7 @@ import { contentsNeedScripts, ownedByAccount, readSourceFile, type Contents, typ
 import type { PackageFormat } from './format.ts';
 import { formatOf } from './formats.ts';
 import { shellQuote } from '../machine/script.ts';
-import type { BuildOptions, Hooks, TimerSpec } from '../options/types.ts';
+import type { BuildOptions, Hooks, ServiceType, SocketSpec, TimerSpec } from '../options/types.ts';
 
 export type Phase = keyof Hooks;
 export const PHASES: Phase[] = ['preinst', 'postinst', 'prerm', 'postrm'];
@@ -20,7 +20,7 @@ export const PHASES: Phase[] = ['preinst', 'postinst', 'prerm', 'postrm'];
 /** What a phase was called for, the same for deb and rpm (rpm has no purge and no abort-*). */
 export type LifecycleEvent = 'install' | 'upgrade' | 'remove' | 'purge' | 'abort-remove' | 'abort-upgrade' | 'abort-install';
 
-type Step = 'account' | 'contents' | 'reload' | 'enable' | 'start' | 'restart' | 'stop' | 'disable' | 'markEnable' | 'markEnableIfNewUnit' | 'forgetEnable' | 'purge';
+type Step = 'account' | 'contents' | 'reload' | 'enable' | 'start' | 'restart' | 'ready' | 'stop' | 'disable' | 'markEnable' | 'markEnableIfNewUnit' | 'forgetEnable' | 'purge';
 
 /**
  * The single description both formats follow. Upgrades do not stop the service in prerm: the new
@@ -29,13 +29,15 @@ type Step = 'account' | 'contents' | 'reload' | 'enable' | 'start' | 'restart' |
  * an install enables, and an upgrade restarts only an enabled unit. A marker turns the next
  * configure into an install (enable and start): left by a removal (installing a removed, not
  * purged, deb again is `configure <old-version>`, like an upgrade), and by an upgrade from a
- * version that had no unit.
+ * version that had no unit; a marker per unit does the same for one unit (or timer) that is new
+ * in an upgrade. `ready`: a Type=notify unit that did not start fails the phase, so the package
+ * manager reports the install or upgrade as failed (the marker stays: running it again retries).
  */
 export const LIFECYCLE: Record<Phase, Partial<Record<LifecycleEvent, Step[]>>> = {
   preinst: { install: ['account'], upgrade: ['account', 'markEnableIfNewUnit'] },
   postinst: {
-    install: ['account', 'contents', 'reload', 'enable', 'start', 'forgetEnable'],
-    upgrade: ['account', 'contents', 'reload', 'restart'],
+    install: ['account', 'contents', 'reload', 'enable', 'start', 'ready', 'forgetEnable'],
+    upgrade: ['account', 'contents', 'reload', 'restart', 'ready'],
     // A failed removal is undone: the unit prerm stopped and disabled comes back.
     'abort-remove': ['enable', 'start'],
   },
@@ -50,15 +52,32 @@ export interface Account {
 }
 
 
+/** A unit file the package installs. */
+export interface UnitFile {
+  /** `<app>.service`, `<app>-<name>.socket`… */
+  name: string;
+  path: string;
+  content: string;
+}
+
+/** A long-running unit of the service: `<app>.service` (the main one) or `<app>-<name>.service`. */
+export interface ServiceUnit extends UnitFile {
+  /** Type=notify: its start waits for READY=1, and a start that fails fails the install or upgrade. */
+  notify: boolean;
+  /** Socket activation: the socket is enabled and started instead of the service, which its first connection starts. */
+  socket?: UnitFile;
+}
+
 /** What the package does beyond files: resolved from the options and the source on the host. */
 export interface Lifecycle {
   app: string;
   /** `<version>-<iteration>`, given to hooks as NDIST_PACKAGE_VERSION. */
   version: string;
   account?: Account;
-  unit?: { name: string; path: string; content: string; enable: boolean; start: boolean; restartOnUpgrade: boolean };
-  /** The service's timers (`<app>-<name>.timer`) and their oneshot services: enabled, started, stopped and disabled with the unit. */
-  timers: { name: string; files: { path: string; content: string }[] }[];
+  /** The service's long-running units (the main one first) and what install and upgrade do with every unit of the package. */
+  service?: { units: ServiceUnit[]; enable: boolean; start: boolean; restartOnUpgrade: boolean };
+  /** The service's timers (`<app>-<name>.timer`) and their oneshot services: enabled, started, restarted, stopped and disabled with the units. */
+  timers: { name: string; files: UnitFile[] }[];
   /** /etc/default/<app>: sourced by the /usr/bin wrapper and read by the unit; a config file. */
   environmentFile?: string;
   /** Exactly the conffiles / %config(noreplace) files, environment file included. */
@@ -103,32 +122,76 @@ export function resolveLifecycle(options: BuildOptions, machine: Pick<Machine, '
     hooks[phase] = text.endsWith('\n') ? text : `${text}\n`;
   }
   const { directories, ghosts } = contents;
-  let unit: Lifecycle['unit'];
+  let service: Lifecycle['service'];
   const timers: Lifecycle['timers'] = [];
   let environmentFile: string | undefined;
   if (options.service) {
-    environmentFile = `/etc/default/${app}`;
+    const envFile = `/etc/default/${app}`;
+    environmentFile = envFile;
     // A config file the build ships at that path is the environment file; else ndist writes it.
-    if (!configFiles.some((file) => file.path === environmentFile)) {
-      configFiles.push({ path: environmentFile, mode: 0o644, content: environmentFileText(app, options.service.environment ?? {}), owner: 'root', group: 'root', config: true });
+    if (!configFiles.some((file) => file.path === envFile)) {
+      configFiles.push({ path: envFile, mode: 0o644, content: environmentFileText(app, options.service.environment ?? {}), owner: 'root', group: 'root', config: true });
     }
-    const name = `${app}.service`;
-    const { enable = true, start = true, restartOnUpgrade = true } = options.service;
-    unit = { name, path: `${systemdUnitDir(machine)}/${name}`, enable, start, restartOnUpgrade, content: unitFile(options, account, [...directories, ...ghosts], description, environmentFile) };
     const dir = systemdUnitDir(machine);
+    const unit = (name: string, content: string): UnitFile => ({ name, path: `${dir}/${name}`, content });
+    const writable = [...directories, ...ghosts];
+    const { enable = true, start = true, restartOnUpgrade = true } = options.service;
+    // The main unit and each of `units` go through the same code: one shape each.
+    const shapes = serviceShapes(options);
+    const units = shapes.map((shape): ServiceUnit => ({
+      ...unit(`${shape.base}.service`, unitFile(options, account, writable, description, envFile, shape)),
+      notify: shape.type === 'notify',
+      ...(shape.socket ? { socket: unit(`${shape.base}.socket`, socketFile(app, { ...shape, description: shape.description ?? options.service!.description ?? description }, options.service!.user ?? account?.user, options.service!.group ?? account?.group)) } : {}),
+    }));
+    service = { units, enable, start, restartOnUpgrade };
     for (const job of options.service.timers ?? []) {
       const base = `${app}-${job.name}`;
       timers.push({
         name: `${base}.timer`,
         files: [
-          { path: `${dir}/${base}.service`, content: unitFile(options, account, [...directories, ...ghosts], description, environmentFile, job) },
-          { path: `${dir}/${base}.timer`, content: timerFile(app, job, `${base}.service`) },
+          unit(`${base}.service`, unitFile(options, account, writable, description, envFile, { base, label: job.name, command: job.command, type: 'oneshot' })),
+          unit(`${base}.timer`, timerFile(app, job, `${base}.service`)),
         ],
       });
     }
   }
   const ownedFiles = contents.files.filter(ownedByAccount);
-  return { app, version, account, unit, timers, environmentFile, configFiles, directories, ghosts, ownedFiles, hooks };
+  return { app, version, account, service, timers, environmentFile, configFiles, directories, ghosts, ownedFiles, hooks };
+}
+
+/** What a service unit is made of: `<base>.service` running `command`; `label` names an extra unit or a timer's job in its Description. */
+export interface UnitShape {
+  base: string;
+  label?: string;
+  command: string[];
+  description?: string;
+  type: ServiceType | 'oneshot';
+  socket?: SocketSpec;
+}
+
+/** The service's long-running units: the main one, then each of `service.units`. */
+export function serviceShapes(options: BuildOptions): UnitShape[] {
+  const service = options.service!;
+  return [
+    { base: options.app, command: service.command ?? [`/usr/bin/${options.app}`], type: service.type ?? 'simple', ...(service.description ? { description: service.description } : {}), ...(service.socket ? { socket: service.socket } : {}) },
+    ...(service.units ?? []).map((extra): UnitShape => ({
+      base: `${options.app}-${extra.name}`,
+      label: extra.name,
+      command: extra.command,
+      type: extra.type ?? 'simple',
+      ...(extra.description ? { description: extra.description } : {}),
+      ...(extra.socket ? { socket: extra.socket } : {}),
+    })),
+  ];
+}
+
+/** Every unit file name the service gives the package (what `contents` may not take). */
+export function serviceUnitNames(options: BuildOptions): string[] {
+  if (!options.service) return [];
+  return [
+    ...serviceShapes(options).flatMap((shape) => [`${shape.base}.service`, ...(shape.socket ? [`${shape.base}.socket`] : [])]),
+    ...(options.service.timers ?? []).flatMap((job) => [`${options.app}-${job.name}.service`, `${options.app}-${job.name}.timer`]),
+  ];
 }
 
 /** Values were checked to hold no ' or \ (see validate.ts): single quotes read literally in sh and in systemd. */
@@ -170,28 +233,56 @@ export function timerFile(app: string, job: TimerSpec, service: string): string 
 }
 
 /**
- * The service's unit, or (`job`) the oneshot service a timer starts: same account, environment and
- * hardening, no Restart= and no [Install] (the timer starts it).
+ * A socket starting `<base>.service` (the same name) on its first connection. A socket file under
+ * /run belongs to the service's account, so the service can be reached by it and its group only.
+ */
+export function socketFile(app: string, shape: UnitShape, user: string | undefined, group: string | undefined): string {
+  const paths = shape.socket!.listen.some((listen) => listen.startsWith('/'));
+  return [
+    `# Generated by ndist for the ${app} package. Override with: systemctl edit ${shape.base}.socket`,
+    '[Unit]',
+    `Description=${unitText(`${shape.description ?? app}${shape.label ? ` (${shape.label})` : ''}: socket`)}`,
+    '',
+    '[Socket]',
+    ...shape.socket!.listen.map((listen) => `ListenStream=${listen}`),
+    ...(paths ? ['SocketMode=0660', ...(user ? [`SocketUser=${user}`] : []), ...(group ? [`SocketGroup=${group}`] : [])] : []),
+    '',
+    '[Install]',
+    'WantedBy=sockets.target',
+    '',
+  ].join('\n');
+}
+
+/**
+ * A service unit: a long-running one, socket-activated or not, or a timer's oneshot job (same
+ * account, environment and hardening, no Restart= and no [Install]: the timer starts it).
  * `writable`: the directories and ghost files the service may write under ProtectSystem=strict.
  */
-export function unitFile(options: BuildOptions, account: Account | undefined, writable: OwnedPath[], description: string, environmentFile: string, job?: TimerSpec): string {
+export function unitFile(options: BuildOptions, account: Account | undefined, writable: OwnedPath[], description: string, environmentFile: string, shape: UnitShape): string {
   const service = options.service!;
-  const command = job?.command ?? service.command ?? [`/usr/bin/${options.app}`];
+  const job = shape.type === 'oneshot';
+  const socket = shape.socket ? `${shape.base}.socket` : undefined;
+  const command = shape.command;
   const user = service.user ?? account?.user;
   const group = service.group ?? (user === account?.user ? account?.group : undefined);
   const hardening = { noNewPrivileges: true, protectSystem: 'strict', privateTmp: true, protectHome: true, ...service.hardening };
   const writablePaths = [...new Set([...(account ? [account.home] : []), ...writable.map((entry) => entry.path)])];
   const lines = [
-    `# Generated by ndist for the ${options.app} package. Override with: systemctl edit ${job ? `${options.app}-${job.name}` : options.app}`,
+    `# Generated by ndist for the ${options.app} package. Override with: systemctl edit ${shape.base}`,
     '[Unit]',
-    `Description=${unitText(`${service.description ?? description}${job ? ` (${job.name})` : ''}`)}`,
+    `Description=${unitText(shape.description ?? `${service.description ?? description}${shape.label ? ` (${shape.label})` : ''}`)}`,
     // Documentation= takes URIs separated by spaces: only a plain http(s) one is written.
     ...(options.homepage && /^https?:\/\/\S+$/.test(options.homepage) ? [`Documentation=${unitText(options.homepage)}`] : []),
     'Wants=network-online.target',
-    'After=network-online.target',
+    `After=network-online.target${socket ? ` ${socket}` : ''}`,
+    // Stopping or restarting the socket (remove, upgrade) stops or restarts a running service with it.
+    ...(socket ? [`Requires=${socket}`] : []),
     '',
     '[Service]',
-    `Type=${job ? 'oneshot' : 'simple'}`,
+    `Type=${shape.type}`,
+    // READY=1 is taken from any process of the service: a Node app sends it with systemd-notify, a child process (see README).
+    ...(shape.type === 'notify' ? ['NotifyAccess=all'] : []),
+    ...(!job && service.startTimeoutSec !== undefined ? [`TimeoutStartSec=${service.startTimeoutSec}`] : []),
     `EnvironmentFile=-${environmentFile}`,
     `ExecStart=${command[0]}${command.slice(1).map((arg) => ` ${systemdQuote(arg)}`).join('')}`,
     ...(user ? [`User=${user}`] : []),
@@ -204,24 +295,70 @@ export function unitFile(options: BuildOptions, account: Account | undefined, wr
     ...(hardening.privateTmp ? ['PrivateTmp=yes'] : []),
     ...(hardening.protectHome ? ['ProtectHome=yes'] : []),
     '',
-    ...(job ? [] : ['[Install]', 'WantedBy=multi-user.target', '']),
+    // A timer's job is started by its timer, a socket-activated service by its socket: neither is enabled itself.
+    ...(job || socket ? [] : ['[Install]', 'WantedBy=multi-user.target', '']),
   ];
   return lines.join('\n');
+}
+
+/**
+ * What the package enables and starts, one entry per unit: each long-running service (its socket
+ * when it is socket-activated), then each timer. `stops`: what goes down with it on removal (the
+ * service behind a socket, a timer's job). `ready`: a start that fails fails the phase.
+ */
+interface Entry {
+  unit: string;
+  path: string;
+  ready: boolean;
+  stops: string[];
+}
+
+function entries(lifecycle: Lifecycle): Entry[] {
+  return [
+    ...(lifecycle.service?.units ?? []).map((unit): Entry =>
+      unit.socket ? { unit: unit.socket.name, path: unit.socket.path, ready: false, stops: [unit.socket.name, unit.name] } : { unit: unit.name, path: unit.path, ready: unit.notify, stops: [unit.name] },
+    ),
+    ...lifecycle.timers.map((timer): Entry => ({ unit: timer.name, path: timer.files.find((file) => file.name === timer.name)!.path, ready: false, stops: timer.files.map((file) => file.name).reverse() })),
+  ];
 }
 
 /** The variables and the shell functions a phase's steps use; each value is shell-quoted. */
 function prelude(lifecycle: Lifecycle, steps: Set<Step>): string[] {
   const q = shellQuote;
-  const { account, unit, app } = lifecycle;
+  const { account, app } = lifecycle;
   const lines = [
     `app=${q(app)}`,
-    `unit=${q(unit?.name ?? `${app}.service`)}`,
-    ...(lifecycle.timers.length > 0 ? [`timers=${q(lifecycle.timers.map((timer) => timer.name).join(' '))}`] : []),
     `enable_marker=${q(enableMarker(app))}`,
     'note() { echo "$app: $*"; }',
     // Containers and chroots have no running systemd: say so and go on, never fail.
     'systemd_running() { [ -d /run/systemd/system ]; }',
   ];
+  if (lifecycle.service && steps.has('disable')) {
+    lines.push('disable_unit() {', '  if command -v systemctl >/dev/null; then systemctl disable "$1" 2>&1 | sed "s/^/$app: /"; fi', '}');
+  }
+  if (lifecycle.service && ['enable', 'start', 'restart'].some((step) => steps.has(step as Step))) {
+    lines.push(
+      // Units whose start failed and must not (Type=notify): the `ready` step fails the phase.
+      'failed=',
+      // systemctl enable only writes symlinks: it works with systemd not running, so the next boot starts the unit.
+      'enable_unit() {',
+      '  if command -v systemctl >/dev/null; then systemctl enable "$1" 2>&1 | sed "s/^/$app: /"; else note "systemctl not found: $1 not enabled"; fi',
+      '}',
+      // $2 "ready": a Type=notify service, whose start waits for READY=1 and must succeed.
+      'start_unit() {',
+      '  if ! systemd_running; then note "systemd is not running (container or chroot?): $1 not started"',
+      '  elif ! systemctl start "$1"; then note "$1 failed to start: see journalctl -u $1"; if [ "$2" = ready ]; then failed="$failed $1"; fi',
+      '  fi',
+      '}',
+      // An admin's disable is kept: only an enabled unit is restarted.
+      'restart_unit() {',
+      '  if ! systemd_running; then note "systemd is not running (container or chroot?): $1 not restarted"',
+      '  elif ! systemctl is-enabled --quiet "$1"; then note "$1 is disabled: not restarted"',
+      '  elif ! systemctl restart "$1"; then note "$1 failed to restart: see journalctl -u $1"; if [ "$2" = ready ]; then failed="$failed $1"; fi',
+      '  fi',
+      '}',
+    );
+  }
   if (!account) return lines;
   lines.push(
     `user=${q(account.user)} group=${q(account.group)} home=${q(account.home)}`,
@@ -265,29 +402,15 @@ function prelude(lifecycle: Lifecycle, steps: Set<Step>): string[] {
   return lines;
 }
 
-/** The unit's step, then the same for its timers (their names are in $timers, one word each). */
 function stepLines(step: Step, lifecycle: Lifecycle): string[] {
-  const lines = unitStepLines(step, lifecycle);
-  if (lifecycle.timers.length === 0) return lines;
-  const unit = lifecycle.unit!;
-  switch (step) {
-    case 'enable':
-      return unit.enable ? [...lines, 'for timer in $timers; do systemctl enable "$timer" 2>&1 | sed "s/^/$app: /" || true; done'] : lines;
-    case 'start':
-      return unit.start ? [...lines, 'if systemd_running; then for timer in $timers; do systemctl start "$timer" || note "$timer failed to start"; done; fi'] : lines;
-    case 'stop':
-      // The timer, and its job if it is running.
-      return [...lines, 'if systemd_running; then for timer in $timers; do systemctl stop "$timer" "${timer%.timer}.service" || true; done; fi'];
-    case 'disable':
-      return [...lines, 'if command -v systemctl >/dev/null; then for timer in $timers; do systemctl disable "$timer" 2>&1 | sed "s/^/$app: /"; done; fi'];
-    default:
-      return lines;
-  }
-}
-
-function unitStepLines(step: Step, lifecycle: Lifecycle): string[] {
   const q = shellQuote;
-  const hasUnit = lifecycle.unit !== undefined;
+  const service = lifecycle.service;
+  const all = entries(lifecycle);
+  const marker = (entry: Entry) => `${enableMarker(lifecycle.app)}.${entry.unit}`;
+  const install = (entry: Entry) => [
+    service!.enable ? `enable_unit ${q(entry.unit)}` : `note ${q(`${entry.unit} not enabled (service.enable is false): systemctl enable ${entry.unit} to start it at boot`)}`,
+    service!.start ? `start_unit ${q(entry.unit)}${entry.ready ? ' ready' : ''}` : `note ${q(`${entry.unit} not started (service.start is false): systemctl start ${entry.unit}`)}`,
+  ];
   switch (step) {
     case 'account':
       return lifecycle.account ? ['create_account'] : [];
@@ -300,37 +423,48 @@ function unitStepLines(step: Step, lifecycle: Lifecycle): string[] {
         ...lifecycle.ownedFiles.map((file) => `chown ${q(`${file.owner}:${file.group}`)} ${q(file.path)}`),
       ];
     case 'reload':
-      return hasUnit ? ['if systemd_running; then systemctl daemon-reload; fi'] : [];
+      return service ? ['if systemd_running; then systemctl daemon-reload; fi'] : [];
     case 'enable':
-      if (hasUnit && !lifecycle.unit!.enable) return ['note "$unit not enabled (service.enable is false): systemctl enable $unit to start it at boot"'];
-      // systemctl enable only writes symlinks: it works with systemd not running, so the next boot starts the unit.
-      return hasUnit ? ['if command -v systemctl >/dev/null; then systemctl enable "$unit" 2>&1 | sed "s/^/$app: /"; else note "systemctl not found: $unit not enabled"; fi'] : [];
+      return service ? all.map((entry) => install(entry)[0]!) : [];
     case 'start':
-      if (hasUnit && !lifecycle.unit!.start) return ['note "$unit not started (service.start is false): systemctl start $unit"'];
-      return hasUnit
-        ? ['if systemd_running; then systemctl start "$unit" || note "$unit failed to start: see journalctl -u $unit"; else note "systemd is not running (container or chroot?): $unit not started"; fi']
-        : [];
-    case 'restart':
+      return service ? all.map((entry) => install(entry)[1]!) : [];
+    case 'restart': {
       // The old code keeps running: the operator restarts it at a time of their choosing.
-      if (hasUnit && !lifecycle.unit!.restartOnUpgrade) return ['note "$unit not restarted (service.restartOnUpgrade is false): it runs the old version until systemctl restart $unit"'];
-      return hasUnit
-        ? [
-            'if ! systemd_running; then note "systemd is not running (container or chroot?): $unit not restarted"',
-            'elif systemctl is-enabled --quiet "$unit"; then systemctl restart "$unit" || note "$unit failed to restart: see journalctl -u $unit"',
-            'else note "$unit is disabled: not restarted"; fi',
-          ]
+      const restart = (entry: Entry) =>
+        service!.restartOnUpgrade
+          ? `restart_unit ${q(entry.unit)}${entry.ready ? ' ready' : ''}`
+          : `note ${q(`${entry.unit} not restarted (service.restartOnUpgrade is false): it runs the old version until systemctl restart ${entry.unit}`)}`;
+      // A unit new in this version (preinst left its marker) is installed, the others restarted; a
+      // new main unit made the whole upgrade an install (see LIFECYCLE).
+      return all.flatMap((entry, index) =>
+        index === 0
+          ? [restart(entry)]
+          : [`if [ -e ${q(marker(entry))} ]; then`, `  rm -f ${q(marker(entry))}`, ...install(entry).map((line) => `  ${line}`), 'else', `  ${restart(entry)}`, 'fi'],
+      );
+    }
+    case 'ready':
+      return all.some((entry) => entry.ready)
+        ? [`if [ -n "$failed" ]; then note "not ready:$failed (no READY=1 within TimeoutStartSec, or it exited): the ${'$event'} fails; fix it and configure the package again"; exit 1; fi`]
         : [];
-    case 'stop':
-      return hasUnit ? ['if systemd_running; then systemctl stop "$unit" || true; else note "systemd is not running: $unit not stopped"; fi'] : [];
+    case 'stop': {
+      const names = all.flatMap((entry) => entry.stops).join(' ');
+      return service ? [`if systemd_running; then systemctl stop ${names} || true; else note ${q(`systemd is not running: ${names} not stopped`)}; fi`] : [];
+    }
     case 'disable':
-      return hasUnit ? ['if command -v systemctl >/dev/null; then systemctl disable "$unit" 2>&1 | sed "s/^/$app: /"; fi'] : [];
+      return service ? all.map((entry) => `disable_unit ${q(entry.unit)}`) : [];
     case 'markEnable':
-      return hasUnit ? [`mkdir -p ${q(path.posix.dirname(enableMarker(lifecycle.app)))}`, 'touch "$enable_marker"'] : [];
-    case 'markEnableIfNewUnit':
-      // Before unpacking: the old version's files are still in place.
-      return hasUnit ? [`[ -e ${q(lifecycle.unit!.path)} ] || { mkdir -p ${q(path.posix.dirname(enableMarker(lifecycle.app)))}; touch "$enable_marker"; }`] : [];
+      return service ? [`mkdir -p ${q(path.posix.dirname(enableMarker(lifecycle.app)))}`, 'touch "$enable_marker"'] : [];
+    case 'markEnableIfNewUnit': {
+      // Before unpacking: the old version's files are still in place. No main unit: the upgrade is an
+      // install of everything; else each unit (or timer) the old version did not have gets its marker.
+      if (!service) return [];
+      const dir = q(path.posix.dirname(enableMarker(lifecycle.app)));
+      const main = `[ -e ${q(service.units[0]!.path)} ] || { mkdir -p ${dir}; touch "$enable_marker"; }`;
+      const others = all.slice(1).map((entry) => `  [ -e ${q(entry.path)} ] || { mkdir -p ${dir}; touch ${q(marker(entry))}; }`);
+      return others.length > 0 ? [`if [ -e ${q(service.units[0]!.path)} ]; then`, ...others, 'else', `  mkdir -p ${dir}; touch "$enable_marker"`, 'fi'] : [main];
+    }
     case 'forgetEnable':
-      return hasUnit ? ['rm -f "$enable_marker"'] : [];
+      return service ? ['rm -f "$enable_marker" "$enable_marker".*'] : [];
     case 'purge':
       return [
         ...lifecycle.directories.map((dir) => `rm -rf ${q(dir.path)}`),
@@ -338,7 +472,7 @@ function unitStepLines(step: Step, lifecycle: Lifecycle): string[] {
         // systemd's record of a Persistent timer's last run, which it keeps after the unit is gone.
         ...lifecycle.timers.map((timer) => `rm -f ${q(`/var/lib/systemd/timers/stamp-${timer.name}`)}`),
         ...(lifecycle.account ? ['rm -rf "$home"', 'remove_account'] : []),
-        ...(hasUnit ? ['rm -f "$enable_marker"', `rmdir ${q(path.posix.dirname(enableMarker(lifecycle.app)))} 2>/dev/null || true`] : []),
+        ...(service ? ['rm -f "$enable_marker" "$enable_marker".*', `rmdir ${q(path.posix.dirname(enableMarker(lifecycle.app)))} 2>/dev/null || true`] : []),
         // dpkg removes the conffiles; what it leaves beside them (.dpkg-old, .dpkg-dist) goes too.
         ...lifecycle.configFiles.map((file) => `rm -f ${q(file.path)}.dpkg-old ${q(file.path)}.dpkg-dist ${q(file.path)}.dpkg-new`),
         ...[...new Set(lifecycle.configFiles.map((file) => path.posix.dirname(file.path)))]

@@ -72,7 +72,7 @@ export function stagedFiles(spec: PackageSpec, packager: Packager): StagedFile[]
   const lifecycle = spec.lifecycle;
   if (lifecycle) {
     for (const file of lifecycle.configFiles) files.push({ path: file.path.slice(1), mode: file.mode, content: file.content });
-    if (lifecycle.unit) files.push({ path: lifecycle.unit.path.slice(1), mode: 0o644, content: lifecycle.unit.content });
+    for (const unit of lifecycle.service?.units ?? []) for (const file of [unit, ...(unit.socket ? [unit.socket] : [])]) files.push({ path: file.path.slice(1), mode: 0o644, content: file.content });
     for (const unit of lifecycle.timers.flatMap((timer) => timer.files)) files.push({ path: unit.path.slice(1), mode: 0o644, content: unit.content });
   }
   return [...files, ...packager.controlFiles(spec)];

@@ -48,7 +48,7 @@ export interface VerifyOutcome {
 interface ReportedBuild {
   name: string;
   status: string;
-  inputs?: { app?: string; arch?: Arch; service?: unknown; smoke?: SmokeTest };
+  inputs?: { app?: string; arch?: Arch; service?: { socket?: unknown }; smoke?: SmokeTest };
   machine?: { id?: string; format?: PackageFormat; os?: OsRelease };
   artifact?: { file: string; sha256: string };
   runtimePackage?: { file: string; sha256: string };
@@ -120,7 +120,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyOutcome[]> {
           build: build.name,
           packages,
           baseImage,
-          unit: build.inputs?.service ? `${build.inputs.app}.service` : undefined,
+          // A socket-activated service starts on a connection: its socket is what the install makes active.
+          unit: build.inputs?.service ? `${build.inputs.app}.${build.inputs.service.socket ? 'socket' : 'service'}` : undefined,
           smoke: build.inputs?.smoke,
           previous,
           lint: options.lint,

@@ -5,9 +5,13 @@
  * stopped); the same cycle for the .rpm with Debian's rpm (rpm has no purge); the "systemd is not
  * running" path on a plain debian:bookworm; and lintian on the .deb.
  *
+ * The service has a second long-running unit (a worker), a socket-activated one (web) and a timer,
+ * and its main unit is Type=notify: version 1.2 never reports ready (deb) or exits before it (rpm),
+ * and its upgrade must fail.
+ *
  * One test image (debian:bookworm + systemd + rpm), labelled and removed at the end, serves every
- * container. Versions 1.0 and 1.1 are built from copies of test/fixtures/service-app that differ
- * only in build-version (what the program prints) and the default config file.
+ * container. Versions 1.0, 1.1 and 1.2 are built from copies of test/fixtures/service-app that differ
+ * only in build-version (what the program prints), the default config file and ready-mode.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -25,6 +29,8 @@ const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'service-app');
 const APP = 'service-app';
 const IMAGE = `ndist-test/service-host:${TEST_SESSION}`;
 const ORDER_LOG = '/root/maintscript-order.log';
+/** Where the socket-activated unit listens. */
+const WEB_PORT = 8090;
 
 /**
  * lintian tags kept on the .deb (lintian 2.116, Debian 12), each for a reason. Any other tag fails the test.
@@ -96,9 +102,9 @@ class Host {
     assert.fail(`systemd did not come up: ${this.sh('systemctl is-system-running; systemctl --failed --no-pager').output}`);
   }
 
-  /** The service's main PID, 0 when it is not running. */
-  mainPid(): number {
-    return Number(this.sh(`systemctl show -p MainPID --value ${APP}.service`).output);
+  /** A service's main PID, 0 when it is not running. */
+  mainPid(unit = `${APP}.service`): number {
+    return Number(this.sh(`systemctl show -p MainPID --value ${unit}`).output);
   }
 
   remove(): void {
@@ -129,6 +135,8 @@ const CONTENTS: BuildOptions['contents'] = [
 
 function buildOptions(name: string, source: string, version: string, buildMachine: string): BuildOptions {
   const deb = buildMachine === 'debian-bookworm';
+  // 1.2's rpm restarts on upgrade, so that its failing start is seen.
+  const operatorControlled = !deb && version !== '1.2';
   return {
     name,
     app: APP,
@@ -145,7 +153,14 @@ function buildOptions(name: string, source: string, version: string, buildMachin
       environment: { SERVICE_APP_MODE: 'production' },
       // A second unit: a job on a calendar that never comes during the test (so no timer stamp is left), started by hand.
       timers: [{ name: 'tick', command: [`/usr/bin/${APP}`], onCalendar: '2099-01-01 00:00:00' }],
-      ...(deb ? {} : { start: false, restartOnUpgrade: false }),
+      // The main unit reports ready with sd_notify; a worker beside it; a web process its socket starts.
+      type: 'notify',
+      startTimeoutSec: 15,
+      units: [
+        { name: 'worker', command: [`/usr/bin/${APP}`, 'work'] },
+        { name: 'web', command: [`/usr/bin/${APP}`, 'web'], socket: { listen: [`127.0.0.1:${WEB_PORT}`] } },
+      ],
+      ...(operatorControlled ? { start: false, restartOnUpgrade: false } : {}),
     },
     configFiles: [{ path: `/etc/${APP}/config.json`, source: 'config/default.json' }],
     directories: [{ path: `/var/log/${APP}` }],
@@ -165,7 +180,7 @@ function buildOptions(name: string, source: string, version: string, buildMachin
   };
 }
 
-describe('a service package installs, upgrades, is removed and purged like a distro package', { timeout: 10 * 60_000 }, () => {
+describe('a service package installs, upgrades, is removed and purged like a distro package', { timeout: 25 * 60_000 }, () => {
   let work: string;
   const artifacts: Record<string, string> = {};
   const hosts: Host[] = [];
@@ -180,14 +195,15 @@ describe('a service package installs, upgrades, is removed and purged like a dis
   before(async () => {
     work = await mkdtemp(path.join(os.tmpdir(), 'ndist-e2e-service-'));
     const sources: Record<string, string> = {};
-    for (const version of ['1.0', '1.1']) {
-      const dir = path.join(work, `src-${version}`);
+    for (const [version, readyMode] of [['1.0'], ['1.1'], ['1.2', 'never'], ['1.2', 'exit']]) {
+      const dir = path.join(work, `src-${version}${readyMode ? `-${readyMode}` : ''}`);
       await cp(FIXTURE, dir, { recursive: true });
       await writeFile(path.join(dir, 'build-version'), `${version}\n`);
+      if (readyMode) await writeFile(path.join(dir, 'ready-mode'), `${readyMode}\n`);
       await writeFile(path.join(dir, 'config', 'default.json'), `{ "greeting": "hello from ${version}" }\n`);
       await writeFile(path.join(dir, 'config', 'secret.json'), '{ "token": "not for everyone" }\n');
-      await writeFile(path.join(dir, 'CHANGELOG.md'), CHANGELOG.slice(CHANGELOG.indexOf(`## [${version}]`)));
-      sources[version] = dir;
+      await writeFile(path.join(dir, 'CHANGELOG.md'), CHANGELOG.slice(CHANGELOG.indexOf(`## [${readyMode ? '1.1' : version}]`)));
+      sources[readyMode ? `${version}-${readyMode}` : version!] = dir;
     }
     const builder = new Builder({ outDir: path.join(work, 'dist'), concurrency: 2, log: () => {} });
     // 0.9: the same app before it was a service, a plain package.
@@ -196,6 +212,9 @@ describe('a service package installs, upgrades, is removed and purged like a dis
       builder.addBuild(buildOptions(`service deb ${version}`, sources[version]!, version, 'debian-bookworm'));
       builder.addBuild(buildOptions(`service rpm ${version}`, sources[version]!, version, 'debian-bookworm-rpm'));
     }
+    // 1.2: the deb's service never reports ready, the rpm's exits before it.
+    builder.addBuild(buildOptions('service deb 1.2', sources['1.2-never']!, '1.2', 'debian-bookworm'));
+    builder.addBuild(buildOptions('service rpm 1.2', sources['1.2-exit']!, '1.2', 'debian-bookworm-rpm'));
     // The test image builds while the packages do.
     const image = buildHostImage(IMAGE, 'systemd systemd-sysv rpm');
     image.catch(() => {}); // awaited below; a failed build must not leave it unhandled
@@ -227,7 +246,8 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     const conffiles = execFileSync('dpkg-deb', ['--info', deb, 'conffiles'], { encoding: 'utf8' });
     assert.equal(conffiles, `/etc/${APP}/secret.json\n/etc/${APP}/config.json\n/etc/default/${APP}\n`);
     const files = execFileSync('dpkg-deb', ['-c', deb], { encoding: 'utf8' });
-    assert.match(files, new RegExp(`\\./lib/systemd/system/${APP}\\.service$`, 'm'));
+    for (const unit of ['', '-worker', '-web', '-tick']) assert.match(files, new RegExp(`\\./lib/systemd/system/${APP}${unit}\\.service$`, 'm'));
+    assert.match(files, new RegExp(`\\./lib/systemd/system/${APP}-web\\.socket$`, 'm'));
     assert.match(files, new RegExp(`^-rw-r----- root/root .* \\./usr/share/${APP}/build-version$`, 'm'), 'shipped as root: postinst gives it to its owner');
     assert.match(files, new RegExp(`^lrwxrwxrwx root/root .* \\./usr/lib/${APP}/service\\.js -> /opt/${APP}/app/bin/service\\.js$`, 'm'));
     assert.doesNotMatch(files, /\.\/var\//, 'no /var path in the package: directories and ghosts are made by postinst');
@@ -257,7 +277,15 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     host.ok(`getent group ${APP}`);
     host.ok(`systemd-analyze verify /lib/systemd/system/${APP}.service`);
     assert.equal(host.ok(`systemctl is-enabled ${APP}.service`), 'enabled');
+    // Type=notify: dpkg returned once the service had sent READY=1.
+    assert.equal(host.ok(`systemctl show -p Type --value ${APP}.service`), 'notify');
     assert.equal(host.ok(`systemctl is-active ${APP}.service`), 'active');
+    // The worker runs beside it; the web socket listens, and its first connection starts the web service.
+    host.ok(`systemd-analyze verify /lib/systemd/system/${APP}-worker.service /lib/systemd/system/${APP}-web.service /lib/systemd/system/${APP}-web.socket`);
+    assert.equal(host.ok(`systemctl is-enabled ${APP}-worker.service ${APP}-web.socket`), 'enabled\nenabled');
+    assert.equal(host.ok(`systemctl is-active ${APP}-worker.service ${APP}-web.socket`), 'active\nactive');
+    assert.equal(host.ok(`systemctl show -p Listen --value ${APP}-web.socket`), `127.0.0.1:${WEB_PORT} (Stream)`);
+    assert.equal(host.sh(`systemctl is-active ${APP}-web.service`).output, 'inactive', 'no connection yet');
     assert.equal(host.ok(`stat -c '%U:%G %a' /var/lib/${APP} /var/log/${APP}`), `${APP}:${APP} 750\n${APP}:${APP} 750`);
     // The service runs as its user, with /etc/default/<app> in its environment.
     const uid = host.ok(`id -u ${APP}`);
@@ -267,6 +295,8 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     assert.match(host.ok(`grep NoNewPrivs /proc/${pid}/status`), /^NoNewPrivs:\s+1$/);
     assert.match(host.ok(`awk '$5 == "/" { print $6 }' /proc/${pid}/mountinfo`), /^ro,/, 'ProtectSystem=strict');
     assert.match(host.ok(`awk '$5 == "/tmp" { print "private" }' /proc/${pid}/mountinfo`), /^private$/, 'PrivateTmp=yes');
+    assert.equal(webGet(host), `service-app build=1.0 greeting=hello from 1.0 mode=production uid=${uid}`);
+    assert.equal(host.ok(`systemctl is-active ${APP}-web.service`), 'active');
     // The wrapper reads /etc/default/<app> too.
     assert.equal(host.ok(APP), 'service-app build=1.0 greeting=hello from 1.0 mode=production uid=0');
     assertContents(host);
@@ -284,6 +314,7 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     // Upgrade after editing the config file.
     host.ok(`sed -i 's/hello from 1.0/edited by the admin/' /etc/${APP}/config.json && : > ${ORDER_LOG}`);
     const pidBefore = host.mainPid();
+    const workerBefore = host.mainPid(`${APP}-worker.service`);
     host.ok(`dpkg -i --force-confdef --force-confold /tmp/${path.basename(artifacts['service deb 1.1']!)}`);
     assert.equal(host.ok(`cat /etc/${APP}/config.json`), '{ "greeting": "edited by the admin" }');
     assert.equal(host.ok(`cat /etc/${APP}/config.json.dpkg-dist`), '{ "greeting": "hello from 1.1" }');
@@ -292,6 +323,9 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     process.stderr.write(`deb upgrade 1.0 → 1.1, maintainer scripts in order:\n${order}\n`);
     assert.equal(order, ['prerm upgrade 1.0-1', 'preinst upgrade 1.1-1', 'postrm upgrade 1.0-1', 'postinst upgrade 1.1-1'].join('\n'));
     assert.notEqual(host.mainPid(), pidBefore, 'the service was restarted');
+    assert.notEqual(host.mainPid(`${APP}-worker.service`), workerBefore, 'the worker was restarted');
+    // Restarting the socket restarted the web service it had started (Requires=): the new version answers.
+    assert.equal(webGet(host), `service-app build=1.1 greeting=edited by the admin mode=production uid=${uid}`);
     await waitFor(() => host.sh(`tail -n 1 /var/lib/${APP}/started.log`).output, `service-app build=1.1 greeting=edited by the admin mode=production uid=${uid}`);
     // dpkg unpacked the new files as root: postinst gave them back to their owner.
     assertContents(host);
@@ -299,10 +333,12 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     // Remove: stopped and disabled, program gone; config, data and the account kept.
     host.ok(`: > ${ORDER_LOG} && dpkg -r ${APP}`);
     assert.equal(host.ok(`cat ${ORDER_LOG}`), 'prerm remove 1.1-1\npostrm remove 1.1-1');
-    assert.equal(host.sh(`systemctl is-active ${APP}.service`).output, 'inactive');
+    assert.equal(host.sh(`systemctl is-active ${APP}.service ${APP}-worker.service ${APP}-web.socket ${APP}-web.service`).output, 'inactive\ninactive\ninactive\ninactive');
     assert.equal(host.mainPid(), 0);
+    assert.notEqual(host.sh(`bash -c 'exec 3<>/dev/tcp/127.0.0.1/${WEB_PORT}'`).code, 0, 'nothing listens any more');
     host.ok(`test ! -e /opt/${APP} && test ! -e /usr/bin/${APP} && test ! -e /lib/systemd/system/${APP}.service && test ! -e /etc/systemd/system/multi-user.target.wants/${APP}.service`);
     host.ok(`test ! -e /etc/systemd/system/timers.target.wants/${APP}-tick.timer && ! systemctl is-active --quiet ${APP}-tick.timer`);
+    host.ok(`test ! -e /lib/systemd/system/${APP}-web.socket && test ! -e /etc/systemd/system/sockets.target.wants/${APP}-web.socket && test ! -e /etc/systemd/system/multi-user.target.wants/${APP}-worker.service`);
     host.ok(`test -f /etc/${APP}/config.json && test -f /etc/default/${APP} && test -f /var/lib/${APP}/started.log && test -d /var/log/${APP} && getent passwd ${APP}`);
 
     // Installed again after the removal (dpkg calls postinst configure <old-version>, as for an
@@ -326,7 +362,37 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     assert.equal(host.ok(`systemctl is-enabled ${APP}.service`), 'enabled');
     assert.equal(host.ok(`systemctl is-active ${APP}.service`), 'active');
     assert.equal(host.ok(`cat ${ORDER_LOG}`), 'preinst upgrade 1.0-1\npostinst install 1.0-1', 'the new postinst ran as an install');
-    host.ok(`test ! -e /var/lib/${APP}/.enable-unit`);
+    assert.equal(host.ok(`systemctl is-active ${APP}-worker.service ${APP}-web.socket ${APP}-tick.timer`), 'active\nactive\nactive', 'every unit, not only the main one');
+    assert.equal(host.ok(`ls -A /var/lib/${APP} | grep -c enable-unit || true`), '0', 'no marker left');
+  });
+
+  it('deb: Type=notify: an upgrade whose service never reports ready fails, and leaves the new files half-configured with no process running; installing the old version again recovers', async () => {
+    const host = await boot();
+    host.ok(`dpkg -i /tmp/${path.basename(artifacts['service deb 1.1']!)}`);
+    const oldPid = host.mainPid();
+    const started = Date.now();
+    const upgrade = host.sh(`dpkg -i /tmp/${path.basename(artifacts['service deb 1.2']!)}`);
+    const waited = Date.now() - started;
+    process.stderr.write(`deb upgrade to a service that never reports ready (TimeoutStartSec=15): dpkg exited ${upgrade.code} after ${waited} ms\n${upgrade.output}\n`);
+    assert.notEqual(upgrade.code, 0, upgrade.output);
+    assert.match(upgrade.output, /^service-app: not ready: service-app\.service \(no READY=1 within TimeoutStartSec, or it exited\): the upgrade fails/m);
+    assert.match(upgrade.output, /installed service-app package post-installation script subprocess returned error exit status 1/);
+    assert.ok(waited >= 15_000, 'systemctl waited for TimeoutStartSec');
+    assert.match(host.ok(`journalctl -u ${APP}.service --no-pager -o cat`), /start operation timed out/);
+    // What is left: 1.2's files, the package half-configured, the old process stopped by the restart.
+    const status = host.ok(`dpkg -s ${APP}`);
+    assert.match(status, /^Status: install ok half-configured$/m);
+    assert.match(status, /^Version: 1:1\.2-1$/m);
+    assert.match(host.ok(APP), /^service-app build=1\.2 /);
+    assert.notEqual(host.sh(`kill -0 ${oldPid}`).code, 0, 'the 1.1 process is gone');
+    assert.notEqual(host.sh(`systemctl is-active ${APP}.service`).output, 'active');
+    // The other units were restarted on 1.2 and run.
+    assert.equal(host.ok(`systemctl is-active ${APP}-worker.service ${APP}-web.socket`), 'active\nactive');
+    // Recovery: the previous version installed again (a downgrade) is configured and runs.
+    host.ok(`dpkg -i /tmp/${path.basename(artifacts['service deb 1.1']!)}`);
+    assert.match(host.ok(`dpkg -s ${APP}`), /^Status: install ok installed$/m);
+    assert.equal(host.ok(`systemctl is-active ${APP}.service`), 'active');
+    assert.match(host.ok(APP), /^service-app build=1\.1 /);
   });
 
   it('deb without systemd running (plain debian:bookworm): every phase succeeds and says what it did not do', async (t) => {
@@ -423,6 +489,32 @@ describe('a service package installs, upgrades, is removed and purged like a dis
     host.ok(`getent passwd ${APP} && test -f /var/lib/${APP}/started.log`);
     // The contents' directories and the ghost are rpm's: erase removes them (a directory only when empty).
     host.ok(`test ! -e /var/log/${APP} && test ! -e /var/cache/${APP} && test ! -e /usr/lib/${APP}`);
+    assert.equal(host.sh(`systemctl is-active ${APP}-worker.service ${APP}-web.socket ${APP}-web.service`).output, 'inactive\ninactive\ninactive');
+    host.ok(`test ! -e /usr/lib/systemd/system/${APP}-web.socket && test ! -e /etc/systemd/system/sockets.target.wants/${APP}-web.socket`);
+  });
+
+  it('rpm: several units (worker, socket-activated web, timer) enabled on install; Type=notify: an upgrade whose service exits before ready fails its %post (rpm warns, and still exits 0)', async () => {
+    const host = await boot();
+    const rpm = (version: string) => `/tmp/${path.basename(artifacts[`service rpm ${version}`]!)}`;
+    const flags = '--nodeps --force-debian';
+    host.ok(`rpm -i ${flags} ${rpm('1.1')}`);
+    assert.equal(host.ok(`systemctl is-enabled ${APP}.service ${APP}-worker.service ${APP}-web.socket ${APP}-tick.timer`), 'enabled\nenabled\nenabled\nenabled');
+    host.ok(`systemctl start ${APP}.service ${APP}-worker.service ${APP}-web.socket`);
+    const uid = host.ok(`id -u ${APP}`);
+    assert.equal(webGet(host), `service-app build=1.1 greeting=hello from 1.1 mode=production uid=${uid}`);
+    const oldPid = host.mainPid();
+    const upgrade = host.sh(`rpm -U ${flags} ${rpm('1.2')}`);
+    process.stderr.write(`rpm upgrade to a service that exits before ready: rpm exited ${upgrade.code}\n${upgrade.output}\n`);
+    // rpm treats a failed %post as a warning: the transaction stands and rpm exits 0 (measured with
+    // Debian's rpm 4.18; dnf likewise reports "Error in POSTIN scriptlet" and completes).
+    assert.equal(upgrade.code, 0, upgrade.output);
+    assert.match(upgrade.output, /^service-app: not ready: service-app\.service \(no READY=1 within TimeoutStartSec, or it exited\): the upgrade fails/m);
+    assert.match(upgrade.output, /^warning: %post\(service-app-1:1\.2-1\.x86_64\) scriptlet failed, exit status 1$/m);
+    assert.match(host.ok(`journalctl -u ${APP}.service --no-pager -o cat`), /status=3/);
+    // rpm does not undo a transaction: 1.2 is what is installed, the old process was stopped by the restart.
+    assert.equal(host.ok(`rpm -q --qf '%{VERSION}-%{RELEASE}\\n' ${APP}`), '1.2-1');
+    assert.notEqual(host.sh(`kill -0 ${oldPid}`).code, 0);
+    assert.equal(webGet(host), `service-app build=1.2 greeting=hello from 1.2 mode=production uid=${uid}`);
   });
 });
 
@@ -433,6 +525,11 @@ function assertContents(host: Host): void {
     [`${APP}:${APP} 640 /usr/share/${APP}/build-version`, `root:${APP} 640 /etc/${APP}/secret.json`, `${APP}:${APP} 700 /var/cache/${APP}`, `${APP}:${APP} 640 /var/log/${APP}/${APP}.log`].join('\n'),
   );
   assert.equal(host.ok(`readlink -f /usr/lib/${APP}/service.js && test -s /usr/lib/${APP}/service.js && test ! -s /var/log/${APP}/${APP}.log && echo ok`), `/opt/${APP}/app/bin/service.js\nok`);
+}
+
+/** The last line of what the socket-activated web unit answers to GET / (bash's /dev/tcp: the test image has no HTTP client). */
+function webGet(host: Host): string {
+  return host.ok(`bash -c 'exec 3<>/dev/tcp/127.0.0.1/${WEB_PORT} && printf "GET / HTTP/1.0\\r\\n\\r\\n" >&3 && cat <&3' | tail -n 1`);
 }
 
 async function waitFor(read: () => string, expected: string): Promise<void> {

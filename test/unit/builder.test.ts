@@ -176,6 +176,20 @@ describe('Builder on an in-memory engine', () => {
     assertAllRemoved(engine);
   });
 
+  test('changes: a .changes beside each .deb that asks for one, listing its bytes, in SHA256SUMS and the result', async () => {
+    const run = builder(new FakeEngine(succeeds));
+    run.addBuild({ ...tinyApp('with', '1.0.1'), changes: { distribution: 'bookworm' } }).addBuild(tinyApp('without', '1.0.2'));
+    const results = new Map((await run.build()).map((result) => [result.name, result]));
+    const withChanges = results.get('with')!;
+    assert.equal(withChanges.changes!.path, path.join(outDir, 'tiny-app_1.0.1-1_amd64.changes'));
+    const text = await readFile(withChanges.changes!.path, 'utf8');
+    assert.match(text, /^Distribution: bookworm$/m);
+    assert.match(text, new RegExp(`^Checksums-Sha256:\\n ${withChanges.sha256} ${withChanges.size} tiny-app_1\\.0\\.1-1_amd64\\.deb$`, 'm'));
+    assert.equal(results.get('without')!.changes, undefined);
+    const sums = await readFile(path.join(outDir, 'SHA256SUMS'), 'utf8');
+    assert.match(sums, new RegExp(`^${withChanges.changes!.sha256}  tiny-app_1\\.0\\.1-1_amd64\\.changes$`, 'm'));
+  });
+
   test('--fail-fast: a failure stops the running builds (their containers removed) and starts no more', async () => {
     const engine: FakeEngine = new FakeEngine(
       scripts({

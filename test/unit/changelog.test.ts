@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { ConfigError } from '../../src/errors.ts';
 import { debianChangelog, debianChangelogGz, parseChangelog, rpmChangelog } from '../../src/package/changelog.ts';
+import { gitChangelog } from '../../src/package/git-changelog.ts';
 
 const KEEP_A_CHANGELOG = `# Changelog
 All notable changes to this project will be documented in this file.
@@ -132,5 +133,82 @@ describe('changelog: rpm %changelog', () => {
 * Sat Jun 01 2024 Jane Doe <jane@example.com> - 1:1.0.0-1
 - dated after the build: clamped`,
     );
+  });
+});
+
+describe('changelog: from git tags', () => {
+  /** A repository with commits at fixed times, tagged as releases are (lightweight and annotated, v and bare, a changesets name@). */
+  function repository(t: { after: (fn: () => void) => void }): { dir: string; commit: (subject: string, at: number, file?: string) => void; git: (...args: string[]) => string } {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ndist-unit-git-changelog-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    let time = 0;
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'tag.gpgSign=false', '-c', 'commit.gpgSign=false', ...args], {
+        cwd: dir, encoding: 'utf8', env: { ...process.env, GIT_COMMITTER_DATE: `@${time} +0000`, GIT_AUTHOR_DATE: `@${time} +0000` },
+      });
+    git('init', '-q', '-b', 'main');
+    const commit = (subject: string, at: number, file = 'app.js') => {
+      time = at;
+      mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+      writeFileSync(path.join(dir, file), subject);
+      git('add', '-A');
+      git('commit', '-q', '-m', subject);
+    };
+    return { dir, commit, git };
+  }
+  const DAY = 86400;
+
+  test('one entry per version tag with the subjects since the tag before, dated by the tagged commit; other tags, merges and other directories left out', (t) => {
+    const repo = repository(t);
+    repo.commit('Initial import', 1000 * DAY);
+    repo.commit('Add the server', 1001 * DAY);
+    repo.git('tag', 'v1.0.0');
+    repo.commit('Fix 100% CPU when idle', 1002 * DAY);
+    repo.git('tag', 'not-a-release');
+    repo.commit('Touch only the docs of another package', 1003 * DAY, 'other/readme.md');
+    repo.commit('Add a health endpoint', 1004 * DAY);
+    repo.git('tag', '-a', '-m', 'release', '1.1.0-rc.1');
+    repo.commit('Add metrics', 1005 * DAY);
+    repo.git('tag', 'demo@1.1.0');
+    repo.git('tag', 'elsewhere@9.0.0');
+    // Only the commits touching the app's directory count: the app is the repository root here, so a subdirectory stands in.
+    const entries = gitChangelog(repo.dir, 'demo', '1.1.0', 'changelog');
+    assert.deepEqual(entries, [
+      { version: '1.1.0', date: 1005 * DAY, changes: ['Add metrics'] },
+      { version: '1.1.0~rc.1', date: 1004 * DAY, changes: ['Add a health endpoint', 'Touch only the docs of another package', 'Fix 100% CPU when idle'] },
+      { version: '1.0.0', date: 1001 * DAY, changes: ['Add the server', 'Initial import'] },
+    ]);
+    assert.deepEqual(gitChangelog(path.join(repo.dir, 'other'), 'demo', '1.1.0', 'changelog').map((entry) => entry.changes), [[], ['Touch only the docs of another package'], []]);
+    // Written like a CHANGELOG.md's entries, which dpkg's parser reads back.
+    const text = debianChangelog({ ...PKG, version: '1.1.0', iteration: '1', epoch: undefined }, entries, EPOCH);
+    assert.match(text, /^demo \(1\.1\.0~rc\.1-1\) unstable; urgency=medium\n\n {2}\* Add a health endpoint\n/m);
+    assert.match(rpmChangelog(PKG, entries, EPOCH), /^- Fix 100%% CPU when idle$/m);
+  });
+
+  test('commits after the newest tag are the package version\'s entry (or join the newest release when the version is not bumped)', (t) => {
+    const repo = repository(t);
+    repo.commit('First', 10 * DAY);
+    repo.git('tag', 'v1.0.0');
+    repo.commit('Second', 11 * DAY);
+    assert.deepEqual(gitChangelog(repo.dir, undefined, '1.1.0', 'changelog'), [{ version: '1.1.0', changes: ['Second'] }, { version: '1.0.0', date: 10 * DAY, changes: ['First'] }]);
+    assert.deepEqual(gitChangelog(repo.dir, undefined, '1.0.0', 'changelog'), [{ version: '1.0.0', date: 10 * DAY, changes: ['Second', 'First'] }]);
+  });
+
+  test('a shallow clone is deepened first; no repository or no version tag is a ConfigError naming the option', (t) => {
+    const repo = repository(t);
+    repo.commit('First', 10 * DAY);
+    repo.git('tag', 'v1.0.0');
+    repo.commit('Second', 11 * DAY);
+    repo.git('tag', 'v1.1.0');
+    const clone = mkdtempSync(path.join(os.tmpdir(), 'ndist-unit-git-clone-'));
+    t.after(() => rmSync(clone, { recursive: true, force: true }));
+    execFileSync('git', ['clone', '-q', '--depth', '1', '--single-branch', '--branch', 'v1.1.0', `file://${repo.dir}`, clone], { stdio: 'ignore' });
+    assert.deepEqual(gitChangelog(clone, undefined, '1.1.0', 'changelog').map((entry) => entry.version), ['1.1.0', '1.0.0']);
+    const plain = mkdtempSync(path.join(os.tmpdir(), 'ndist-unit-no-git-'));
+    t.after(() => rmSync(plain, { recursive: true, force: true }));
+    assert.throws(() => gitChangelog(plain, undefined, '1.0.0', 'changelog'), (error: unknown) => error instanceof ConfigError && /changelog: asks for the git log, but the source .* is not in a git repository/.test(error.message));
+    repo.git('tag', '-d', 'v1.0.0');
+    repo.git('tag', '-d', 'v1.1.0');
+    assert.throws(() => gitChangelog(repo.dir, undefined, '1.0.0', 'changelog'), /no tag on the source's history names a version/);
   });
 });

@@ -271,6 +271,8 @@ describe('relations, epoch and fields', () => {
   test('refused for a format without them, naming field and format', () => {
     assert.throws(() => resolvePackage(options({ contents: [], buildMachine: 'debian-bookworm-rpm', breaks: ['x'] }), rpmMachine, source), (error: unknown) => error instanceof ConfigError && error.field === 'breaks' && /\.rpm package .*rpm has no Breaks; use conflicts/.test(error.message));
     assert.throws(() => resolvePackage(options({ contents: [], buildMachine: 'debian-bookworm-rpm', fields: { 'X-A': 'b' } }), rpmMachine, source), (error: unknown) => error instanceof ConfigError && error.field === 'fields' && /\.rpm/.test(error.message));
+    assert.throws(() => resolvePackage(options({ contents: [], buildMachine: 'debian-bookworm-rpm', changes: true }), rpmMachine, source), (error: unknown) => error instanceof ConfigError && error.field === 'changes' && /\.changes file describes a Debian upload/.test(error.message));
+    assert.equal(resolvePackage(options({ contents: [], buildMachine: 'debian-bookworm-rpm', changes: false }), rpmMachine, source).format, 'rpm', 'false is no request');
   });
 
   test('fpm refuses what it cannot write into an .rpm: weak relations, Requires(pre), %ghost', () => {

@@ -32,6 +32,7 @@ export const rpm: Format = {
   unsupported: {
     breaks: 'rpm has no Breaks; use conflicts (rpm Conflicts) instead',
     fields: 'an rpm spec takes no fields of its own; leave fields to the deb builds',
+    changes: 'a .changes file describes a Debian upload; leave changes to the deb builds',
   },
   nativePackager: 'rpmbuild',
   defaultSpecTemplate: 'rpm.spec.hbs',
