@@ -46,7 +46,7 @@ const APPS: ManagerApp[] = [
       assert.match(files, /\/opt\/pnpm-ts-app\/app\/dist\/cli\.js$/m, 'the build output ships');
       assert.match(files, /\/opt\/pnpm-ts-app\/app\/node_modules\/ms\/index\.js$/m, 'the production dependency ships as a real directory');
       assert.doesNotMatch(files, /node_modules\/typescript\//, 'the devDependency does not ship');
-      assert.doesNotMatch(files, /node_modules\/\.pnpm\/|pnpm-lock\.yaml|\/src\/cli\.ts/, 'no pnpm store, lockfile or sources');
+      assert.doesNotMatch(files, /node_modules\/\.(pnpm|modules\.yaml|pnpm-workspace-state)|pnpm-lock\.yaml|\/src\/cli\.ts/, 'no pnpm state, lockfile or sources');
       assert.doesNotMatch(files, /^l.*\/opt\/pnpm-ts-app\/app\/node_modules\/[^ ]+ -> /m, 'no symlink in node_modules');
     },
     async smoke(sh) {
