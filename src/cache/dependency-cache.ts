@@ -93,7 +93,8 @@ export function dependencyCacheKey(inputs: DependencyInputs): DependencyKey {
   if (existsSync(path.join(inputs.sourceDir, 'binding.gyp'))) return { reason: 'the app has a binding.gyp, which npm ci compiles from its source' };
   if (pkg.workspaces) return { reason: 'the app has workspaces, which npm ci links from its source' };
   const lock = readFileSync(lockfile);
-  const local = kind === 'npm' ? /"link":\s*true|"resolved":\s*"file:/ : /\b(?:link|file|portal):/;
+  // pnpm's `link:../x`, Yarn's `x@file:../x`, `@portal:`: a protocol, not a YAML key like `read-yaml-file: 1.1.0`.
+  const local = kind === 'npm' ? /"link":\s*true|"resolved":\s*"file:/ : /(?:^|[\s"'@])(?:link|file|portal):(?=\S)/m;
   if (local.test(lock.toString('utf8'))) return { reason: 'the lockfile has file: or linked dependencies, installed from the source' };
 
   const hash = createHash('sha256');
