@@ -208,10 +208,11 @@ describe('cache prune selection', () => {
     assert.equal(shouldPrune(entry('image', daysAgo(0), false), options), true, 'a stale image goes, however new');
     assert.equal(shouldPrune(entry('npm cache'), options), false, 'volumes go only with --all');
     assert.equal(shouldPrune(entry('dependency cache'), options), false);
+    for (const kind of ['pnpm store', 'yarn cache', 'yarn berry cache'] as const) assert.equal(shouldPrune(entry(kind), options), false, `${kind}: only with --all`);
   });
 
   it('--all removes everything', () => {
-    for (const kind of ['runtime', 'build record', 'image', 'npm cache', 'dependency cache', 'dependencies'] as const) {
+    for (const kind of ['runtime', 'build record', 'image', 'npm cache', 'pnpm store', 'yarn cache', 'yarn berry cache', 'dependency cache', 'dependencies'] as const) {
       assert.equal(shouldPrune(entry(kind, daysAgo(0), true), { all: true, olderThanDays: 30, now }), true);
     }
   });
