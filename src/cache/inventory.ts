@@ -20,7 +20,7 @@ import type { Machine } from '../machine/catalogue.ts';
 import { RUNTIME_PACKAGES_DIR } from '../package/runtime-package.ts';
 import { CacheError } from '../errors.ts';
 
-export type CacheKind = 'runtime' | 'runtime package' | 'build record' | 'image' | 'npm cache' | 'dependency cache' | 'runtime volume' | 'dependencies' | 'licences and SBOM';
+export type CacheKind = 'runtime' | 'runtime package' | 'build record' | 'image' | 'npm cache' | 'pnpm store' | 'yarn cache' | 'yarn berry cache' | 'dependency cache' | 'runtime volume' | 'dependencies' | 'licences and SBOM';
 
 export interface CacheEntry {
   kind: CacheKind;
@@ -98,13 +98,17 @@ export async function imageEntries(docker: Docker, current: Set<string>): Promis
   );
 }
 
-/** Sizes of the two volumes (missing ones are left out) as the engine reports them. */
+/** Sizes of the cache volumes (missing ones are left out) as the engine reports them. */
 export async function volumeEntries(docker: Docker, volumes: CacheVolumes = cacheVolumes()): Promise<CacheEntry[]> {
   const df = (await docker.df()) as { Volumes?: { Name: string; UsageData?: { Size: number } }[] };
   const sizes = new Map((df.Volumes ?? []).map((volume) => [volume.Name, volume.UsageData?.Size]));
   const entries: CacheEntry[] = [];
   if (sizes.has(volumes.npm)) entries.push({ kind: 'npm cache', key: volumes.npm, size: sizes.get(volumes.npm) });
   if (sizes.has(volumes.deps)) entries.push({ kind: 'dependency cache', key: volumes.deps, size: sizes.get(volumes.deps) });
+  // The other managers' download caches, once a build has created them.
+  for (const [kind, volume] of [['pnpm store', volumes.pnpm], ['yarn cache', volumes.yarn], ['yarn berry cache', volumes.berry]] as const) {
+    if (sizes.has(volume)) entries.push({ kind, key: volume, size: sizes.get(volume) });
+  }
   // The runtime volumes (see runtime-volume.ts), one per runtime or npm archive.
   for (const [name, size] of sizes) if (name.startsWith(runtimeVolumePrefix())) entries.push({ kind: 'runtime volume', key: name, size });
   return entries;
@@ -152,7 +156,7 @@ export function shouldPrune(entry: CacheEntry, options: PruneOptions): boolean {
   if (options.all) return true;
   if (entry.kind === 'image') return entry.current === false;
   if (entry.kind === 'build record' && entry.current === false) return true;
-  if (entry.kind === 'npm cache' || entry.kind === 'dependency cache' || entry.kind === 'runtime volume') return false;
+  if (entry.kind === 'npm cache' || entry.kind === 'pnpm store' || entry.kind === 'yarn cache' || entry.kind === 'yarn berry cache' || entry.kind === 'dependency cache' || entry.kind === 'runtime volume') return false;
   const age = (options.now ?? new Date()).getTime() - (entry.lastUsed?.getTime() ?? 0);
   return age > options.olderThanDays * DAY_MS;
 }

@@ -1,6 +1,7 @@
 /** `ndist init`: a package.ts for the project in a directory, from its package.json. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { detectPackageManager, type PackageManagerSpec } from '../package/package-manager.ts';
 import { ConfigError } from '../errors.ts';
 import { INIT_NODE_VERSION, checkNodeInRange, enginesNodeRange, nodeInRange } from '../package/engines.ts';
 
@@ -28,8 +29,22 @@ function entryOf(pkg: ProjectPackageJson, npmName: string): string | undefined {
   return pkg.main;
 }
 
+/**
+ * The package manager as detected: package.json's packageManager pins it already; a lockfile's
+ * manager other than npm is written pinned, so the build does not change with ndist's defaults; a
+ * refusal (two lockfiles…) is written as a comment saying what to fix.
+ */
+function managerLines(manager: PackageManagerSpec | ConfigError | undefined): string[] {
+  if (manager === undefined) return [];
+  if (manager instanceof ConfigError) return [`  // packageManager: not detected: ${manager.message.split('\n')[0]}`];
+  const name = manager.kind === 'berry' ? 'yarn' : manager.kind;
+  if (manager.from === "package.json's packageManager") return [`  // packageManager: package.json's (${name}@${manager.version}, lockfile ${manager.lockfile})`];
+  if (manager.kind === 'npm') return [`  // packageManager: npm (${manager.lockfile}); npm: '${manager.version}' pins its version`];
+  return [`  packageManager: ${JSON.stringify(`${name}@${manager.version}`)}, // detected from ${manager.lockfile}`];
+}
+
 /** The text of the package.ts `ndist init` writes. */
-export function initPackageFile(pkg: ProjectPackageJson, node = INIT_NODE_VERSION): string {
+export function initPackageFile(pkg: ProjectPackageJson, node = INIT_NODE_VERSION, manager?: PackageManagerSpec | ConfigError): string {
   if (!pkg.name) throw new ConfigError('package.json name', 'is missing; ndist init names the package after it');
   const app = appName(pkg.name);
   // ndist cannot list Node.js releases offline: the default must fit the app's range, else the user picks one.
@@ -52,6 +67,7 @@ export function initPackageFile(pkg: ProjectPackageJson, node = INIT_NODE_VERSIO
     `  source: directory({ path: import.meta.dirname }),`,
     `  buildMachine: 'debian-bookworm',`,
     `  node: ${JSON.stringify(node)},`,
+    ...managerLines(manager),
     ...(entry ? [`  entry: ${JSON.stringify(entry)},`] : [`  // entry: the script /usr/bin/${app} runs (package.json has no bin or main)`]),
     `  buildDeps: [],`,
     `  runtimeDeps: [],`,
@@ -69,6 +85,13 @@ export function init(dir: string, { node }: { node?: string } = {}): string {
   const pkgFile = path.join(dir, 'package.json');
   if (!existsSync(pkgFile)) throw new ConfigError('package.json', `${dir} has no package.json; run ndist init in the app's directory`);
   if (node !== undefined && !/^\d+\.\d+\.\d+$/.test(node)) throw new ConfigError('--node', `must be an exact version like "${INIT_NODE_VERSION}", got "${node}"`);
-  writeFileSync(target, initPackageFile(JSON.parse(readFileSync(pkgFile, 'utf8')) as ProjectPackageJson, node), { flag: 'wx' });
+  let manager: PackageManagerSpec | ConfigError;
+  try {
+    manager = detectPackageManager(dir);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    manager = error;
+  }
+  writeFileSync(target, initPackageFile(JSON.parse(readFileSync(pkgFile, 'utf8')) as ProjectPackageJson, node, manager), { flag: 'wx' });
   return target;
 }
