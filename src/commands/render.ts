@@ -64,7 +64,7 @@ export async function describeBuild(build: BuildOptions, builder: BuilderOptions
   const removeSource = registerCleanup(source.cleanup);
   try {
     const spec = resolvePackage(build, machine, source.dir);
-    checkLockfile(source.dir);
+    checkLockfile(source.dir, spec.workspace?.path);
     const outDir = path.resolve(builder.outDir ?? 'dist');
     return [
       `${build.name}`,

@@ -38,9 +38,10 @@ export function lockfileDifference(pkg: DependencyLists, root: DependencyLists):
 
 /**
  * Refuses a source without npm-shrinkwrap.json or package-lock.json, or whose lockfile (v2 or v3,
- * which record package.json's lists in their root entry) lists other dependencies than package.json.
+ * which record package.json's lists in their root entry) lists other dependencies than package.json;
+ * with a `workspace` (its path), that workspace's package.json is held to its entry too.
  */
-export function checkLockfile(sourceDir: string): void {
+export function checkLockfile(sourceDir: string, workspace?: string): void {
   const name = ['npm-shrinkwrap.json', 'package-lock.json'].find((file) => existsSync(path.join(sourceDir, file)));
   if (!name) throw new ConfigError('package-lock.json', 'is missing from the source: run `npm install` to create package-lock.json, then commit it');
   const lock = readJson(path.join(sourceDir, name), name) as { packages?: Record<string, DependencyLists> };
@@ -49,4 +50,10 @@ export function checkLockfile(sourceDir: string): void {
   const pkg = readJson(path.join(sourceDir, 'package.json'), 'package.json') as DependencyLists;
   const difference = lockfileDifference(pkg, root);
   if (difference) throw new ConfigError(name, `is out of sync with package.json: ${difference}; ${update(name)}`);
+  // A workspace's own lists are repeated in its entry of the root lockfile.
+  if (workspace === undefined) return;
+  const entry = lock.packages?.[workspace];
+  if (!entry) throw new ConfigError(name, `has no entry for the workspace ${workspace}; run \`npm install\` at the root and commit ${name}`);
+  const workspaceDifference = lockfileDifference(readJson(path.join(sourceDir, workspace, 'package.json'), `${workspace}/package.json`) as DependencyLists, entry);
+  if (workspaceDifference) throw new ConfigError(name, `is out of sync with ${workspace}/package.json: ${workspaceDifference}; run \`npm install\` at the root and commit ${name}`);
 }

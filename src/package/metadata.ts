@@ -16,6 +16,7 @@ import type { BuildStep, Command, ManPage, PackageSpec } from './spec.ts';
 import type { BuildOptions } from '../options/types.ts';
 import { globPattern, matchesAny } from '../in-machine/stage-app.ts';
 import { checkEntry, checkHomepage, checkPackageVersion, requireText } from '../options/validate.ts';
+import { planWorkspace } from './workspace.ts';
 
 interface PackageJson {
   name?: string;
@@ -141,7 +142,13 @@ function manPagesFrom(pkg: PackageJson, sourceDir: string): ManPage[] {
   return pages;
 }
 
-export function resolvePackage(options: BuildOptions, machine: Machine, sourceDir: string): PackageSpec {
+/**
+ * The package of a build. With `workspace`, the app is that workspace of the monorepo at
+ * `rootDir`: its package.json, and every path of the options (entry, contents, hooks…), are its own.
+ */
+export function resolvePackage(options: BuildOptions, machine: Machine, rootDir: string): PackageSpec {
+  const workspace = options.workspace === undefined ? undefined : planWorkspace(rootDir, options.workspace);
+  const sourceDir = workspace ? path.join(rootDir, workspace.path) : rootDir;
   const pkg = readPackageJson(sourceDir);
   const rawVersion = options.version ?? pkg.version;
   if (!rawVersion) throw new ConfigError('version', 'is not set and package.json has no version; set version: "1.0.0"');
@@ -213,6 +220,7 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
     ...(options.changelog !== undefined ? { changelog: parseChangelog(readFileSync(path.join(sourceDir, sourceFile('changelog', options.changelog, sourceDir)), 'utf8'), 'changelog') } : {}),
     ...(shared ? { sharedRuntime: sharedRuntimePrefix(options.node) } : {}),
     ...(buildStep ? { buildStep } : {}),
+    ...(workspace ? { workspace } : {}),
     ...(lifecycle ? { lifecycle } : {}),
     fileName: format.fileName({ name: options.app, version, iteration, arch }),
   };
