@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -8,6 +8,7 @@ import { checkWorkspace, declaredWorkspaces, isDeclaredWorkspace, npmWorkspaceCo
 import { validateBuild } from '../../src/options/validate.ts';
 import { directory } from '../../src/build/source.ts';
 import { dependencyCacheKey } from '../../src/cache/dependency-cache.ts';
+import { init, listWorkspaces } from '../../src/commands/init.ts';
 
 const FIXTURE = path.resolve(import.meta.dirname, '..', 'fixtures', 'monorepo-npm');
 
@@ -174,5 +175,28 @@ describe('the dependency cache key of a workspace build', () => {
     assert.notEqual(dependencyCacheKey({ ...inputs, sourceDir: dir, workspace: planWorkspace(dir, 'apps/api') }).key, api);
     writeFileSync(path.join(dir, 'packages/lib/package.json'), JSON.stringify({ name: 'lib', version: '1.0.0', scripts: { postinstall: 'node x' } }));
     assert.match(dependencyCacheKey({ ...inputs, sourceDir: dir, workspace: planWorkspace(dir, 'apps/api') }).reason!, /packages\/lib\/package\.json has postinstall script/);
+  });
+});
+
+describe('ndist init in a monorepo root', () => {
+  test('names the workspace with a bin, its name and entry, and lists the others', () => {
+    const dir = tree({
+      'package.json': ROOT_PACKAGE,
+      'packages/lib/package.json': { name: 'lib', version: '0.1.0', main: 'index.js' },
+      'apps/api/package.json': { name: '@acme/api', version: '1.2.3', bin: { api: 'bin/api.js' } },
+      'apps/web/package.json': { name: 'web', version: '1.0.0' },
+      'tools/x/package.json': { name: 'x', version: '1.0.0', bin: 'x.js' },
+    });
+    assert.deepEqual(listWorkspaces(dir), ['apps/api', 'apps/web', 'packages/lib']);
+    const text = readFileSync(init(dir, { node: '22.23.3' }), 'utf8');
+    assert.match(text, /^ {2}app: "api",$/m);
+    assert.match(text, /^ {2}\/\/ A monorepo: the workspace to package \(the others: apps\/web, packages\/lib\); name, version and bin are its own\.$/m);
+    assert.match(text, /^ {2}workspace: "apps\/api",$/m);
+    assert.match(text, /^ {2}entry: "bin\/api\.js",$/m);
+  });
+
+  test('a monorepo whose workspaces have nothing to run is refused, saying what to set', () => {
+    const dir = tree({ 'package.json': ROOT_PACKAGE, 'packages/lib/package.json': { name: 'lib', version: '0.1.0' } });
+    assert.throws(() => init(dir), configError('workspace', /is a monorepo root, but none of its workspaces \(packages\/lib\) has a bin or main to run: .*workspace: "<its directory>"/));
   });
 });
