@@ -72,6 +72,7 @@ export async function describeBuild(build: BuildOptions, builder: BuilderOptions
       `  machine:  ${machine.id} (${machine.image})`,
       `  package:  ${spec.app} ${spec.version}-${spec.iteration} ${spec.arch}, ${spec.compression} compression`,
       `  runtime:  node ${build.node} ${spec.nodeArch}, npm ${build.npm ?? DEFAULT_NPM_VERSION}`,
+      ...(spec.workspace ? [`  workspace: ${spec.workspace.path} (${spec.workspace.name})${spec.workspace.dependencies.length ? `, with the workspace packages ${spec.workspace.dependencies.map((dependency) => dependency.path).join(', ')}` : ''}`] : []),
       `  entry:    ${spec.entry} → /usr/bin/${spec.app}`,
       ...spec.commands.slice(1).map((command) => `  command:  ${command.entry} → /usr/bin/${command.name}`),
       ...spec.manPages.map((page) => `  man page: ${page.source} → ${page.path}`),

@@ -51,6 +51,7 @@ describe('a workspace of an npm monorepo', { timeout: 20 * 60_000 }, () => {
     const [result] = await builder.build();
     const log = lines.join('\n');
     assert.ok(result!.ok, log);
+    assert.match(log, /^dependency cache: saved [0-9a-f]{64}-full$/m);
     assert.deepEqual(await ndistContainers(), [], 'no build container left');
 
     // Only the workspace and what it depends on were installed; lib was built before the deploy.
@@ -89,5 +90,15 @@ describe('a workspace of an npm monorepo', { timeout: 20 * 60_000 }, () => {
     assert.equal((await sh('api')).trim(), 'api 1.2.3 with ms 2.1.3; lib 0.4.0 with ms 2.0.0: 2 minutes');
     await sh('dpkg -P api');
     await sh('test ! -e /opt/api && test ! -e /usr/bin/api');
+
+    // Again, another version: the dependency cache (root and workspaces' node_modules) restores the
+    // install, and the package holds the same files.
+    const again: string[] = [];
+    const warm = new Builder({ outDir: path.join(work, 'out2'), cacheDir: path.join(work, 'cache'), machinesDir: ROOT, force: true, log: (_, line) => again.push(line) });
+    warm.addBuild({ name: 'api', app: 'api', version: '1.2.4', workspace: 'apps/api', source: directory({ path: FIXTURE }), buildMachine: 'debian-bookworm', arch: 'amd64', node: NODE, compression: 'none' });
+    const [second] = await warm.build();
+    assert.ok(second!.ok, again.join('\n'));
+    assert.match(again.join('\n'), /^dependency cache: hit [0-9a-f]{64}-full, npm ci skipped$/m);
+    assert.deepEqual(debEntries(second!.artifact!).map((entry) => `${entry.type} ${entry.path}`), entries.map((entry) => `${entry.type} ${entry.path}`));
   });
 });

@@ -9,6 +9,7 @@ import { validateBuild } from '../../src/options/validate.ts';
 import { directory } from '../../src/build/source.ts';
 import { dependencyCacheKey } from '../../src/cache/dependency-cache.ts';
 import { init, listWorkspaces } from '../../src/commands/init.ts';
+import { describeBuild } from '../../src/commands/render.ts';
 
 const FIXTURE = path.resolve(import.meta.dirname, '..', 'fixtures', 'monorepo-npm');
 
@@ -198,5 +199,13 @@ describe('ndist init in a monorepo root', () => {
   test('a monorepo whose workspaces have nothing to run is refused, saying what to set', () => {
     const dir = tree({ 'package.json': ROOT_PACKAGE, 'packages/lib/package.json': { name: 'lib', version: '0.1.0' } });
     assert.throws(() => init(dir), configError('workspace', /is a monorepo root, but none of its workspaces \(packages\/lib\) has a bin or main to run: .*workspace: "<its directory>"/));
+  });
+});
+
+describe('ndist build --dry-run of a workspace', () => {
+  test('names the workspace and the workspace packages it takes along; name and version are its own', async () => {
+    const lines = await describeBuild({ name: 'api', app: 'api', workspace: 'apps/api', source: directory({ path: FIXTURE }), buildMachine: 'debian-bookworm', node: '22.23.3' }, { machinesDir: path.resolve(FIXTURE, '..', '..', '..'), outDir: '/out' });
+    assert.ok(lines.includes('  workspace: apps/api (api), with the workspace packages packages/lib'), lines.join('\n'));
+    assert.ok(lines.includes('  package:  api 1.2.3-1 amd64, xz compression'), lines.join('\n'));
   });
 });
