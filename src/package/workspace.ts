@@ -245,6 +245,10 @@ export function workspaceClosure(lock: { packages?: Record<string, LockEntry> },
 export function planWorkspace(sourceDir: string, value: string): WorkspacePlan {
   const { path: dir, name } = checkWorkspace(sourceDir, value);
   const lockfileName = ['npm-shrinkwrap.json', 'package-lock.json'].find((file) => existsSync(path.join(sourceDir, file)));
+  const otherLockfile = ['pnpm-lock.yaml', 'yarn.lock'].find((file) => existsSync(path.join(sourceDir, file)));
+  if (!lockfileName && otherLockfile) {
+    throw new ConfigError('workspace', `is built for npm workspaces (a root package-lock.json) only for now; this monorepo has ${otherLockfile}`);
+  }
   if (!lockfileName) {
     throw new ConfigError('package-lock.json', `is missing from the source's root: run \`npm install\` at the root of the monorepo (not in ${dir}) and commit package-lock.json`);
   }

@@ -148,6 +148,13 @@ describe('workspaceClosure', () => {
     assert.throws(() => workspaceClosure({ packages: { 'apps/api': { dependencies: { gone: '1' } } } }, 'apps/api'), configError('package-lock.json', /has no package "gone" that apps\/api depends on/));
   });
 
+  test('a monorepo of another package manager is refused by name, not asked for a package-lock.json', () => {
+    const dir = tree({ 'package.json': { name: 'mono' }, 'pnpm-workspace.yaml': 'packages: [apps/*]\n', 'pnpm-lock.yaml': "lockfileVersion: '9.0'\n", 'apps/api/package.json': { name: 'api', version: '1.0.0' } });
+    assert.throws(() => planWorkspace(dir, 'apps/api'), configError('workspace', /npm workspaces \(a root package-lock\.json\) only for now; this monorepo has pnpm-lock\.yaml/));
+    const npmDir = tree({ 'package.json': ROOT_PACKAGE, 'apps/api/package.json': { name: 'api', version: '1.0.0' } });
+    assert.throws(() => planWorkspace(npmDir, 'apps/api'), configError('package-lock.json', /is missing from the source's root: run `npm install` at the root of the monorepo \(not in apps\/api\)/));
+  });
+
   test('npm\'s commands: a production install of the workspace; with builds, its workspace packages and the root too', () => {
     const plan = planWorkspace(FIXTURE, 'apps/api');
     assert.deepEqual(npmWorkspaceCommands(plan, false), { install: ['ci', '--omit=dev', '--ignore-scripts', '--workspace', 'apps/api'], builds: [['run', 'build', '--workspace', 'packages/lib']] });
