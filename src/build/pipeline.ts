@@ -162,11 +162,11 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
   let container: MachineContainer | undefined;
   try {
     const spec = resolvePackage(options, machine, source.dir);
-    checkLockfile(source.dir, spec.workspace?.path);
+    const manager = checkLockfile(source.dir, options, spec.workspace?.path);
     context.claimArtifact?.(spec.fileName);
     log(`package: ${spec.fileName}`);
     stage('runtime');
-    const host = await resolveHostInputs(options, spec, source.dir, { cacheDir: context.cacheDir, runtimeSources: context.runtimeSources, caBundle: context.caBundle, log });
+    const host = await resolveHostInputs(options, spec, source.dir, manager, { cacheDir: context.cacheDir, runtimeSources: context.runtimeSources, caBundle: context.caBundle, log });
     // Secrets go to the build step's environment only, never into a file, label or container config.
     const secrets = buildSecrets();
     for (const program of IN_MACHINE_PROGRAMS) {
@@ -195,11 +195,11 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     const volumes = cacheVolumes();
     await engine.ensureCacheVolumes(volumes);
     const dependencyKey = dependencyCacheKey({
-      sourceDir: source.dir, imageId: image.id, runtime: host.runtime, npm: host.npm, arch: spec.arch, buildDeps: spec.buildDeps, buildFromSource: options.buildFromSource ?? true, registry: host.registry,
+      sourceDir: source.dir, imageId: image.id, runtime: host.runtime, npm: host.npm, manager, ...(host.managerCli ? { managerCli: host.managerCli } : {}), arch: spec.arch, buildDeps: spec.buildDeps, buildFromSource: options.buildFromSource ?? true, registry: host.registry,
       ...(spec.workspace ? { workspace: spec.workspace } : {}),
     });
     log(dependencyKey.key ? `dependency cache: key ${dependencyKey.key}` : `dependency cache: not used, ${dependencyKey.reason}`);
-    const runtime = runtimeVolumes(runtimeArchives(host.runtime, host.npm));
+    const runtime = runtimeVolumes(runtimeArchives(host.runtime, host.npm, host.managerCli));
     const started = await engine.startContainer({ image: image.tag, labels: ndistLabels(options.name), env: proxyEnvironment(), mounts: [...cacheMounts(volumes), ...runtimeMounts(runtime)] });
     container = started;
     log(`container: ${started.id.slice(0, 12)} from ${image.tag}`);

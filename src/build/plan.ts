@@ -9,7 +9,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.ts';
-import { DEPS_CACHE_DIR, NPM_CACHE_DIR, type DependencyKey } from '../cache/dependency-cache.ts';
+import { DEPS_CACHE_DIR, MANAGER_CACHE_DIRS, NPM_CACHE_DIR, type DependencyKey } from '../cache/dependency-cache.ts';
+import { berryRegistryInProject, managerCommands } from './install-commands.ts';
+import type { PackageManagerSpec } from '../package/package-manager.ts';
 import { PACKAGE_ROOT, type Machine } from '../machine/catalogue.ts';
 import type { InputEntry } from '../machine/inputs.ts';
 import { includeParts, renderScript, specValue } from '../machine/script.ts';
@@ -40,6 +42,8 @@ const NPMRC_IN_MACHINE = '/ndist/npmrc';
 const RUNTIME_PACKAGE_SCRIPT = '/ndist/runtime-package.sh';
 const RUNTIME_IN_MACHINE = '/ndist/runtime';
 const NPM_IN_MACHINE = '/ndist/npm';
+/** The app's package manager when it is not npm: pnpm, Yarn classic or Yarn Berry. */
+const MANAGER_IN_MACHINE = '/ndist/pm';
 /** These run inside the machine with the bundled Node, from ndist's compiled output. */
 const HEALTH_CHECK_SCRIPT = path.join(PACKAGE_ROOT, 'lib', 'in-machine', 'health-check.js');
 const LICENSES_SCRIPT = path.join(PACKAGE_ROOT, 'lib', 'in-machine', 'licenses.js');
@@ -54,6 +58,10 @@ export interface ResolvedInputs {
   sourceDateEpoch: number;
   runtime: RuntimeArchive;
   npm: RuntimeArchive;
+  /** The app's package manager; npm when unset (a plan made without a source). */
+  manager?: PackageManagerSpec;
+  /** Its CLI, unless it is npm. */
+  managerCli?: RuntimeArchive;
   registry: string;
   /** The CA bundle's host path, when build machines get one. */
   caBundle?: string;
@@ -180,6 +188,7 @@ function templateVariables(options: BuildOptions, machine: Machine, spec: Packag
     npmRegistry: inputs.registry,
     npmUserConfig: NPMRC_IN_MACHINE,
     npmCacheDir: NPM_CACHE_DIR,
+    ...managerVariables(inputs, `${NPM_IN_MACHINE}/${npm.root}`),
     depsCacheDir: DEPS_CACHE_DIR,
     depsKey: depsKey ?? '',
     depsCacheFile: depsKey ? `${DEPS_CACHE_DIR}/${depsKey}.tar` : '',
@@ -227,6 +236,34 @@ function templateVariables(options: BuildOptions, machine: Machine, spec: Packag
     // ndist's generated %changelog body, % already doubled (src/package/changelog.ts).
     rpmChangelog: spec.changelog ? rpmChangelog(spec, spec.changelog, inputs.sourceDateEpoch) : '',
     packageCommand: packager.command(spec, 'app', options.fpmArgs ?? []),
+  };
+}
+
+/**
+ * The template variables of the app's package manager: with npm, `managerCli` is empty and the
+ * script runs npm ci as before; otherwise the manager's CLI (a read-only volume), its frozen
+ * installs and its environment (cache, registry, CA, Berry's settings).
+ */
+function managerVariables(inputs: ResolvedInputs, npmDir: string): Record<string, unknown> {
+  const { manager, managerCli } = inputs;
+  const kind = managerCli && manager ? manager.kind : 'npm';
+  const commands = kind === 'npm' ? undefined : managerCommands(kind);
+  return {
+    manager: kind,
+    managerVersion: managerCli?.version ?? inputs.npm.version,
+    managerFrom: manager?.from ?? 'the default',
+    managerCommand: commands?.command ?? 'npm',
+    managerCli: managerCli ? `${MANAGER_IN_MACHINE}/${managerCli.root}/${commands!.cli}` : '',
+    managerInstallAll: commands?.installAll ?? [],
+    managerInstallProduction: commands?.installProduction ?? [],
+    managerIsPnpm: kind === 'pnpm',
+    managerIsYarn: kind === 'yarn',
+    managerIsBerry: kind === 'berry',
+    managerCacheDir: kind === 'npm' ? NPM_CACHE_DIR : MANAGER_CACHE_DIRS[kind],
+    // Berry reads no npm config: the host's registry unless the project's .yarnrc.yml names one.
+    berryRegistry: kind === 'berry' && !berryRegistryInProject(inputs.sourceDir) ? inputs.registry : '',
+    // node-gyp for Yarn, whose own lookup would download it: npm's, which honours npm_config_nodedir.
+    nodeGypCli: `${npmDir}/node_modules/node-gyp/bin/node-gyp.js`,
   };
 }
 
@@ -293,8 +330,8 @@ function planRuntimePackage(options: BuildOptions, machine: Machine, app: Packag
  * The runtime and npm archives and where the build finds them extracted: the read-only runtime
  * volumes are mounted there (see cache/runtime-volume.ts), so the container must exist after this is known.
  */
-export function runtimeArchives(runtime: RuntimeArchive, npm: RuntimeArchive): { archive: RuntimeArchive; dir: string }[] {
-  return [{ archive: runtime, dir: RUNTIME_IN_MACHINE }, { archive: npm, dir: NPM_IN_MACHINE }];
+export function runtimeArchives(runtime: RuntimeArchive, npm: RuntimeArchive, managerCli?: RuntimeArchive): { archive: RuntimeArchive; dir: string }[] {
+  return [{ archive: runtime, dir: RUNTIME_IN_MACHINE }, { archive: npm, dir: NPM_IN_MACHINE }, ...(managerCli ? [{ archive: managerCli, dir: MANAGER_IN_MACHINE }] : [])];
 }
 
 /** The plan of one build: pure but for reading the machine's templates. */
@@ -315,7 +352,7 @@ export function planBuild(options: BuildOptions, machine: Machine, spec: Package
     ...(specText === undefined ? {} : { specText }),
     packageCommand: variables.packageCommand as string[],
     inputs: machineInputs(spec, inputs, script, specText),
-    archives: runtimeArchives(inputs.runtime, inputs.npm),
+    archives: runtimeArchives(inputs.runtime, inputs.npm, inputs.managerCli),
     run: ['bash', SCRIPT_IN_MACHINE],
     outputs: { artifact: spec.fileName, sbom: sbomFileName(spec) },
     ...(inputs.dependencyKey ? { dependencyKey: inputs.dependencyKey } : {}),
@@ -333,7 +370,7 @@ export function upToDateParts(
   options: BuildOptions,
   machine: Machine,
   spec: PackageSpec,
-  inputs: Pick<ResolvedInputs, 'sourceDateEpoch' | 'runtime' | 'npm' | 'registry'>,
+  inputs: Pick<ResolvedInputs, 'sourceDateEpoch' | 'runtime' | 'npm' | 'registry' | 'managerCli'>,
   fingerprints: { code: string; source: string; signingKey?: string },
 ): Record<string, string | { file: string }> {
   const { runtime, npm } = inputs;
@@ -346,6 +383,7 @@ export function upToDateParts(
     sourceDateEpoch: String(inputs.sourceDateEpoch),
     runtime: `${runtime.version} ${runtime.checksum} ${runtime.root}`,
     npm: `${npm.version} ${npm.checksum} ${npm.root}`,
+    ...(inputs.managerCli ? { manager: `${inputs.managerCli.kind} ${inputs.managerCli.version} ${inputs.managerCli.checksum}` } : {}),
     registry: inputs.registry,
     // The template as rendered: with the shared parts it includes.
     script: includeParts(readFileSync(machine.script, 'utf8'), machine.script),

@@ -8,7 +8,7 @@
  * of the same runtime never see or leave a half-written entry. Once in place, an entry only ever
  * changes by being removed.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
@@ -17,12 +17,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { registerCleanup } from '../cleanup.ts';
 import { RuntimeError, errorMessage } from '../errors.ts';
+import { MANAGER_PACKAGES, type ManagerKind, type PackageManagerSpec } from '../package/package-manager.ts';
 
 export type RuntimeSource = 'official' | 'npm';
 
 export interface RuntimeArchive {
-  /** Node runtime or npm CLI. */
-  kind: 'node' | 'npm';
+  /** Node runtime, npm CLI, or the CLI of the app's other package manager. */
+  kind: 'node' | ManagerKind;
   /** Exact version, e.g. '22.23.3'. */
   version: string;
   /** Where it came from. */
@@ -96,6 +97,11 @@ interface Wanted {
   slot: string;
   /** E.g. 'node 22.23.3 linux-x64', for messages. */
   label: string;
+  /**
+   * A further check of the verified archive (package.json's `+sha512.` hash), run before a download
+   * enters the cache and on every cached use: a failing one throws, and the archive is never used.
+   */
+  check?: (file: string) => Promise<void>;
 }
 
 interface Candidate {
@@ -140,6 +146,51 @@ export async function fetchNpmCli(version: string, opts: FetchOptions): Promise<
   return obtain({ kind: 'npm', version, slot: 'any', label: `npm ${version}` }, [candidate], opts);
 }
 
+/**
+ * The CLI of a package manager (`pnpm`, `yarn`, `@yarnpkg/cli-dist`, or npm), from the npm registry,
+ * verified against the registry's integrity and, when `manager.hash` is set, against that hash too.
+ */
+export async function fetchPackageManager(manager: Pick<PackageManagerSpec, 'kind' | 'version' | 'hash' | 'from'>, opts: FetchOptions): Promise<RuntimeArchive> {
+  checkVersion(manager.kind, manager.version, manager.kind === 'berry' ? '4.18.1' : '10.34.9');
+  const spec = `${MANAGER_PACKAGES[manager.kind]}@${manager.version}`;
+  const candidate: Candidate = { source: 'npm', name: `${SOURCE_NAMES.npm} (${spec})`, fetch: (dir) => fromNpm(spec, dir) };
+  const check = manager.hash ? (file: string) => checkManagerHash(file, manager.kind, manager.hash!, `${spec} (${manager.from})`) : undefined;
+  return obtain({ kind: manager.kind, version: manager.version, slot: 'any', label: `${manager.kind} ${manager.version}`, ...(check ? { check } : {}) }, [candidate], opts);
+}
+
+/**
+ * corepack's `+<algorithm>.<hex>` is the hash of the file corepack downloads: the registry tarball,
+ * except for Yarn Berry, whose hash is usually of its single-file CLI (bin/yarn.js in the tarball,
+ * which corepack fetches from Yarn's own site). Either matching is accepted for Berry.
+ */
+async function checkManagerHash(file: string, kind: ManagerKind, hash: NonNullable<PackageManagerSpec['hash']>, what: string): Promise<void> {
+  const tarball = await hexOfStream(createReadStream(file), hash.algorithm);
+  if (tarball === hash.hex) return;
+  if (kind === 'berry') {
+    const cli = await hexOfStream(spawnStdout('tar', ['-xzOf', file, 'package/bin/yarn.js']), hash.algorithm).catch(() => undefined);
+    if (cli === hash.hex) return;
+  }
+  throw new RuntimeError(
+    `checksum mismatch for ${what}: packageManager gives ${hash.algorithm} ${hash.hex}, the registry's tarball is ${tarball}; ` +
+      'the download is not used. Correct the hash (corepack use NAME@VERSION writes it) or drop the +hash to trust the registry integrity alone',
+  );
+}
+
+function spawnStdout(command: string, args: string[]): NodeJS.ReadableStream {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+  const out = child.stdout;
+  child.on('close', (code) => {
+    if (code !== 0) out.destroy(new Error(`${command} exited with ${code}`));
+  });
+  return out;
+}
+
+async function hexOfStream(stream: NodeJS.ReadableStream, algorithm: string): Promise<string> {
+  const hash = createHash(algorithm);
+  for await (const chunk of stream) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
 function checkVersion(what: string, version: string, example: string): void {
   if (!EXACT_VERSION.test(version)) {
     throw new RuntimeError(`${what} version "${version}" is not an exact version X.Y.Z; give one like '${example}' (no range, no leading v)`);
@@ -160,6 +211,7 @@ async function obtain(wanted: Wanted, candidates: Candidate[], opts: FetchOption
   } else if (entry.status === 'ok' && !allowed.includes(entry.meta.source)) {
     log(`runtime: cached ${wanted.label} came from the ${SOURCE_NAMES[entry.meta.source]}, which is not among the sources; fetching again`);
   } else if (entry.status === 'ok') {
+    await wanted.check?.(path.join(entryDir, entry.meta.file));
     log(`runtime: ${wanted.label} from ${SOURCE_NAMES[entry.meta.source]} (cached, ${algorithmOf(entry.meta.checksum)} verified)`);
     // meta.json's time is the entry's last use, which `ndist cache prune --older-than` goes by.
     const now = new Date();
@@ -186,12 +238,15 @@ async function fetchIntoCache(wanted: Wanted, candidate: Candidate, entryDir: st
   const removeTmp = registerCleanup(() => rm(tmp, { recursive: true, force: true }));
   try {
     const { origin, ...meta } = await candidate.fetch(tmp);
+    // Before it enters the cache: an archive failing the check is removed with tmp, never used.
+    await wanted.check?.(path.join(tmp, meta.file));
     await writeFile(path.join(tmp, META_FILE), `${JSON.stringify(meta, null, 2)}\n`);
     const installed = await install(tmp, entryDir, allowed);
     if (installed === 'ours') {
       log(`runtime: ${wanted.label} downloaded from ${SOURCE_NAMES[meta.source]} ${origin} (${algorithmOf(meta.checksum)} verified)`);
       return toArchive(wanted, entryDir, meta);
     }
+    await wanted.check?.(path.join(entryDir, installed.file));
     const verified = `${algorithmOf(installed.checksum)} verified`;
     log(`runtime: ${wanted.label} from ${SOURCE_NAMES[installed.source]} (fetched at the same time by another build, ${verified})`);
     return toArchive(wanted, entryDir, installed);

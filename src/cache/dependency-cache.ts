@@ -2,7 +2,8 @@
  * Caches a build machine uses, held in Docker volumes so they work with a remote DOCKER_HOST (a
  * bind mount would name a directory of the engine's host, not ours):
  * - npm's download cache, shared by every build on the engine (npm's cacache is safe for
- *   concurrent writers);
+ *   concurrent writers), and likewise pnpm's store, Yarn classic's cache and Yarn Berry's global
+ *   cache, one volume each;
  * - installed production dependencies: `<key>.tar` of node_modules after `npm ci --omit=dev`,
  *   keyed by everything that decides what npm ci installs, so a source-only change skips npm ci.
  * Both are safe to delete at any time: a missing entry means a full `npm ci`.
@@ -12,16 +13,22 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { VolumeMount } from '../machine/engine.ts';
 import type { RuntimeArchive } from '../build/runtime.ts';
+import type { PackageManagerSpec } from '../package/package-manager.ts';
 import type { Arch } from '../options/types.ts';
 import { isDeclaredWorkspace, type WorkspacePlan } from '../package/workspace.ts';
 
 /** Where the volumes are mounted in the build machine. */
 export const NPM_CACHE_DIR = '/ndist/cache/npm';
 export const DEPS_CACHE_DIR = '/ndist/cache/deps';
+/** The other managers' download caches (pnpm's store, Yarn's caches), by manager. */
+export const MANAGER_CACHE_DIRS = { pnpm: '/ndist/cache/pnpm', yarn: '/ndist/cache/yarn', berry: '/ndist/cache/berry' } as const;
 
 export type CacheVolumes = {
   npm: string;
   deps: string;
+  pnpm: string;
+  yarn: string;
+  berry: string;
 };
 
 /**
@@ -30,7 +37,7 @@ export type CacheVolumes = {
  */
 export function cacheVolumes(env: NodeJS.ProcessEnv = process.env): CacheVolumes {
   const prefix = env.NDIST_VOLUME_PREFIX || 'ndist';
-  return { npm: `${prefix}-npm-cache`, deps: `${prefix}-deps` };
+  return { npm: `${prefix}-npm-cache`, deps: `${prefix}-deps`, pnpm: `${prefix}-pnpm-store`, yarn: `${prefix}-yarn-cache`, berry: `${prefix}-yarn-berry-cache` };
 }
 
 /** Mounts of the volumes in a build container. */
@@ -38,13 +45,18 @@ export function cacheMounts(volumes: CacheVolumes): VolumeMount[] {
   return [
     { volume: volumes.npm, target: NPM_CACHE_DIR },
     { volume: volumes.deps, target: DEPS_CACHE_DIR },
+    ...(['pnpm', 'yarn', 'berry'] as const).map((kind) => ({ volume: volumes[kind], target: MANAGER_CACHE_DIRS[kind] })),
   ];
 }
 
 /** The root package's scripts the build runs (npm rebuild); their effects cannot be restored from a cache. */
 const ROOT_LIFECYCLE = ['preinstall', 'install', 'postinstall'];
+/** The managers' project configuration files: registries, scopes, linkers, allowed build scripts. */
+const MANAGER_CONFIG_FILES = ['.npmrc', '.pnpmrc', 'pnpm-workspace.yaml', '.yarnrc', '.yarnrc.yml'];
 /** Fields of package.json npm ci checks against the lockfile, or that change what it installs. */
 const DEPENDENCY_FIELDS = ['dependencies', 'optionalDependencies', 'peerDependencies', 'peerDependenciesMeta', 'bundleDependencies', 'bundledDependencies', 'overrides', 'workspaces'];
+/** What pnpm and Yarn read from package.json besides: overrides, allowed build scripts, resolutions. */
+const OTHER_MANAGER_FIELDS = ['pnpm', 'resolutions', 'dependenciesMeta', 'packageManager'];
 
 export interface DependencyInputs {
   /** The app's source directory on the host (package.json, the lockfile, .npmrc). */
@@ -52,6 +64,9 @@ export interface DependencyInputs {
   imageId: string;
   runtime: RuntimeArchive;
   npm: RuntimeArchive;
+  /** The app's package manager (npm, its lockfile found here, when unset) and, unless it is npm, its CLI archive. */
+  manager?: Pick<PackageManagerSpec, 'kind' | 'lockfile'>;
+  managerCli?: RuntimeArchive;
   arch: Arch;
   buildDeps: string[];
   buildFromSource: boolean;
@@ -64,14 +79,16 @@ export type DependencyKey = { key: string; reason?: undefined } | { key?: undefi
 
 /**
  * The dependency cache key: sha256 over the lockfile, package.json's dependency fields, the
- * project's .npmrc, the machine image, runtime and npm (version and checksum), arch, build deps,
+ * project's manager configuration files, the machine image, runtime, npm and the app's package
+ * manager (each version and checksum), arch, build deps,
  * buildFromSource and the registry. No key (and a full npm ci every time) when the app's own
  * install scripts, a binding.gyp at its root, workspaces or `file:` dependencies make the result
  * depend on more than these.
  */
 export function dependencyCacheKey(inputs: DependencyInputs): DependencyKey {
-  const lockfile = ['npm-shrinkwrap.json', 'package-lock.json'].map((name) => path.join(inputs.sourceDir, name)).find((file) => existsSync(file));
-  if (!lockfile) return { reason: 'the app has no package-lock.json or npm-shrinkwrap.json' };
+  const { kind, lockfile: name } = inputs.manager ?? { kind: 'npm', lockfile: ['npm-shrinkwrap.json', 'package-lock.json'].find((file) => existsSync(path.join(inputs.sourceDir, file))) };
+  const lockfile = name === undefined ? undefined : path.join(inputs.sourceDir, name);
+  if (!lockfile || !existsSync(lockfile)) return { reason: `the app has no ${name ?? 'package-lock.json or npm-shrinkwrap.json'}` };
   const readPackage = (dir: string) => JSON.parse(readFileSync(path.join(inputs.sourceDir, dir, 'package.json'), 'utf8')) as Record<string, unknown>;
   const pkg = readPackage('');
   const { workspace } = inputs;
@@ -86,22 +103,27 @@ export function dependencyCacheKey(inputs: DependencyInputs): DependencyKey {
     if (existsSync(path.join(inputs.sourceDir, dir, 'binding.gyp'))) return { reason: `${dir === '' ? 'the app' : dir} has a binding.gyp, which npm ci compiles from its source` };
   }
   if (pkg.workspaces && !workspace) return { reason: 'the app has workspaces, which npm ci links from its source' };
-  const lock = readFileSync(lockfile);
-  const lockText = lock.toString('utf8');
+  const lockText = readFileSync(lockfile, 'utf8');
   // A workspace build links the workspaces it installs, which the key covers; other links and file: dependencies are installed from the source.
-  const linked = workspace ? linksOutsideWorkspaces(lockText) : /"link":\s*true/.test(lockText);
-  if (linked || /"resolved":\s*"file:/.test(lockText)) return { reason: 'the lockfile has file: or linked dependencies, installed from the source' };
+  const local = kind !== 'npm' ? /\b(?:link|file|portal):/.test(lockText) : (workspace ? linksOutsideWorkspaces(lockText) : /"link":\s*true/.test(lockText)) || /"resolved":\s*"file:/.test(lockText);
+  if (local) return { reason: 'the lockfile has file: or linked dependencies, installed from the source' };
 
   const hash = createHash('sha256');
   const part = (name: string, value: string | Buffer) => hash.update(`${name}\0`).update(value).update('\0');
   part('lockfile', `${path.basename(lockfile)}\0`);
-  part('lock', lock);
-  part('package.json', JSON.stringify(DEPENDENCY_FIELDS.map((field) => [field, pkg[field] ?? null])));
-  const npmrc = path.join(inputs.sourceDir, '.npmrc');
-  part('npmrc', existsSync(npmrc) ? readFileSync(npmrc) : '');
+  part('lock', lockText);
+  const fields = kind === 'npm' ? DEPENDENCY_FIELDS : [...DEPENDENCY_FIELDS, ...OTHER_MANAGER_FIELDS];
+  part('package.json', JSON.stringify(fields.map((field) => [field, pkg[field] ?? null])));
+  for (const name of MANAGER_CONFIG_FILES) {
+    const file = path.join(inputs.sourceDir, name);
+    // .npmrc's part keeps its old name and form, so npm builds keep their keys.
+    if (name === '.npmrc') part('npmrc', existsSync(file) ? readFileSync(file) : '');
+    else if (existsSync(file)) part(name, readFileSync(file));
+  }
   part('image', inputs.imageId);
   part('node', `${inputs.runtime.version} ${inputs.runtime.checksum}`);
   part('npm', `${inputs.npm.version} ${inputs.npm.checksum}`);
+  if (inputs.managerCli) part('manager', `${kind} ${inputs.managerCli.version} ${inputs.managerCli.checksum}`);
   part('arch', inputs.arch);
   part('buildDeps', JSON.stringify([...inputs.buildDeps].sort()));
   part('buildFromSource', String(inputs.buildFromSource));

@@ -46,6 +46,12 @@ export interface BuildOptions {
   runtime?: 'bundled' | 'shared';
   /** Exact npm version used inside the build machine. Default '10.9.9'. */
   npm?: string;
+  /**
+   * The package manager that installs the app, as corepack writes it: 'pnpm@10.34.9', 'yarn@1.22.22',
+   * 'yarn@4.18.1' (Berry), 'npm@10.9.9', optionally with '+sha512.<hex>' of its tarball. Default:
+   * package.json's packageManager, else the lockfile's manager at ndist's pinned version.
+   */
+  packageManager?: string;
   /** Extra arguments passed to fpm when the machine has fpm. */
   fpmArgs?: string[];
   /** Package metadata; each defaults from the app's package.json. */

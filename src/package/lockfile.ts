@@ -1,10 +1,13 @@
 /**
- * The app's lockfile, checked on the host before any container starts: the build installs with
- * `npm ci`, which needs one that matches package.json, and fails late and obscurely without it.
+ * The app's package manager and lockfile, checked on the host before any container starts: the
+ * build installs frozen to the lockfile (`npm ci`, `pnpm install --frozen-lockfile`, …), which
+ * fails late and obscurely without one. npm's lockfile is also compared with package.json here;
+ * pnpm's and Yarn's frozen installs refuse an out-of-date lockfile themselves.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.ts';
+import { detectPackageManager, type PackageManagerSpec } from './package-manager.ts';
 
 /** The dependency lists of package.json that the root entry of a v2/v3 lockfile repeats. */
 const DEPENDENCY_FIELDS = ['dependencies', 'devDependencies', 'optionalDependencies'] as const;
@@ -37,13 +40,18 @@ export function lockfileDifference(pkg: DependencyLists, root: DependencyLists):
 }
 
 /**
- * Refuses a source without npm-shrinkwrap.json or package-lock.json, or whose lockfile (v2 or v3,
- * which record package.json's lists in their root entry) lists other dependencies than package.json;
- * with a `workspace` (its path), that workspace's package.json is held to its entry too.
+ * The app's package manager, pinned (see package-manager.ts for what is refused). For npm, also
+ * refuses a lockfile (v2 or v3, which record package.json's lists in their root entry) that lists
+ * other dependencies than package.json; with a `workspace` (its path), that workspace's package.json
+ * is held to its entry too.
  */
-export function checkLockfile(sourceDir: string, workspace?: string): void {
-  const name = ['npm-shrinkwrap.json', 'package-lock.json'].find((file) => existsSync(path.join(sourceDir, file)));
-  if (!name) throw new ConfigError('package-lock.json', 'is missing from the source: run `npm install` to create package-lock.json, then commit it');
+export function checkLockfile(sourceDir: string, options: { packageManager?: string; npm?: string } = {}, workspace?: string): PackageManagerSpec {
+  const manager = detectPackageManager(sourceDir, options.packageManager, options.npm);
+  if (manager.kind === 'npm') checkNpmLockfile(sourceDir, manager.lockfile, workspace);
+  return manager;
+}
+
+function checkNpmLockfile(sourceDir: string, name: string, workspace: string | undefined): void {
   const lock = readJson(path.join(sourceDir, name), name) as { packages?: Record<string, DependencyLists> };
   const root = lock.packages?.[''];
   if (!root) return; // lockfileVersion 1 has no root entry to compare

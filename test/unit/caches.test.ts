@@ -27,6 +27,8 @@ after(async () => {
 const PACKAGE = { name: 'app', version: '1.0.0', description: 'an app', dependencies: { ms: '^2.1.3' } };
 const LOCK = { name: 'app', lockfileVersion: 3, packages: { '': { dependencies: { ms: '^2.1.3' } }, 'node_modules/ms': { version: '2.1.3', resolved: 'https://registry.example.invalid/ms/-/ms-2.1.3.tgz', integrity: 'sha512-x' } } };
 
+const PNPM_LOCK = "lockfileVersion: '9.0'\n\nimporters:\n  .:\n    dependencies:\n";
+
 async function app(files: Record<string, string> = {}): Promise<string> {
   const dir = await tempDir();
   const all = { 'package.json': JSON.stringify(PACKAGE), 'package-lock.json': JSON.stringify(LOCK), 'index.js': 'console.log(1)\n', ...files };
@@ -37,7 +39,7 @@ async function app(files: Record<string, string> = {}): Promise<string> {
   return dir;
 }
 
-const archive = (kind: 'node' | 'npm', version: string, checksum: string): RuntimeArchive => ({ kind, version, checksum, source: 'npm', file: '/x', root: 'package' });
+const archive = (kind: RuntimeArchive['kind'], version: string, checksum: string): RuntimeArchive => ({ kind, version, checksum, source: 'npm', file: '/x', root: 'package' });
 
 function inputs(sourceDir: string, change: Partial<DependencyInputs> = {}): DependencyInputs {
   return {
@@ -72,6 +74,12 @@ describe('dependency cache key', () => {
       ['package.json overrides', inputs(await app({ 'package.json': JSON.stringify({ ...PACKAGE, overrides: { ms: '2.1.3' } }) }))],
       ['.npmrc', inputs(await app({ '.npmrc': 'legacy-peer-deps=true\n' }))],
       ['shrinkwrap instead of lock', inputs(await app({ 'npm-shrinkwrap.json': JSON.stringify(LOCK) }))],
+      ['pnpm', inputs(await app({ 'pnpm-lock.yaml': PNPM_LOCK }), { manager: { kind: 'pnpm', lockfile: 'pnpm-lock.yaml' }, managerCli: archive('pnpm', '10.34.9', 'sha512-pnpm') })],
+      ['pnpm version', inputs(await app({ 'pnpm-lock.yaml': PNPM_LOCK }), { manager: { kind: 'pnpm', lockfile: 'pnpm-lock.yaml' }, managerCli: archive('pnpm', '10.34.8', 'sha512-pnpm') })],
+      ['pnpm checksum', inputs(await app({ 'pnpm-lock.yaml': PNPM_LOCK }), { manager: { kind: 'pnpm', lockfile: 'pnpm-lock.yaml' }, managerCli: archive('pnpm', '10.34.9', 'sha512-other') })],
+      ['pnpm lockfile', inputs(await app({ 'pnpm-lock.yaml': `${PNPM_LOCK}\n` }), { manager: { kind: 'pnpm', lockfile: 'pnpm-lock.yaml' }, managerCli: archive('pnpm', '10.34.9', 'sha512-pnpm') })],
+      ['pnpm onlyBuiltDependencies', inputs(await app({ 'pnpm-lock.yaml': PNPM_LOCK, 'package.json': JSON.stringify({ ...PACKAGE, pnpm: { onlyBuiltDependencies: ['x'] } }) }), { manager: { kind: 'pnpm', lockfile: 'pnpm-lock.yaml' }, managerCli: archive('pnpm', '10.34.9', 'sha512-pnpm') })],
+      ['yarn .yarnrc.yml', inputs(await app({ 'yarn.lock': '# yarn\n', '.yarnrc.yml': 'nodeLinker: node-modules\n' }), { manager: { kind: 'berry', lockfile: 'yarn.lock' }, managerCli: archive('berry', '4.18.1', 'sha512-berry') })],
     ];
     const keys = changed.map(([what, value]) => [what, dependencyCacheKey(value).key] as const);
     for (const [what, key] of keys) assert.notEqual(key, base, `${what} changes the key`);
@@ -102,9 +110,14 @@ describe('dependency cache key', () => {
     assert.match(dependencyCacheKey(inputs(noLock)).reason ?? '', /no package-lock\.json/);
   });
 
+  it('is not used for a pnpm or Yarn lockfile with local (link:, file:, portal:) dependencies', async () => {
+    const key = dependencyCacheKey(inputs(await app({ 'pnpm-lock.yaml': `${PNPM_LOCK}      local:\n        specifier: link:../local\n` }), { manager: { kind: 'pnpm', lockfile: 'pnpm-lock.yaml' } }));
+    assert.match(key.reason ?? '', /file: or linked/);
+  });
+
   it('has volume names of its own under NDIST_VOLUME_PREFIX', () => {
-    assert.deepEqual(cacheVolumes({}), { npm: 'ndist-npm-cache', deps: 'ndist-deps' });
-    assert.deepEqual(cacheVolumes({ NDIST_VOLUME_PREFIX: 'ndist-test-1' }), { npm: 'ndist-test-1-npm-cache', deps: 'ndist-test-1-deps' });
+    assert.deepEqual(cacheVolumes({}), { npm: 'ndist-npm-cache', deps: 'ndist-deps', pnpm: 'ndist-pnpm-store', yarn: 'ndist-yarn-cache', berry: 'ndist-yarn-berry-cache' });
+    assert.deepEqual(cacheVolumes({ NDIST_VOLUME_PREFIX: 'ndist-test-1' }), { npm: 'ndist-test-1-npm-cache', deps: 'ndist-test-1-deps', pnpm: 'ndist-test-1-pnpm-store', yarn: 'ndist-test-1-yarn-cache', berry: 'ndist-test-1-yarn-berry-cache' });
   });
 });
 

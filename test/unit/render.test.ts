@@ -80,6 +80,7 @@ describe('render', () => {
       '  machine:  debian-bookworm (ndist/debian-bookworm)',
       '  package:  tiny-app 1.0.0-1 amd64, none compression',
       '  runtime:  node 22.23.3 x64, npm 10.9.9',
+      '  manager:  npm 10.9.9 (from the default), lockfile package-lock.json',
       '  entry:    bin/tiny.js → /usr/bin/tiny-app',
       '  artifact: /out/tiny-app_1.0.0-1_amd64.deb',
     ]);
@@ -88,7 +89,7 @@ describe('render', () => {
   test('dry run: every other bin and the man pages, and a missing lockfile refused', async () => {
     const hello = { ...build, name: 'hello', app: 'hello-app', source: { type: 'directory' as const, path: path.join(ROOT, 'test', 'fixtures', 'hello-app') } };
     const lines = await describeBuild(hello, { machinesDir: ROOT, outDir: '/out' });
-    assert.deepEqual(lines.slice(5, 8), [
+    assert.deepEqual(lines.slice(6, 9), [
       '  entry:    bin/hello.js → /usr/bin/hello-app',
       '  command:  bin/hello-version.js → /usr/bin/hello-app-version',
       '  man page: man/hello-app.1 → /usr/share/man/man1/hello-app.1.gz',

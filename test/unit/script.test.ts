@@ -239,7 +239,8 @@ describe('includeParts: the shared parts of the build scripts', () => {
   test('a `{{> name}}` line is replaced by templates/partials/<name>.sh.hbs, and its values are quoted like the rest', () => {
     const part = readFileSync(path.join(PARTIALS_DIR, 'npm-environment.sh.hbs'), 'utf8');
     assert.equal(includeParts('#!/bin/bash\n{{> npm-environment}}\necho end\n', 'x.sh.hbs'), `#!/bin/bash\n${part.replace(/\n$/, '')}\necho end\n`);
-    const variables = { runtimeDir: '/ndist/runtime/$(touch /tmp/x)', stagingDir: '/ndist/root', prefix: '/opt/a b', npmCli: 'cli.js', npxCli: 'npx-cli.js', npmRegistry: 'https://registry.example.invalid/', npmUserConfig: '/ndist/npmrc', buildFromSource: false, caBundle: false };
+    const variables = { runtimeDir: '/ndist/runtime/$(touch /tmp/x)', stagingDir: '/ndist/root', prefix: '/opt/a b', npmCli: 'cli.js', npxCli: 'npx-cli.js', npmRegistry: 'https://registry.example.invalid/', npmUserConfig: '/ndist/npmrc', buildFromSource: false, caBundle: false,
+      manager: 'npm', managerFrom: 'the default', managerCommand: 'npm', managerCli: '', nodeGypCli: 'node-gyp.js', managerIsYarn: false, managerIsBerry: false, managerCacheDir: '/c', berryRegistry: '' };
     const script = renderScript('{{> npm-environment}}\n', variables, 'x.sh.hbs');
     assert.match(script, /^runtime='\/ndist\/runtime\/\$\(touch \/tmp\/x\)'$/m);
     assert.match(script, /^prefix='\/opt\/a b'$/m);
