@@ -145,7 +145,9 @@ function templateVariables(options: BuildOptions, machine: Machine, spec: Packag
   const workspace = spec.workspace;
   // Workspace packages with a build script are built too, which needs their devDependencies.
   const fullInstall = Boolean(buildStep?.commands.length) || Boolean(workspace?.dependencies.some((dependency) => dependency.build));
-  const workspaceCommands = workspace ? npmWorkspaceCommands(workspace, fullInstall) : undefined;
+  const workspaceCommands = workspace
+    ? npmWorkspaceCommands(workspace, fullInstall, { source: SOURCE_IN_MACHINE, program: WORKSPACE_DEPLOY_IN_MACHINE, plan: WORKSPACE_PLAN_IN_MACHINE, out: WORKSPACE_APP_IN_MACHINE })
+    : undefined;
   const appDir = workspace ? WORKSPACE_APP_IN_MACHINE : SOURCE_IN_MACHINE;
   // With a build step the cache holds the full install (devDependencies too); prune derives the rest.
   const depsKey = dependencyKey?.key && (fullInstall ? `${dependencyKey.key}-full` : dependencyKey.key);
@@ -206,8 +208,7 @@ function templateVariables(options: BuildOptions, machine: Machine, spec: Packag
     workspace: workspace?.path ?? '',
     workspaceInstall: workspaceCommands?.install ?? [],
     workspaceBuilds: workspaceCommands?.builds ?? [],
-    workspaceDeployScript: WORKSPACE_DEPLOY_IN_MACHINE,
-    workspaceDeployArgs: ['--source', SOURCE_IN_MACHINE, '--plan', WORKSPACE_PLAN_IN_MACHINE, '--out', WORKSPACE_APP_IN_MACHINE],
+    workspaceDeploy: workspaceCommands?.deploy ?? [],
     depsCachePaths: ['node_modules', ...(workspace ? [workspace.path, ...workspace.dependencies.map((dependency) => dependency.path)].map((dir) => `${dir}/node_modules`) : [])],
     appDir,
     stageAppArgs: [

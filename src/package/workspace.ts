@@ -262,24 +262,41 @@ export function planWorkspace(sourceDir: string, value: string): WorkspacePlan {
   return { ...closure, name, dependencies };
 }
 
-/** A workspace build's commands, as arguments of the package manager run at the root. */
+/**
+ * A workspace build's commands, each one command line run at the monorepo's root, one function per
+ * package manager (npm's below; a manager with a deploy command of its own, like `pnpm deploy
+ * --prod`, gives it as `deploy` and needs no placements).
+ */
 export interface WorkspaceCommands {
   /** The install: the shipped workspace and what it depends on, nothing of the other workspaces. */
   install: string[];
   /** The workspace packages' own builds, dependencies first, before the shipped workspace's build step. */
   builds: string[][];
+  /** What writes the self-contained app to `out`: the workspace's files and its production node_modules as real directories. */
+  deploy: string[];
+}
+
+/** Where a workspace build's programs and plan are in the machine, and where the deployed app goes. */
+export interface WorkspaceDeployPaths {
+  /** The monorepo's root. */
+  source: string;
+  /** in-machine/workspace-deploy.ts, and the placements it reads (written from the plan). */
+  program: string;
+  plan: string;
+  out: string;
 }
 
 /**
  * npm's: `npm ci --workspace` for the shipped workspace (with a build step also the workspace
  * packages it depends on, for their devDependencies, and the root, where monorepos keep their build
- * tools), then `npm run build --workspace` for each workspace package that has a build script.
- * The self-contained tree is then copied by in-machine/workspace-deploy.ts from the plan.
+ * tools), `npm run build --workspace` for each workspace package that has a build script, and
+ * ndist's deploy program copying the plan's placements (npm has no deploy command of its own).
  */
-export function npmWorkspaceCommands(plan: WorkspacePlan, full: boolean): WorkspaceCommands {
+export function npmWorkspaceCommands(plan: WorkspacePlan, full: boolean, paths: WorkspaceDeployPaths): WorkspaceCommands {
   const workspaces = [plan.path, ...(full ? plan.dependencies.map((dependency) => dependency.path) : [])].flatMap((dir) => ['--workspace', dir]);
   return {
-    install: ['ci', ...(full ? [] : ['--omit=dev']), '--ignore-scripts', ...workspaces, ...(full ? ['--include-workspace-root'] : [])],
-    builds: plan.dependencies.filter((dependency) => dependency.build).map((dependency) => ['run', 'build', '--workspace', dependency.path]),
+    install: ['npm', 'ci', ...(full ? [] : ['--omit=dev']), '--ignore-scripts', ...workspaces, ...(full ? ['--include-workspace-root'] : [])],
+    builds: plan.dependencies.filter((dependency) => dependency.build).map((dependency) => ['npm', 'run', 'build', '--workspace', dependency.path]),
+    deploy: ['node', paths.program, '--source', paths.source, '--plan', paths.plan, '--out', paths.out],
   };
 }

@@ -155,10 +155,15 @@ describe('workspaceClosure', () => {
     assert.throws(() => planWorkspace(npmDir, 'apps/api'), configError('package-lock.json', /is missing from the source's root: run `npm install` at the root of the monorepo \(not in apps\/api\)/));
   });
 
-  test('npm\'s commands: a production install of the workspace; with builds, its workspace packages and the root too', () => {
+  test('npm\'s commands: a production install of the workspace; with builds, its workspace packages and the root too; ndist\'s deploy program', () => {
     const plan = planWorkspace(FIXTURE, 'apps/api');
-    assert.deepEqual(npmWorkspaceCommands(plan, false), { install: ['ci', '--omit=dev', '--ignore-scripts', '--workspace', 'apps/api'], builds: [['run', 'build', '--workspace', 'packages/lib']] });
-    assert.deepEqual(npmWorkspaceCommands(plan, true).install, ['ci', '--ignore-scripts', '--workspace', 'apps/api', '--workspace', 'packages/lib', '--include-workspace-root']);
+    const paths = { source: '/src', program: '/deploy.mjs', plan: '/plan.json', out: '/ws' };
+    assert.deepEqual(npmWorkspaceCommands(plan, false, paths), {
+      install: ['npm', 'ci', '--omit=dev', '--ignore-scripts', '--workspace', 'apps/api'],
+      builds: [['npm', 'run', 'build', '--workspace', 'packages/lib']],
+      deploy: ['node', '/deploy.mjs', '--source', '/src', '--plan', '/plan.json', '--out', '/ws'],
+    });
+    assert.deepEqual(npmWorkspaceCommands(plan, true, paths).install, ['npm', 'ci', '--ignore-scripts', '--workspace', 'apps/api', '--workspace', 'packages/lib', '--include-workspace-root']);
   });
 });
 
