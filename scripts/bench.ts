@@ -12,8 +12,9 @@
  * - the hello-world app (test/fixtures/tiny-app), for its package size, and its packaging time
  *   (the script, package and artifact stages: everything after npm ci) with runtime 'bundled' and
  *   'shared', first build and warm rebuild after a source change; `--only-runtime` runs just these;
- * - the build step (test/fixtures/ts-app: TypeScript, tsc from devDependencies), cold and warm
- *   after a TypeScript source change.
+ * - the build step (test/fixtures/ts-app: TypeScript, tsc from devDependencies), cold, warm
+ *   after a TypeScript source change, and no-op; then the same app installed by pnpm
+ *   (test/fixtures/pnpm-ts-app), cold, warm and no-op.
  * Sizes are the app package's only: a shared runtime's package is measured in its own row.
  * It writes <prefix>.md and <prefix>.json (default bench-results). Everything it creates (temp
  * dir, runtime cache, volumes) is its own and is removed at the end and on Ctrl-C.
@@ -25,6 +26,7 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import { ensureMachineImage, imageExists, machineImageTag } from '../src/machine/docker/image.ts';
 import { loadMachines } from '../src/machine/catalogue.ts';
+import { cacheVolumes } from '../src/cache/dependency-cache.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const NODE_VERSION = '22.23.3';
@@ -39,7 +41,8 @@ const env: NodeJS.ProcessEnv = {
   NDIST_SESSION: `bench-${process.pid}`,
   CI: 'true',
 };
-const volumes = [`${env.NDIST_VOLUME_PREFIX}-npm-cache`, `${env.NDIST_VOLUME_PREFIX}-deps`];
+// npm's cache, the dependency cache and the other managers' stores.
+const volumes = Object.values(cacheVolumes(env));
 const RSS_PRELOAD = path.join(work, 'rss.mjs');
 // Loaded into the ndist process: writes its peak resident set size when it exits.
 writeFileSync(RSS_PRELOAD, `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(process.env.NDIST_BENCH_RSS, String(process.resourceUsage().maxRSS * 1024)));\n`);
@@ -337,6 +340,17 @@ async function tinyAppRows(rows: Row[], ndistRow: (scenario: string, file: strin
   await ndistRow('ts-app, build step, cold', tsConfig, tsOut, 'runtime shared (package reused): npm ci with devDependencies (typescript not yet in the npm cache), npm run build (tsc), npm prune');
   writeFileSync(path.join(ts, 'src', 'greet.ts'), `${readFileSync(path.join(ts, 'src', 'greet.ts'), 'utf8')}// changed by the benchmark\n`);
   await ndistRow('ts-app, build step, warm', tsConfig, tsOut, 'one TypeScript source changed: the full install restored from the dependency cache, npm run build re-run, npm prune');
+  await ndistRow('ts-app, build step, no-op', tsConfig, tsOut, 'nothing changed: the artifact is reused, no container');
+
+  // The same app installed by pnpm (pinned by hash), next to npm's rows above.
+  const pnpmApp = path.join(work, 'pnpm-ts-app');
+  cpSync(path.join(ROOT, 'test', 'fixtures', 'pnpm-ts-app'), pnpmApp, { recursive: true });
+  const pnpmOut = path.join(work, 'out-pnpm');
+  const pnpmConfig = config('pnpm', pnpmApp, pnpmOut, ['1.2.0'], 'pnpm-ts-app', 'shared');
+  await ndistRow('pnpm-ts-app, build step, cold', pnpmConfig, pnpmOut, 'pnpm: its CLI fetched and verified, empty pnpm store, pnpm install --frozen-lockfile, pnpm run build (tsc), production install again');
+  writeFileSync(path.join(pnpmApp, 'src', 'greet.ts'), `${readFileSync(path.join(pnpmApp, 'src', 'greet.ts'), 'utf8')}// changed by the benchmark\n`);
+  await ndistRow('pnpm-ts-app, build step, warm', pnpmConfig, pnpmOut, 'pnpm: one TypeScript source changed: the full install restored from the dependency cache, pnpm run build re-run, production install from the warm store');
+  await ndistRow('pnpm-ts-app, build step, no-op', pnpmConfig, pnpmOut, 'pnpm: nothing changed: the artifact is reused, no container');
 }
 
 function writeResults(rows: Row[], bareRow: Row | undefined, realBare: Row | undefined): void {

@@ -105,7 +105,8 @@ export function dependencyCacheKey(inputs: DependencyInputs): DependencyKey {
   if (pkg.workspaces && !workspace) return { reason: 'the app has workspaces, which npm ci links from its source' };
   const lockText = readFileSync(lockfile, 'utf8');
   // A workspace build links the workspaces it installs, which the key covers; other links and file: dependencies are installed from the source.
-  const local = kind !== 'npm' ? /\b(?:link|file|portal):/.test(lockText) : (workspace ? linksOutsideWorkspaces(lockText) : /"link":\s*true/.test(lockText)) || /"resolved":\s*"file:/.test(lockText);
+  // pnpm's `link:../x`, Yarn's `x@file:../x`, `@portal:`: a protocol, not a YAML key like `read-yaml-file: 1.1.0`.
+  const local = kind !== 'npm' ? /(?:^|[\s"'@])(?:link|file|portal):(?=\S)/m.test(lockText) : (workspace ? linksOutsideWorkspaces(lockText) : /"link":\s*true/.test(lockText)) || /"resolved":\s*"file:/.test(lockText);
   if (local) return { reason: 'the lockfile has file: or linked dependencies, installed from the source' };
 
   const hash = createHash('sha256');

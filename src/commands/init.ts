@@ -1,6 +1,7 @@
 /** `ndist init`: a package.ts for the project in a directory, from its package.json. */
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { detectPackageManager, type PackageManagerSpec } from '../package/package-manager.ts';
 import { ConfigError } from '../errors.ts';
 import { INIT_NODE_VERSION, checkNodeInRange, enginesNodeRange, nodeInRange } from '../package/engines.ts';
 import { declaredWorkspaces, isDeclaredWorkspace } from '../package/workspace.ts';
@@ -35,8 +36,22 @@ export interface InitWorkspace {
   others: string[];
 }
 
+/**
+ * The package manager as detected: package.json's packageManager pins it already; a lockfile's
+ * manager other than npm is written pinned, so the build does not change with ndist's defaults; a
+ * refusal (two lockfiles…) is written as a comment saying what to fix.
+ */
+function managerLines(manager: PackageManagerSpec | ConfigError | undefined): string[] {
+  if (manager === undefined) return [];
+  if (manager instanceof ConfigError) return [`  // packageManager: not detected: ${manager.message.split('\n')[0]}`];
+  const name = manager.kind === 'berry' ? 'yarn' : manager.kind;
+  if (manager.from === "package.json's packageManager") return [`  // packageManager: package.json's (${name}@${manager.version}, lockfile ${manager.lockfile})`];
+  if (manager.kind === 'npm') return [`  // packageManager: npm (${manager.lockfile}); npm: '${manager.version}' pins its version`];
+  return [`  packageManager: ${JSON.stringify(`${name}@${manager.version}`)}, // detected from ${manager.lockfile}`];
+}
+
 /** The text of the package.ts `ndist init` writes; `pkg` is the workspace's package.json when `workspace` is given. */
-export function initPackageFile(pkg: ProjectPackageJson, node = INIT_NODE_VERSION, workspace?: InitWorkspace): string {
+export function initPackageFile(pkg: ProjectPackageJson, node = INIT_NODE_VERSION, manager?: PackageManagerSpec | ConfigError, workspace?: InitWorkspace): string {
   if (!pkg.name) throw new ConfigError('package.json name', 'is missing; ndist init names the package after it');
   const app = appName(pkg.name);
   // ndist cannot list Node.js releases offline: the default must fit the app's range, else the user picks one.
@@ -65,6 +80,7 @@ export function initPackageFile(pkg: ProjectPackageJson, node = INIT_NODE_VERSIO
       : []),
     `  buildMachine: 'debian-bookworm',`,
     `  node: ${JSON.stringify(node)},`,
+    ...managerLines(manager),
     ...(entry ? [`  entry: ${JSON.stringify(entry)},`] : [`  // entry: the script /usr/bin/${app} runs (package.json has no bin or main)`]),
     `  buildDeps: [],`,
     `  runtimeDeps: [],`,
@@ -103,9 +119,16 @@ export function init(dir: string, { node }: { node?: string } = {}): string {
   const pkgFile = path.join(dir, 'package.json');
   if (!existsSync(pkgFile)) throw new ConfigError('package.json', `${dir} has no package.json; run ndist init in the app's directory`);
   if (node !== undefined && !/^\d+\.\d+\.\d+$/.test(node)) throw new ConfigError('--node', `must be an exact version like "${INIT_NODE_VERSION}", got "${node}"`);
+  let manager: PackageManagerSpec | ConfigError;
+  try {
+    manager = detectPackageManager(dir);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    manager = error;
+  }
   const workspaces = listWorkspaces(dir);
   if (workspaces.length === 0) {
-    writeFileSync(target, initPackageFile(JSON.parse(readFileSync(pkgFile, 'utf8')) as ProjectPackageJson, node), { flag: 'wx' });
+    writeFileSync(target, initPackageFile(JSON.parse(readFileSync(pkgFile, 'utf8')) as ProjectPackageJson, node, manager), { flag: 'wx' });
     return target;
   }
   const manifests = workspaces.map((workspace) => ({ path: workspace, pkg: JSON.parse(readFileSync(path.join(dir, workspace, 'package.json'), 'utf8')) as ProjectPackageJson }));
@@ -114,6 +137,6 @@ export function init(dir: string, { node }: { node?: string } = {}): string {
     throw new ConfigError('workspace', `${dir} is a monorepo root, but none of its workspaces (${workspaces.join(', ')}) has a bin or main to run: give the one to package a bin, or write package.ts by hand with workspace: "<its directory>"`);
   }
   const others = workspaces.filter((workspace) => workspace !== chosen.path);
-  writeFileSync(target, initPackageFile(chosen.pkg, node, { path: chosen.path, others }), { flag: 'wx' });
+  writeFileSync(target, initPackageFile(chosen.pkg, node, manager, { path: chosen.path, others }), { flag: 'wx' });
   return target;
 }

@@ -12,6 +12,7 @@ import { resolveContents } from './contents.ts';
 import { resolveLifecycle } from './service.ts';
 import { runtimeDependency, sharedRuntimePrefix } from './runtime-package.ts';
 import { checkNodeInRange, enginesNodeRange } from './engines.ts';
+import { detectPackageManager } from './package-manager.ts';
 import type { BuildStep, Command, ManPage, PackageSpec } from './spec.ts';
 import type { BuildOptions } from '../options/types.ts';
 import { globPattern, matchesAny } from '../in-machine/stage-app.ts';
@@ -63,18 +64,32 @@ function entryFrom(pkg: PackageJson, app: string): string | undefined {
 }
 
 /**
- * The build step: the `build` option; else `npm run build` when package.json has a build script
+ * The manager whose `run build` is the default build step. A source the manager checks refuse
+ * (two lockfiles…) gets npm here: checkLockfile refuses it right after, with the reason.
+ */
+function buildRunner(sourceDir: string, options: BuildOptions): 'npm' | 'pnpm' | 'yarn' {
+  try {
+    const { kind } = detectPackageManager(sourceDir, options.packageManager, options.npm);
+    return kind === 'berry' ? 'yarn' : kind;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return 'npm';
+  }
+}
+
+/**
+ * The build step: the `build` option; else `npm run build` (`pnpm`/`yarn run build` for their apps) when package.json has a build script
  * and a command's script is not in the source (`build: []` turns that off). A published tarball
  * keeps its build script but ships the built files, not what the script needs (its config,
  * sources): with every script present, no build step, and the log says why.
  */
-export function resolveBuildStep(build: string[] | undefined, scripts: PackageJson['scripts'], missing: string[]): BuildStep | undefined {
+export function resolveBuildStep(build: string[] | undefined, scripts: PackageJson['scripts'], missing: string[], runner: 'npm' | 'pnpm' | 'yarn' = 'npm'): BuildStep | undefined {
   if (build !== undefined) return build.length > 0 ? { commands: build, from: 'the build option' } : undefined;
   if (!scripts || typeof scripts.build !== 'string') return undefined;
   if (missing.length > 0) {
-    return { commands: ['npm run build'], from: `package.json has a build script and ${missing[0]} is not in the source (build: [] turns this off)` };
+    return { commands: [`${runner} run build`], from: `package.json has a build script and ${missing[0]} is not in the source (build: [] turns this off)` };
   }
-  return { commands: [], from: "package.json has a build script, but every command's script is in the source already (build: ['npm run build'] runs it)" };
+  return { commands: [], from: `package.json has a build script, but every command's script is in the source already (build: ['${runner} run build'] runs it)` };
 }
 
 /** package.json's bins by command name: a string bin is named after the package, without its scope, as npm names it. */
@@ -164,7 +179,7 @@ export function resolvePackage(options: BuildOptions, machine: Machine, rootDir:
     );
   }
   const missing = [entryValue, ...Object.values(binsOf(pkg))].filter((script) => typeof script === 'string' && !existsSync(path.join(sourceDir, script)));
-  const buildStep = resolveBuildStep(options.build, pkg.scripts, missing);
+  const buildStep = resolveBuildStep(options.build, pkg.scripts, missing, buildRunner(sourceDir, options));
   const scriptOf = (field: string, value: unknown) => commandScript(field, checkEntry(field, value), sourceDir, buildStep, options.exclude ?? []);
   const entry = commandScript('entry', checkEntry(options.entry ? 'entry' : 'package.json bin/main', entryValue), sourceDir, buildStep, options.exclude ?? []);
   checkNodeInRange('node', options.node, enginesNodeRange(pkg.engines));

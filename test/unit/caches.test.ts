@@ -113,6 +113,10 @@ describe('dependency cache key', () => {
   it('is not used for a pnpm or Yarn lockfile with local (link:, file:, portal:) dependencies', async () => {
     const key = dependencyCacheKey(inputs(await app({ 'pnpm-lock.yaml': `${PNPM_LOCK}      local:\n        specifier: link:../local\n` }), { manager: { kind: 'pnpm', lockfile: 'pnpm-lock.yaml' } }));
     assert.match(key.reason ?? '', /file: or linked/);
+    const yarn = dependencyCacheKey(inputs(await app({ 'yarn.lock': '"local@file:../local":\n  version "1.0.0"\n' }), { manager: { kind: 'yarn', lockfile: 'yarn.lock' } }));
+    assert.match(yarn.reason ?? '', /file: or linked/);
+    const named = dependencyCacheKey(inputs(await app({ 'pnpm-lock.yaml': `${PNPM_LOCK}      read-yaml-file: 1.1.0\n` }), { manager: { kind: 'pnpm', lockfile: 'pnpm-lock.yaml' } }));
+    assert.match(named.key ?? '', /^[0-9a-f]{64}$/, 'a package whose name ends in -file is no file: dependency');
   });
 
   it('has volume names of its own under NDIST_VOLUME_PREFIX', () => {

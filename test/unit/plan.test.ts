@@ -25,7 +25,7 @@ const runtime: RuntimeArchive = { kind: 'node', version: '22.23.3', source: 'npm
 const npm: RuntimeArchive = { kind: 'npm', version: '10.9.9', source: 'npm', file: '/cache/npm.tgz', root: 'package', checksum: 'sha512-npm' };
 const machines = loadMachines();
 
-function options(app: 'hello-app' | 'service-app' | 'ts-app', machine: string, changes: Partial<BuildOptions> = {}): BuildOptions {
+function options(app: 'hello-app' | 'service-app' | 'ts-app' | 'pnpm-ts-app' | 'yarn-native' | 'berry-app', machine: string, changes: Partial<BuildOptions> = {}): BuildOptions {
   const service: Partial<BuildOptions> = app === 'service-app'
     ? { user: 'service-app', service: { command: ['/usr/bin/service-app', 'serve'] }, configFiles: [{ path: '/etc/service-app/config.json', source: 'config/default.json' }], directories: [{ path: '/var/log/service-app' }] }
     : {};
@@ -82,7 +82,11 @@ function assertGolden(name: string, actual: string): void {
 }
 
 describe('the plan of a build, against golden files', () => {
-  const cases: [string, BuildOptions, PackagerName][] = [
+  const cli = (kind: 'pnpm' | 'yarn' | 'berry', version: string): Partial<ResolvedInputs> => ({
+    manager: { kind, version, from: 'package.json\'s packageManager', lockfile: kind === 'pnpm' ? 'pnpm-lock.yaml' : 'yarn.lock' },
+    managerCli: { kind, version, source: 'npm', file: `/cache/${kind}.tgz`, root: 'package', checksum: `sha512-${kind}` },
+  });
+  const cases: [string, BuildOptions, PackagerName, Partial<ResolvedInputs>?][] = [
     ['hello-app-deb-dpkg-deb', options('hello-app', 'debian-bookworm'), 'dpkg-deb'],
     ['hello-app-deb-fpm-shared', options('hello-app', 'debian-bookworm', { runtime: 'shared', fpmArgs: ['--vendor', 'Me & Co'] }), 'fpm'],
     ['service-app-deb-dpkg-deb-shared', options('service-app', 'debian-bookworm', { runtime: 'shared' }), 'dpkg-deb'],
@@ -91,12 +95,16 @@ describe('the plan of a build, against golden files', () => {
     ['service-app-rpm-fpm', options('service-app', 'rockylinux-9', { provides: ['svc (>= 1) | other'] }), 'fpm'],
     // The build step by default (package.json's build script), with include and exclude.
     ['ts-app-deb-dpkg-deb-shared', options('ts-app', 'debian-bookworm', { runtime: 'shared', include: ['src/ms.d.ts'], exclude: ['dist/*.map'] }), 'dpkg-deb'],
+    // pnpm with a build step, Yarn classic without one, Yarn Berry: their CLI, installs and environment.
+    ['pnpm-ts-app-deb-dpkg-deb-shared', options('pnpm-ts-app', 'debian-bookworm', { runtime: 'shared' }), 'dpkg-deb', cli('pnpm', '10.34.9')],
+    ['yarn-native-rpm-rpmbuild', options('yarn-native', 'rockylinux-9'), 'rpmbuild', cli('yarn', '1.22.22')],
+    ['berry-app-deb-dpkg-deb', options('berry-app', 'debian-bookworm'), 'dpkg-deb', cli('berry', '4.18.1')],
     // A workspace of an npm monorepo: installed with --workspace, lib built, deployed to /ndist/ws.
     ['monorepo-npm-api-deb-dpkg-deb', workspaceOptions(), 'dpkg-deb'],
   ];
-  for (const [name, build, packager] of cases) {
+  for (const [name, build, packager, manager] of cases) {
     test(name, () => {
-      const built = plan(build, packager, { imageId: 'sha256:image', caBundle: '/etc/ssl/certs/ca-certificates.crt', npmToken: true });
+      const built = plan(build, packager, { imageId: 'sha256:image', caBundle: '/etc/ssl/certs/ca-certificates.crt', npmToken: true, ...manager });
       assertGolden(`${name}.plan`, describePlan(built));
       assertGolden(`${name}.script`, built.script + (built.specText === undefined ? '' : `\n# ---- spec ----\n${built.specText}`));
     });

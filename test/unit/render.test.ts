@@ -133,6 +133,25 @@ describe('init', () => {
     assert.match(text, /node: "22\.23\.3",/);
     assert.match(text, /package\.json's \(1\.0\.0\)/);
     assert.match(text, /^await builder\.build\(\);$/m);
+    assert.match(text, /^  \/\/ packageManager: npm \(package-lock\.json\); npm: '10\.9\.9' pins its version$/m);
+  });
+
+  test('writes the package manager it detects: pinned from a lockfile, as package.json pins it, or why it cannot', async () => {
+    const cases: [string, Record<string, string>, Record<string, unknown>, RegExp][] = [
+      ['yarn.lock', { 'yarn.lock': '# yarn lockfile v1\n' }, {}, /^  packageManager: "yarn@1\.22\.22", \/\/ detected from yarn\.lock$/m],
+      ['packageManager', { 'pnpm-lock.yaml': "lockfileVersion: '9.0'\n" }, { packageManager: 'pnpm@10.20.0' }, /^  \/\/ packageManager: package\.json's \(pnpm@10\.20\.0, lockfile pnpm-lock\.yaml\)$/m],
+      ['two lockfiles', { 'yarn.lock': '# yarn lockfile v1\n', 'package-lock.json': '{}' }, {}, /^  \/\/ packageManager: not detected: yarn\.lock: and package-lock\.json are both in the source/m],
+    ];
+    for (const [what, files, pkg, expected] of cases) {
+      const other = await mkdtemp(path.join(os.tmpdir(), 'ndist-init-test-'));
+      try {
+        await writeFile(path.join(other, 'package.json'), JSON.stringify({ name: 'a-b', main: 'a.js', ...pkg }));
+        for (const [name, content] of Object.entries(files)) await writeFile(path.join(other, name), content);
+        assert.match(await readFile(init(other), 'utf8'), expected, what);
+      } finally {
+        await rm(other, { recursive: true, force: true });
+      }
+    }
   });
 
   test('refuses to overwrite, and checks --node', async () => {

@@ -4,14 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { defaultCacheDir, fetchNodeRuntime, fetchNpmCli, type FetchOptions } from '../../src/build/runtime.ts';
+import { defaultCacheDir, fetchNodeRuntime, fetchNpmCli, fetchPackageManager, type FetchOptions } from '../../src/build/runtime.ts';
 import { RuntimeError } from '../../src/errors.ts';
 
 const ARCHIVE = Buffer.from('not really an xz archive, but bytes are bytes\n');
@@ -201,5 +201,27 @@ describe('npm registry (real)', { timeout: 180_000 }, () => {
 
     assert.deepEqual(await fetchNpmCli('10.9.9', { cacheDir, log: (line) => logs.push(line) }), npm);
     assert.equal(logs.at(-1), 'runtime: npm 10.9.9 from npm registry (cached, sha512 verified)');
+  });
+});
+
+describe('package manager CLIs from the npm registry (real), checked against packageManager hashes', { timeout: 180_000 }, () => {
+  const fixture = JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'pnpm-ts-app', 'package.json'), 'utf8')) as { packageManager: string };
+  const hex = fixture.packageManager.split('+sha512.')[1]!;
+  const wrong = `${hex.slice(0, -1)}${hex.endsWith('0') ? '1' : '0'}`;
+  const pnpm = (hash?: string) => ({ kind: 'pnpm' as const, version: '10.34.9', from: "package.json's packageManager", ...(hash ? { hash: { algorithm: 'sha512' as const, hex: hash } } : {}) });
+
+  it('refuses a hash mismatch before the download enters the cache, then takes the right hash, and refuses a wrong one on a cached entry too', async () => {
+    const cacheDir = await tempDir();
+    const mismatch = /checksum mismatch for pnpm@10\.34\.9 \(package\.json's packageManager\): packageManager gives sha512 [0-9a-f]{128}, the registry's tarball is [0-9a-f]{128}; the download is not used/;
+    await assert.rejects(fetchPackageManager(pnpm(wrong), { cacheDir }), isRuntimeError(mismatch));
+    assert.deepEqual(readdirSync(path.join(cacheDir, 'runtimes')), [], 'nothing cached, no temporary download left');
+
+    const logs: string[] = [];
+    const archive = await fetchPackageManager(pnpm(hex), { cacheDir, log: (line) => logs.push(line) });
+    assert.equal(archive.kind, 'pnpm');
+    assert.equal(archive.file, path.join(cacheDir, 'runtimes', 'pnpm-10.34.9-any', 'pnpm-10.34.9.tgz'));
+    assert.match(logs.at(-1)!, /^runtime: pnpm 10\.34\.9 downloaded from npm registry pnpm@10\.34\.9 \(sha512 verified\)$/);
+    await assert.rejects(fetchPackageManager(pnpm(wrong), { cacheDir }), isRuntimeError(mismatch));
+    assert.deepEqual(await fetchPackageManager(pnpm(), { cacheDir }), archive, 'without a hash, the registry integrity alone');
   });
 });
