@@ -164,7 +164,7 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
   let container: MachineContainer | undefined;
   try {
     const spec = resolvePackage(options, machine, source.dir);
-    const manager = checkLockfile(source.dir, options);
+    const manager = checkLockfile(source.dir, options, spec.workspace?.path);
     context.claimArtifact?.(spec.fileName);
     log(`package: ${spec.fileName}`);
     stage('runtime');
@@ -198,6 +198,7 @@ export async function runPipeline(options: BuildOptions, context: PipelineContex
     await engine.ensureCacheVolumes(volumes);
     const dependencyKey = dependencyCacheKey({
       sourceDir: source.dir, imageId: image.id, runtime: host.runtime, npm: host.npm, manager, ...(host.managerCli ? { managerCli: host.managerCli } : {}), arch: spec.arch, buildDeps: spec.buildDeps, buildFromSource: options.buildFromSource ?? true, registry: host.registry,
+      ...(spec.workspace ? { workspace: spec.workspace } : {}),
     });
     log(dependencyKey.key ? `dependency cache: key ${dependencyKey.key}` : `dependency cache: not used, ${dependencyKey.reason}`);
     const runtime = runtimeVolumes(runtimeArchives(host.runtime, host.npm, host.managerCli));

@@ -26,6 +26,7 @@ import type { BuildOptions } from '../options/types.ts';
 import type { RuntimeArchive } from './runtime.ts';
 import { SOURCE_EXCLUDES } from './source.ts';
 import { floorArgs } from '../package/glibc-floor.ts';
+import { npmWorkspaceCommands } from '../package/workspace.ts';
 
 /** Where a build puts things in its machine. */
 const SCRIPT_IN_MACHINE = '/ndist/build.sh';
@@ -33,6 +34,11 @@ const CA_IN_MACHINE = '/ndist/ca.crt';
 const HEALTH_CHECK_IN_MACHINE = '/ndist/health-check.mjs';
 const LICENSES_IN_MACHINE = '/ndist/licenses.mjs';
 const STAGE_APP_IN_MACHINE = '/ndist/stage-app.mjs';
+const WORKSPACE_DEPLOY_IN_MACHINE = '/ndist/workspace-deploy.mjs';
+const WORKSPACE_PLAN_IN_MACHINE = '/ndist/workspace.json';
+const SOURCE_IN_MACHINE = '/ndist/src';
+/** A workspace build's self-contained app, made from the monorepo in SOURCE_IN_MACHINE. */
+const WORKSPACE_APP_IN_MACHINE = '/ndist/ws';
 const NPMRC_IN_MACHINE = '/ndist/npmrc';
 const RUNTIME_PACKAGE_SCRIPT = '/ndist/runtime-package.sh';
 const RUNTIME_IN_MACHINE = '/ndist/runtime';
@@ -43,7 +49,8 @@ const MANAGER_IN_MACHINE = '/ndist/pm';
 const HEALTH_CHECK_SCRIPT = path.join(PACKAGE_ROOT, 'lib', 'in-machine', 'health-check.js');
 const LICENSES_SCRIPT = path.join(PACKAGE_ROOT, 'lib', 'in-machine', 'licenses.js');
 const STAGE_APP_SCRIPT = path.join(PACKAGE_ROOT, 'lib', 'in-machine', 'stage-app.js');
-export const IN_MACHINE_PROGRAMS = [HEALTH_CHECK_SCRIPT, LICENSES_SCRIPT, STAGE_APP_SCRIPT];
+const WORKSPACE_DEPLOY_SCRIPT = path.join(PACKAGE_ROOT, 'lib', 'in-machine', 'workspace-deploy.js');
+export const IN_MACHINE_PROGRAMS = [HEALTH_CHECK_SCRIPT, LICENSES_SCRIPT, STAGE_APP_SCRIPT, WORKSPACE_DEPLOY_SCRIPT];
 
 /** What a build has resolved before it is planned. */
 export interface ResolvedInputs {
@@ -136,10 +143,17 @@ export function licencesCacheBase(depsKey: string, licensesArgs: string[], sbomN
 function templateVariables(options: BuildOptions, machine: Machine, spec: PackageSpec, inputs: ResolvedInputs): Record<string, unknown> {
   const { runtime, npm, packager, dependencyKey } = inputs;
   const buildStep = spec.buildStep;
+  const workspace = spec.workspace;
+  // Workspace packages with a build script are built too, which needs their devDependencies.
+  const fullInstall = Boolean(buildStep?.commands.length) || Boolean(workspace?.dependencies.some((dependency) => dependency.build));
+  const workspaceCommands = workspace
+    ? npmWorkspaceCommands(workspace, fullInstall, { source: SOURCE_IN_MACHINE, program: WORKSPACE_DEPLOY_IN_MACHINE, plan: WORKSPACE_PLAN_IN_MACHINE, out: WORKSPACE_APP_IN_MACHINE })
+    : undefined;
+  const appDir = workspace ? WORKSPACE_APP_IN_MACHINE : SOURCE_IN_MACHINE;
   // With a build step the cache holds the full install (devDependencies too); prune derives the rest.
-  const depsKey = dependencyKey?.key && (buildStep?.commands.length ? `${dependencyKey.key}-full` : dependencyKey.key);
+  const depsKey = dependencyKey?.key && (fullInstall ? `${dependencyKey.key}-full` : dependencyKey.key);
   const licensesArgs = [
-    '--modules', '/ndist/src/node_modules',
+    '--modules', `${appDir}/node_modules`,
     '--out', `${STAGING_DIR}${spec.prefix}/share/licenses`,
     // A shared runtime's licence is in its own package: the app's listing names that package.
     ...(spec.sharedRuntime ? ['--runtime-package', runtimePackageName(runtime.version)] : ['--runtime', `${RUNTIME_IN_MACHINE}/${runtime.root}`]),
@@ -192,8 +206,14 @@ function templateVariables(options: BuildOptions, machine: Machine, spec: Packag
     buildCommands: buildStep?.commands ?? [],
     buildStepFrom: buildStep?.from ?? '',
     stageAppScript: STAGE_APP_IN_MACHINE,
+    workspace: workspace?.path ?? '',
+    workspaceInstall: workspaceCommands?.install ?? [],
+    workspaceBuilds: workspaceCommands?.builds ?? [],
+    workspaceDeploy: workspaceCommands?.deploy ?? [],
+    depsCachePaths: ['node_modules', ...(workspace ? [workspace.path, ...workspace.dependencies.map((dependency) => dependency.path)].map((dir) => `${dir}/node_modules`) : [])],
+    appDir,
     stageAppArgs: [
-      '--source', '/ndist/src', '--packlist', '/ndist/packlist.json', '--out', '/ndist/staged-files',
+      '--source', appDir, '--packlist', '/ndist/packlist.json', '--out', '/ndist/staged-files',
       ...[...new Set(spec.commands.map((command) => command.entry))].flatMap((entry) => ['--always', entry]),
       ...(options.include ?? []).flatMap((glob) => ['--include', glob]),
       ...(options.exclude ?? []).flatMap((glob) => ['--exclude', glob]),
@@ -268,11 +288,17 @@ function machineInputs(spec: PackageSpec, inputs: ResolvedInputs, script: string
     { kind: 'directory', name: 'ndist' },
     machineFile(SCRIPT_IN_MACHINE, script, 0o755),
     { kind: 'tree', name: 'ndist/src', hostPath: inputs.sourceDir, exclude: SOURCE_EXCLUDES },
-    ...packageTree(spec, packager, inputs.sourceDir, inputs.sourceDateEpoch),
+    ...packageTree(spec, packager, spec.workspace ? path.join(inputs.sourceDir, spec.workspace.path) : inputs.sourceDir, inputs.sourceDateEpoch),
     ...(inputs.caBundle ? [{ kind: 'file', name: CA_IN_MACHINE.slice(1), hostPath: inputs.caBundle, mode: 0o644 } as InputEntry] : []),
     { kind: 'file', name: HEALTH_CHECK_IN_MACHINE.slice(1), hostPath: HEALTH_CHECK_SCRIPT, mode: 0o644 },
     { kind: 'file', name: LICENSES_IN_MACHINE.slice(1), hostPath: LICENSES_SCRIPT, mode: 0o644 },
     { kind: 'file', name: STAGE_APP_IN_MACHINE.slice(1), hostPath: STAGE_APP_SCRIPT, mode: 0o644 },
+    ...(spec.workspace
+      ? [
+          { kind: 'file', name: WORKSPACE_DEPLOY_IN_MACHINE.slice(1), hostPath: WORKSPACE_DEPLOY_SCRIPT, mode: 0o644 } as InputEntry,
+          machineFile(WORKSPACE_PLAN_IN_MACHINE, `${JSON.stringify({ path: spec.workspace.path, placements: spec.workspace.placements }, null, 1)}\n`, 0o644),
+        ]
+      : []),
     machineFile(NPMRC_IN_MACHINE, npmUserConfig(inputs.registry, inputs.npmToken), 0o600),
     ...packager.machineFiles(spec, 'app', specText),
   ];
@@ -367,6 +393,7 @@ export function upToDateParts(
     healthCheck: { file: HEALTH_CHECK_SCRIPT },
     licenses: { file: LICENSES_SCRIPT },
     stageApp: { file: STAGE_APP_SCRIPT },
+    workspaceDeploy: { file: WORKSPACE_DEPLOY_SCRIPT },
     signingKey: fingerprints.signingKey ?? '',
   };
 }

@@ -15,6 +15,7 @@ import type { VolumeMount } from '../machine/engine.ts';
 import type { RuntimeArchive } from '../build/runtime.ts';
 import type { PackageManagerSpec } from '../package/package-manager.ts';
 import type { Arch } from '../options/types.ts';
+import { isDeclaredWorkspace, type WorkspacePlan } from '../package/workspace.ts';
 
 /** Where the volumes are mounted in the build machine. */
 export const NPM_CACHE_DIR = '/ndist/cache/npm';
@@ -70,6 +71,8 @@ export interface DependencyInputs {
   buildDeps: string[];
   buildFromSource: boolean;
   registry: string;
+  /** The `workspace` build's plan: which workspaces are installed, and what is copied. */
+  workspace?: WorkspacePlan;
 }
 
 export type DependencyKey = { key: string; reason?: undefined } | { key?: undefined; reason: string };
@@ -86,21 +89,30 @@ export function dependencyCacheKey(inputs: DependencyInputs): DependencyKey {
   const { kind, lockfile: name } = inputs.manager ?? { kind: 'npm', lockfile: ['npm-shrinkwrap.json', 'package-lock.json'].find((file) => existsSync(path.join(inputs.sourceDir, file))) };
   const lockfile = name === undefined ? undefined : path.join(inputs.sourceDir, name);
   if (!lockfile || !existsSync(lockfile)) return { reason: `the app has no ${name ?? 'package-lock.json or npm-shrinkwrap.json'}` };
-  const pkg = JSON.parse(readFileSync(path.join(inputs.sourceDir, 'package.json'), 'utf8')) as Record<string, unknown>;
-  const scripts = (pkg.scripts ?? {}) as Record<string, unknown>;
-  const lifecycle = ROOT_LIFECYCLE.filter((name) => name in scripts);
-  if (lifecycle.length > 0) return { reason: `the app's package.json has ${lifecycle.join(', ')} script(s), which npm ci runs on its source` };
-  if (existsSync(path.join(inputs.sourceDir, 'binding.gyp'))) return { reason: 'the app has a binding.gyp, which npm ci compiles from its source' };
-  if (pkg.workspaces) return { reason: 'the app has workspaces, which npm ci links from its source' };
-  const lock = readFileSync(lockfile);
+  const readPackage = (dir: string) => JSON.parse(readFileSync(path.join(inputs.sourceDir, dir, 'package.json'), 'utf8')) as Record<string, unknown>;
+  const pkg = readPackage('');
+  const { workspace } = inputs;
+  // The root, and with a workspace each workspace that is installed: their scripts and addons run on the source.
+  const installed = workspace ? ['', workspace.path, ...workspace.dependencies.map((dependency) => dependency.path)] : [''];
+  const packages = installed.map((dir) => ({ dir, pkg: dir === '' ? pkg : readPackage(dir) }));
+  for (const { dir, pkg: manifest } of packages) {
+    const scripts = (manifest.scripts ?? {}) as Record<string, unknown>;
+    const lifecycle = ROOT_LIFECYCLE.filter((name) => name in scripts);
+    const what = dir === '' ? "the app's package.json" : `${dir}/package.json`;
+    if (lifecycle.length > 0) return { reason: `${what} has ${lifecycle.join(', ')} script(s), which npm ci runs on its source` };
+    if (existsSync(path.join(inputs.sourceDir, dir, 'binding.gyp'))) return { reason: `${dir === '' ? 'the app' : dir} has a binding.gyp, which npm ci compiles from its source` };
+  }
+  if (pkg.workspaces && !workspace) return { reason: 'the app has workspaces, which npm ci links from its source' };
+  const lockText = readFileSync(lockfile, 'utf8');
+  // A workspace build links the workspaces it installs, which the key covers; other links and file: dependencies are installed from the source.
   // pnpm's `link:../x`, Yarn's `x@file:../x`, `@portal:`: a protocol, not a YAML key like `read-yaml-file: 1.1.0`.
-  const local = kind === 'npm' ? /"link":\s*true|"resolved":\s*"file:/ : /(?:^|[\s"'@])(?:link|file|portal):(?=\S)/m;
-  if (local.test(lock.toString('utf8'))) return { reason: 'the lockfile has file: or linked dependencies, installed from the source' };
+  const local = kind !== 'npm' ? /(?:^|[\s"'@])(?:link|file|portal):(?=\S)/m.test(lockText) : (workspace ? linksOutsideWorkspaces(lockText) : /"link":\s*true/.test(lockText)) || /"resolved":\s*"file:/.test(lockText);
+  if (local) return { reason: 'the lockfile has file: or linked dependencies, installed from the source' };
 
   const hash = createHash('sha256');
   const part = (name: string, value: string | Buffer) => hash.update(`${name}\0`).update(value).update('\0');
   part('lockfile', `${path.basename(lockfile)}\0`);
-  part('lock', lock);
+  part('lock', lockText);
   const fields = kind === 'npm' ? DEPENDENCY_FIELDS : [...DEPENDENCY_FIELDS, ...OTHER_MANAGER_FIELDS];
   part('package.json', JSON.stringify(fields.map((field) => [field, pkg[field] ?? null])));
   for (const name of MANAGER_CONFIG_FILES) {
@@ -117,5 +129,17 @@ export function dependencyCacheKey(inputs: DependencyInputs): DependencyKey {
   part('buildDeps', JSON.stringify([...inputs.buildDeps].sort()));
   part('buildFromSource', String(inputs.buildFromSource));
   part('registry', inputs.registry);
+  if (workspace) {
+    part('workspace', JSON.stringify({ path: workspace.path, dependencies: workspace.dependencies }));
+    for (const { dir, pkg: manifest } of packages.slice(1)) part(`package.json ${dir}`, JSON.stringify(DEPENDENCY_FIELDS.map((field) => [field, manifest[field] ?? null])));
+  }
   return { key: hash.digest('hex') };
+}
+
+/** Whether the lockfile links a directory that is not one of the workspaces its root entry declares (a `file:` dependency). */
+function linksOutsideWorkspaces(lockText: string): boolean {
+  const packages = (JSON.parse(lockText) as { packages?: Record<string, { link?: boolean; resolved?: string; workspaces?: string[] | { packages?: string[] } }> }).packages ?? {};
+  const declared = packages['']?.workspaces;
+  const patterns = Array.isArray(declared) ? declared : (declared?.packages ?? []);
+  return Object.values(packages).some((entry) => entry.link && (entry.resolved === undefined || !isDeclaredWorkspace(entry.resolved, patterns)));
 }

@@ -1,9 +1,10 @@
 /** `ndist init`: a package.ts for the project in a directory, from its package.json. */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { detectPackageManager, type PackageManagerSpec } from '../package/package-manager.ts';
 import { ConfigError } from '../errors.ts';
 import { INIT_NODE_VERSION, checkNodeInRange, enginesNodeRange, nodeInRange } from '../package/engines.ts';
+import { declaredWorkspaces, isDeclaredWorkspace } from '../package/workspace.ts';
 
 interface ProjectPackageJson {
   name?: string;
@@ -29,6 +30,12 @@ function entryOf(pkg: ProjectPackageJson, npmName: string): string | undefined {
   return pkg.main;
 }
 
+/** In a monorepo root: the workspace package.ts names, and the others it could name. */
+export interface InitWorkspace {
+  path: string;
+  others: string[];
+}
+
 /**
  * The package manager as detected: package.json's packageManager pins it already; a lockfile's
  * manager other than npm is written pinned, so the build does not change with ndist's defaults; a
@@ -43,8 +50,8 @@ function managerLines(manager: PackageManagerSpec | ConfigError | undefined): st
   return [`  packageManager: ${JSON.stringify(`${name}@${manager.version}`)}, // detected from ${manager.lockfile}`];
 }
 
-/** The text of the package.ts `ndist init` writes. */
-export function initPackageFile(pkg: ProjectPackageJson, node = INIT_NODE_VERSION, manager?: PackageManagerSpec | ConfigError): string {
+/** The text of the package.ts `ndist init` writes; `pkg` is the workspace's package.json when `workspace` is given. */
+export function initPackageFile(pkg: ProjectPackageJson, node = INIT_NODE_VERSION, manager?: PackageManagerSpec | ConfigError, workspace?: InitWorkspace): string {
   if (!pkg.name) throw new ConfigError('package.json name', 'is missing; ndist init names the package after it');
   const app = appName(pkg.name);
   // ndist cannot list Node.js releases offline: the default must fit the app's range, else the user picks one.
@@ -65,6 +72,12 @@ export function initPackageFile(pkg: ProjectPackageJson, node = INIT_NODE_VERSIO
     `  // version: package.json's (${pkg.version ?? 'not set: set version here'})`,
     ...(pkg.version ? [] : [`  version: '0.0.0',`]),
     `  source: directory({ path: import.meta.dirname }),`,
+    ...(workspace
+      ? [
+          `  // A monorepo: the workspace to package${workspace.others.length ? ` (the others: ${workspace.others.join(', ')})` : ''}; name, version and bin are its own.`,
+          `  workspace: ${JSON.stringify(workspace.path)},`,
+        ]
+      : []),
     `  buildMachine: 'debian-bookworm',`,
     `  node: ${JSON.stringify(node)},`,
     ...managerLines(manager),
@@ -78,7 +91,28 @@ export function initPackageFile(pkg: ProjectPackageJson, node = INIT_NODE_VERSIO
   return lines.join('\n');
 }
 
-/** Write `dir/package.ts`; refuses when one exists. Returns its path. */
+/** The directories (up to three levels down) the root's workspace globs declare, with a package.json, sorted. */
+export function listWorkspaces(dir: string): string[] {
+  const declared = declaredWorkspaces(dir);
+  if (!declared) return [];
+  const found: string[] = [];
+  const walk = (relative: string, depth: number) => {
+    for (const name of readdirSync(path.join(dir, relative)).sort()) {
+      if (name === 'node_modules' || name.startsWith('.')) continue;
+      const child = relative ? `${relative}/${name}` : name;
+      if (!statSync(path.join(dir, child)).isDirectory()) continue;
+      if (existsSync(path.join(dir, child, 'package.json')) && isDeclaredWorkspace(child, declared.patterns)) found.push(child);
+      if (depth < 3) walk(child, depth + 1);
+    }
+  };
+  walk('', 1);
+  return found;
+}
+
+/**
+ * Write `dir/package.ts`; refuses when one exists. Returns its path and, in a monorepo root, the
+ * workspace it chose: the first with a bin (else a main), which the user may change.
+ */
 export function init(dir: string, { node }: { node?: string } = {}): string {
   const target = path.join(dir, 'package.ts');
   if (existsSync(target)) throw new ConfigError('package.ts', `${target} already exists; not overwriting it`);
@@ -92,6 +126,17 @@ export function init(dir: string, { node }: { node?: string } = {}): string {
     if (!(error instanceof ConfigError)) throw error;
     manager = error;
   }
-  writeFileSync(target, initPackageFile(JSON.parse(readFileSync(pkgFile, 'utf8')) as ProjectPackageJson, node, manager), { flag: 'wx' });
+  const workspaces = listWorkspaces(dir);
+  if (workspaces.length === 0) {
+    writeFileSync(target, initPackageFile(JSON.parse(readFileSync(pkgFile, 'utf8')) as ProjectPackageJson, node, manager), { flag: 'wx' });
+    return target;
+  }
+  const manifests = workspaces.map((workspace) => ({ path: workspace, pkg: JSON.parse(readFileSync(path.join(dir, workspace, 'package.json'), 'utf8')) as ProjectPackageJson }));
+  const chosen = manifests.find(({ pkg }) => pkg.bin !== undefined) ?? manifests.find(({ pkg }) => pkg.main !== undefined);
+  if (!chosen) {
+    throw new ConfigError('workspace', `${dir} is a monorepo root, but none of its workspaces (${workspaces.join(', ')}) has a bin or main to run: give the one to package a bin, or write package.ts by hand with workspace: "<its directory>"`);
+  }
+  const others = workspaces.filter((workspace) => workspace !== chosen.path);
+  writeFileSync(target, initPackageFile(chosen.pkg, node, manager, { path: chosen.path, others }), { flag: 'wx' });
   return target;
 }

@@ -8,7 +8,7 @@ import { bootstrapImage } from '../machine/bootstrap.ts';
 import { registerCleanup } from '../cleanup.ts';
 import { ConfigError, exitCodeOf, isNdistError } from '../errors.ts';
 import { defaultBuildFile, isConfigFile, runConfigFile } from '../options/config.ts';
-import { init } from './init.ts';
+import { init, listWorkspaces } from './init.ts';
 import { loadMachines } from '../machine/catalogue.ts';
 import { commandLine, describeBuild, pickBuild, renderBuild } from './render.ts';
 import { textTable } from '../progress/reporter.ts';
@@ -193,7 +193,10 @@ function program(state: { exitCode: number }): Command {
     .option('--node <version>', 'exact Node.js version to bundle (default: a tested LTS release)')
     .action((options: { node?: string }) => {
       const file = init(process.cwd(), { node: options.node });
-      console.log(`wrote ${file}; next: npx ndist list, npx ndist render <build>, npx ndist build`);
+      const workspaces = listWorkspaces(process.cwd());
+      // In a monorepo root, init chose a workspace: the user is told to check it.
+      const monorepo = workspaces.length > 0 ? `this is a monorepo root: set workspace in it to the workspace to package (one of ${workspaces.join(', ')}); ` : '';
+      console.log(`wrote ${file}; ${monorepo}next: npx ndist list, npx ndist render <build>, npx ndist build`);
     });
 
   cli

@@ -52,7 +52,7 @@ export async function renderBuild(build: BuildOptions, builder: BuilderOptions, 
 /** renderBuild with the source already fetched (by `ndist shell`, which streams it in). */
 export async function renderFromSource(build: BuildOptions, builder: BuilderOptions, machine: Machine, source: FetchedSource, packager: Packager, log: (line: string) => void): Promise<RenderedBuild> {
   const spec = resolvePackage(build, machine, source.dir);
-  const manager = checkLockfile(source.dir, build);
+  const manager = checkLockfile(source.dir, build, spec.workspace?.path);
   const host = await resolveHostInputs(build, spec, source.dir, manager, { cacheDir: builder.cacheDir ?? defaultCacheDir(), runtimeSources: builder.runtimeSources, caBundle: resolveCaBundle(builder.caBundle), log });
   const plan = planBuild(build, machine, spec, { sourceDir: source.dir, sourceDateEpoch: sourceDateEpoch(build, source.epoch), ...host, npmToken: false, packager });
   return { ...plan, ...host, options: build, machine };
@@ -65,7 +65,7 @@ export async function describeBuild(build: BuildOptions, builder: BuilderOptions
   const removeSource = registerCleanup(source.cleanup);
   try {
     const spec = resolvePackage(build, machine, source.dir);
-    const manager = checkLockfile(source.dir, build);
+    const manager = checkLockfile(source.dir, build, spec.workspace?.path);
     const outDir = path.resolve(builder.outDir ?? 'dist');
     return [
       `${build.name}`,
@@ -74,6 +74,7 @@ export async function describeBuild(build: BuildOptions, builder: BuilderOptions
       `  package:  ${spec.app} ${spec.version}-${spec.iteration} ${spec.arch}, ${spec.compression} compression`,
       `  runtime:  node ${build.node} ${spec.nodeArch}, npm ${manager.kind === 'npm' ? manager.version : build.npm ?? DEFAULT_NPM_VERSION}`,
       `  manager:  ${manager.kind} ${manager.version} (from ${manager.from}), lockfile ${manager.lockfile}${manager.hash ? `, ${manager.hash.algorithm} pinned` : ''}`,
+      ...(spec.workspace ? [`  workspace: ${spec.workspace.path} (${spec.workspace.name})${spec.workspace.dependencies.length ? `, with the workspace packages ${spec.workspace.dependencies.map((dependency) => dependency.path).join(', ')}` : ''}`] : []),
       `  entry:    ${spec.entry} → /usr/bin/${spec.app}`,
       ...spec.commands.slice(1).map((command) => `  command:  ${command.entry} → /usr/bin/${command.name}`),
       ...spec.manPages.map((page) => `  man page: ${page.source} → ${page.path}`),

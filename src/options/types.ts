@@ -21,6 +21,13 @@ export interface BuildOptions {
   /** Package revision (Debian revision / RPM release). Default '1'. */
   iteration?: string;
   source: SourceSpec;
+  /**
+   * In a monorepo, the workspace to package, relative to the source's root, e.g. 'apps/api': a
+   * directory the root declares as a workspace (package.json `workspaces`, pnpm-workspace.yaml
+   * `packages`). The package holds it, its production dependencies and the workspace packages it
+   * depends on, as real directories; name, version, bin and engines come from its package.json.
+   */
+  workspace?: string;
   /** Id of a build machine from templates/build_machines.json. */
   buildMachine: string;
   /** Target architecture. Default: the machine's first (amd64). */

@@ -13,6 +13,7 @@ import { globPattern, matchesAny } from '../in-machine/stage-app.ts';
 import type { BuildOptions, EngineOptions, SourceSpec } from './types.ts';
 import { checkSmoke } from '../verify/smoke.ts';
 import { serviceUnitNames } from '../package/service.ts';
+import { checkWorkspace, normaliseWorkspace } from '../package/workspace.ts';
 
 /** Upstream version as Debian and RPM both accept it, after semver's pre-release dash became `~`. */
 const PACKAGE_VERSION = /^[0-9][A-Za-z0-9.+~]*$/;
@@ -79,6 +80,11 @@ export function validateBuild(options: BuildOptions): void {
   checkSchema('definitions/build', options, '');
   if (options.version !== undefined) checkPackageVersion('version', options.version);
   checkSource(options.source);
+  if (options.workspace !== undefined) {
+    normaliseWorkspace(options.workspace);
+    // A directory is there to read now; a git source is checked once fetched, still before any container.
+    if (options.source.type === 'directory') checkWorkspace(options.source.path, options.workspace);
+  }
   if (options.entry !== undefined) checkEntry('entry', options.entry);
   if (typeof options.changelog === 'string') checkEntry('changelog', options.changelog);
   checkGlobs('include', options.include ?? []);

@@ -42,19 +42,26 @@ export function lockfileDifference(pkg: DependencyLists, root: DependencyLists):
 /**
  * The app's package manager, pinned (see package-manager.ts for what is refused). For npm, also
  * refuses a lockfile (v2 or v3, which record package.json's lists in their root entry) that lists
- * other dependencies than package.json.
+ * other dependencies than package.json; with a `workspace` (its path), that workspace's package.json
+ * is held to its entry too.
  */
-export function checkLockfile(sourceDir: string, options: { packageManager?: string; npm?: string } = {}): PackageManagerSpec {
+export function checkLockfile(sourceDir: string, options: { packageManager?: string; npm?: string } = {}, workspace?: string): PackageManagerSpec {
   const manager = detectPackageManager(sourceDir, options.packageManager, options.npm);
-  if (manager.kind === 'npm') checkNpmLockfile(sourceDir, manager.lockfile);
+  if (manager.kind === 'npm') checkNpmLockfile(sourceDir, manager.lockfile, workspace);
   return manager;
 }
 
-function checkNpmLockfile(sourceDir: string, name: string): void {
+function checkNpmLockfile(sourceDir: string, name: string, workspace: string | undefined): void {
   const lock = readJson(path.join(sourceDir, name), name) as { packages?: Record<string, DependencyLists> };
   const root = lock.packages?.[''];
   if (!root) return; // lockfileVersion 1 has no root entry to compare
   const pkg = readJson(path.join(sourceDir, 'package.json'), 'package.json') as DependencyLists;
   const difference = lockfileDifference(pkg, root);
   if (difference) throw new ConfigError(name, `is out of sync with package.json: ${difference}; ${update(name)}`);
+  // A workspace's own lists are repeated in its entry of the root lockfile.
+  if (workspace === undefined) return;
+  const entry = lock.packages?.[workspace];
+  if (!entry) throw new ConfigError(name, `has no entry for the workspace ${workspace}; run \`npm install\` at the root and commit ${name}`);
+  const workspaceDifference = lockfileDifference(readJson(path.join(sourceDir, workspace, 'package.json'), `${workspace}/package.json`) as DependencyLists, entry);
+  if (workspaceDifference) throw new ConfigError(name, `is out of sync with ${workspace}/package.json: ${workspaceDifference}; run \`npm install\` at the root and commit ${name}`);
 }

@@ -18,6 +18,7 @@ import type { BuildStep, Command, ManPage, PackageSpec } from './spec.ts';
 import type { BuildOptions } from '../options/types.ts';
 import { globPattern, matchesAny } from '../in-machine/stage-app.ts';
 import { checkEntry, checkHomepage, checkPackageVersion, requireText } from '../options/validate.ts';
+import { planWorkspace } from './workspace.ts';
 
 interface PackageJson {
   name?: string;
@@ -164,7 +165,13 @@ function readChangelog(option: NonNullable<BuildOptions['changelog']>, sourceDir
   return gitChangelog(sourceDir, packageName, version, 'changelog');
 }
 
-export function resolvePackage(options: BuildOptions, machine: Machine, sourceDir: string): PackageSpec {
+/**
+ * The package of a build. With `workspace`, the app is that workspace of the monorepo at
+ * `rootDir`: its package.json, and every path of the options (entry, contents, hooks…), are its own.
+ */
+export function resolvePackage(options: BuildOptions, machine: Machine, rootDir: string): PackageSpec {
+  const workspace = options.workspace === undefined ? undefined : planWorkspace(rootDir, options.workspace);
+  const sourceDir = workspace ? path.join(rootDir, workspace.path) : rootDir;
   const pkg = readPackageJson(sourceDir);
   const rawVersion = options.version ?? pkg.version;
   if (!rawVersion) throw new ConfigError('version', 'is not set and package.json has no version; set version: "1.0.0"');
@@ -236,6 +243,7 @@ export function resolvePackage(options: BuildOptions, machine: Machine, sourceDi
     ...(options.changelog !== undefined ? { changelog: readChangelog(options.changelog, sourceDir, pkg.name, version) } : {}),
     ...(shared ? { sharedRuntime: sharedRuntimePrefix(options.node) } : {}),
     ...(buildStep ? { buildStep } : {}),
+    ...(workspace ? { workspace } : {}),
     ...(lifecycle ? { lifecycle } : {}),
     fileName: format.fileName({ name: options.app, version, iteration, arch }),
   };

@@ -3,6 +3,7 @@ import type { PackageFormat } from './format.ts';
 import type { ChangelogEntry } from './changelog.ts';
 import type { Contents } from './contents.ts';
 import type { Lifecycle } from './service.ts';
+import type { WorkspacePlan } from './workspace.ts';
 import type { Arch, Compression } from '../options/types.ts';
 
 export interface PackageSpec {
@@ -56,6 +57,8 @@ export interface PackageSpec {
   sharedRuntime?: string;
   /** Commands run in the machine after the full install, then dependencies pruned to production; absent or no commands: no build step. */
   buildStep?: BuildStep;
+  /** The `workspace` option: the monorepo's workspace that ships and what it takes along; absent for an app at the source's root. */
+  workspace?: WorkspacePlan;
   /** Service, account, config files, directories and hooks; absent for a plain package. */
   lifecycle?: Lifecycle;
 }

@@ -32,6 +32,11 @@ function options(app: 'hello-app' | 'service-app' | 'ts-app' | 'pnpm-ts-app' | '
   return { name: `${app} :: ${machine}`, app, source: { type: 'directory', path: path.join(ROOT, 'test', 'fixtures', app) }, buildMachine: machine, node: '22.23.3', ...service, ...changes };
 }
 
+/** apps/api of the monorepo-npm fixture. */
+function workspaceOptions(changes: Partial<BuildOptions> = {}): BuildOptions {
+  return { name: 'api :: debian-bookworm', app: 'api', workspace: 'apps/api', source: { type: 'directory', path: path.join(ROOT, 'test', 'fixtures', 'monorepo-npm') }, buildMachine: 'debian-bookworm', node: '22.23.3', ...changes };
+}
+
 function plan(build: BuildOptions, packager: PackagerName, resolved: Partial<ResolvedInputs> = {}): BuildPlan {
   const machine = findMachine(machines, build.buildMachine);
   const sourceDir = (build.source as { path: string }).path;
@@ -94,6 +99,8 @@ describe('the plan of a build, against golden files', () => {
     ['pnpm-ts-app-deb-dpkg-deb-shared', options('pnpm-ts-app', 'debian-bookworm', { runtime: 'shared' }), 'dpkg-deb', cli('pnpm', '10.34.9')],
     ['yarn-native-rpm-rpmbuild', options('yarn-native', 'rockylinux-9'), 'rpmbuild', cli('yarn', '1.22.22')],
     ['berry-app-deb-dpkg-deb', options('berry-app', 'debian-bookworm'), 'dpkg-deb', cli('berry', '4.18.1')],
+    // A workspace of an npm monorepo: installed with --workspace, lib built, deployed to /ndist/ws.
+    ['monorepo-npm-api-deb-dpkg-deb', workspaceOptions(), 'dpkg-deb'],
   ];
   for (const [name, build, packager, manager] of cases) {
     test(name, () => {
@@ -114,6 +121,18 @@ describe('planBuild', () => {
       assert.equal(built.outputs.artifact, built.spec.fileName);
       assert.equal(built.outputs.sbom, `${built.spec.fileName}.cdx.json`);
     }
+  });
+
+  test('a workspace build caches the installed workspaces\' node_modules too, and stages from the deployed app', () => {
+    const built = plan(workspaceOptions(), 'dpkg-deb', { dependencyKey: { key: 'k1' } });
+    assert.match(built.script, /^ {2}rm -rf node_modules apps\/api\/node_modules packages\/lib\/node_modules$/m);
+    assert.match(built.script, /^ {4}for dir in node_modules apps\/api\/node_modules packages\/lib\/node_modules; do \[ -d "\$dir" \] && set -- "\$@" "\$dir"; done$/m);
+    // lib's build script needs its devDependencies: the full install is cached.
+    assert.match(built.script, /\/ndist\/cache\/deps\/k1-full\.tar/);
+    assert.match(built.script, /^tar -C \/ndist\/ws --null/m);
+    assert.match(built.script, /--modules \/ndist\/ws\/node_modules/);
+    const plain = plan(options('hello-app', 'debian-bookworm'), 'dpkg-deb');
+    assert.doesNotMatch(plain.script, /workspace|\/ndist\/ws/);
   });
 
   test('every template variable the README lists is given', () => {
@@ -177,7 +196,7 @@ describe('upToDateParts', () => {
     const machine = findMachine(machines, build.buildMachine);
     const spec = resolvePackage(build, machine, (build.source as { path: string }).path);
     const parts = upToDateParts(build, machine, spec, { sourceDateEpoch: 5, runtime, npm, registry: 'https://r.invalid/' }, { code: 'c0de', source: 'commit1' });
-    assert.deepEqual(Object.keys(parts).sort(), ['healthCheck', 'licenses', 'ndist', 'ndistCode', 'npm', 'options', 'registry', 'runtime', 'script', 'signingKey', 'source', 'sourceDateEpoch', 'spec', 'specTemplate', 'stageApp'].sort());
+    assert.deepEqual(Object.keys(parts).sort(), ['healthCheck', 'licenses', 'ndist', 'ndistCode', 'npm', 'options', 'registry', 'runtime', 'script', 'signingKey', 'source', 'sourceDateEpoch', 'spec', 'specTemplate', 'stageApp', 'workspaceDeploy'].sort());
     assert.equal(parts.ndistCode, 'c0de');
     assert.equal(parts.source, 'commit1');
     assert.equal(parts.runtime, '22.23.3 sha512-node package');
