@@ -5,6 +5,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { bootstrapImage } from '../machine/bootstrap.ts';
+import { ARCHES } from '../util/arch.ts';
+import type { Arch } from '../options/types.ts';
 import { registerCleanup } from '../cleanup.ts';
 import { ConfigError, exitCodeOf, isNdistError } from '../errors.ts';
 import { defaultBuildFile, isConfigFile, runConfigFile } from '../options/config.ts';
@@ -201,8 +203,8 @@ function program(state: { exitCode: number }): Command {
     .description('create a Debian base image with debootstrap, for engines that cannot pull images')
     .argument('<image>', 'image to create, e.g. debian:bookworm')
     .option('--mirror <url>', "package archive to install from (default: debootstrap's own)")
-    .addOption(new Option('--arch <arch>', 'architecture of the image').choices(['amd64', 'arm64']))
-    .action(async (image: string, options: { mirror?: string; arch?: 'amd64' | 'arm64' }) => {
+    .addOption(new Option('--arch <arch>', 'architecture of the image').choices(ARCHES))
+    .action(async (image: string, options: { mirror?: string; arch?: Arch }) => {
       await bootstrapImage(image, options);
     });
 
