@@ -4,8 +4,10 @@
  * and removes afterwards. Builds are spread over both and the report names the engine of each; an
  * engine that does not answer is named; the same build gives the same bytes on either engine
  * (the second reached by tcp://127.0.0.1); the second engine, reached by a docker context, stopped
- * mid-build fails its build naming it while the other build finishes. The quick tiny-app fixture,
- * payload not compressed.
+ * mid-build fails its build naming it while the other build finishes; an armhf build goes to the
+ * engine declared native for armhf (no emulation fallback); a Debian base image missing on the
+ * second engine (reached by tcp, so remote to ndist) is created there by debootstrap's second stage
+ * in a helper container. The quick tiny-app fixture, payload not compressed.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -16,12 +18,16 @@ import { after, before, describe, it } from 'node:test';
 import { Builder, BuildsFailedError, directory, type BuilderOptions, type BuildOptions, type BuildResult } from '../../src/index.ts';
 import { findMachine, loadMachines } from '../../src/machine/catalogue.ts';
 import { DockerEngine } from '../../src/machine/docker/engine.ts';
+import { hostOptions } from '../../src/machine/docker/connection.ts';
 import { docker, ndistContainers, TEST_SESSION } from '../helpers/docker.ts';
 import { copyImages, startSecondEngine, type SecondEngine } from '../helpers/second-engine.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'tiny-app');
 const NODE = '22.23.3';
+
+/** The newest Node the npm registry has for armv7l (armhf). */
+const ARMHF_NODE = '20.11.0';
 
 function tinyApp(version: string): BuildOptions {
   return { name: `tiny ${version}`, app: 'tiny-app', version, source: directory({ path: FIXTURE }), buildMachine: 'debian-bookworm', arch: 'amd64', node: NODE, compression: 'none' };
@@ -92,6 +98,46 @@ describe('builds on two Docker engines', { timeout: 15 * 60_000 }, () => {
     assert.equal(rebuilt!.artifact!.sha256, onMain.artifact!.sha256, 'the same bytes on either engine');
     assert.deepEqual(await ndistContainers(), [], 'no container left on the main engine');
     assert.equal(await leftOnSecond(), 0, 'no container left on the second engine');
+  });
+
+  it('an armhf build goes to the engine declared native for armhf, named, with no emulation fallback', async () => {
+    // The armhf machine image of the arm e2e (made on the main engine when it is not there), copied to the second engine.
+    const machine = findMachine(loadMachines(ROOT), 'debian-bookworm', 'buildMachine');
+    const image = await new DockerEngine(docker).ensureMachineImage(machine, 'armhf', (line) => process.stderr.write(`image | ${line}\n`));
+    await copyImages(docker, second.docker, [image.tag]);
+    const lines: string[] = [];
+    const routed = builder('run-arch', { engines: [{ name: 'main', concurrency: 2 }, { name: 'second', host: `unix://${second.socket}`, arch: ['armhf'], concurrency: 1 }] }, lines);
+    routed.addBuild({ ...tinyApp('1.0.5'), name: 'tiny armhf', arch: 'armhf', node: ARMHF_NODE });
+    await routed.build();
+    const [build] = (await report('run-arch')).builds;
+    assert.deepEqual(build!.engine, { name: 'second', emulated: false }, 'the report names the engine, not emulated by routing');
+    const output = lines.join('\n');
+    assert.match(output, new RegExp(`tiny armhf \\| engine: second at unix://${second.socket}, armhf native`));
+    assert.doesNotMatch(output, /no engine that answers runs armhf natively/, 'no emulation fallback');
+    assert.equal(await leftOnSecond(), 0, 'no container left on the second engine');
+  });
+
+  it('a Debian base image missing on the second engine (remote, by tcp) is created there, its second stage in a helper container', async () => {
+    // A Dockerfile with nothing to install: the base image's creation is what is under test.
+    const dir = path.join(work, 'bare-machine');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'Dockerfile'), 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n');
+    const machine = { ...findMachine(loadMachines(ROOT), 'debian-bullseye', 'buildMachine'), id: 'bare-bullseye', image: 'ndist-test/bare-bullseye', dockerfile: dir, buildArgs: {} };
+    const base = machine.baseImage!.amd64!;
+    assert.equal(await second.docker.getImage(base).inspect().then(() => true, () => false), false, `${base} is not on the second engine yet`);
+    const lines: string[] = [];
+    // Taken as remote, as an engine on another machine is: nothing of debootstrap's second stage runs on this host.
+    const address = `tcp://127.0.0.1:${second.tcpPort}`;
+    const remote = await DockerEngine.connect({ name: 'second-tcp', address, ...hostOptions(address, 'host'), local: false });
+    const image = await remote.ensureMachineImage(machine, 'amd64', (line) => lines.push(line));
+    const output = lines.join('\n');
+    assert.match(output, /image: base image debian:bullseye is not on engine "second-tcp" and no registry gives it: creating it with debootstrap, its second stage in a helper container on the engine/);
+    assert.match(output, /image: bootstrap: created debian:bullseye/);
+    const created = await second.docker.getImage(base).inspect();
+    assert.equal(created.Config.Labels?.['io.ndist.bootstrap'], 'bullseye');
+    for (const name of [image.tag, base]) await second.docker.getImage(name).remove({ force: true });
+    assert.equal(await second.docker.getImage(base).inspect().then(() => true, () => false), false, 'removed afterwards');
+    assert.equal(await leftOnSecond(), 0, 'no helper container left on the second engine');
   });
 
   it('the second engine, reached by a docker context, stopped mid-build: its build fails naming it, the other finishes', async () => {
