@@ -13,12 +13,16 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { Writable } from 'node:stream';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Builder, BuildsFailedError, directory, type BuilderOptions, type BuildOptions, type BuildResult } from '../../src/index.ts';
 import { findMachine, loadMachines } from '../../src/machine/catalogue.ts';
 import { DockerEngine } from '../../src/machine/docker/engine.ts';
 import { hostOptions } from '../../src/machine/docker/connection.ts';
+import { machineImageTag } from '../../src/machine/docker/image.ts';
+import { openShell } from '../../src/commands/shell.ts';
+import { listCaches, pruneCommand } from '../../src/commands/cache.ts';
 import { docker, ndistContainers, TEST_SESSION } from '../helpers/docker.ts';
 import { copyImages, startSecondEngine, type SecondEngine } from '../helpers/second-engine.ts';
 
@@ -138,6 +142,44 @@ describe('builds on two Docker engines', { timeout: 15 * 60_000 }, () => {
     for (const name of [image.tag, base]) await second.docker.getImage(name).remove({ force: true });
     assert.equal(await second.docker.getImage(base).inspect().then(() => true, () => false), false, 'removed afterwards');
     assert.equal(await leftOnSecond(), 0, 'no helper container left on the second engine');
+  });
+
+  it('ndist shell opens on the engine the build routes to; ndist cache lists and prunes each engine, named', async () => {
+    // main declared arm64 only: the amd64 build, and so its shell, goes to the second engine.
+    const engines = [{ name: 'main', arch: ['arm64' as const] }, { name: 'second', host: `unix://${second.socket}` }];
+    const lines: string[] = [];
+    let stdout = '';
+    const sink = new Writable({ write(chunk: Buffer, _encoding, done) { stdout += chunk.toString(); done(); } });
+    const code = await openShell(tinyApp('1.0.6'), { engines, machinesDir: ROOT, cacheDir: path.join(work, 'cache') }, ['sh', '-c', 'echo "shell on $(hostname)"'], { stdout: sink, stderr: sink, tty: false, log: (line) => lines.push(line) });
+    assert.equal(code, 0, `${lines.join('\n')}\n${stdout}`);
+    assert.match(lines.join('\n'), new RegExp(`^engine: second at unix://${second.socket}, amd64 native$`, 'm'));
+    assert.match(stdout, /^shell on [0-9a-f]{12}$/m, 'the command ran in a container');
+    assert.equal(await leftOnSecond(), 0);
+
+    // The host's cache directory is the test's own: prune must not touch the user's.
+    const saved = process.env.NDIST_CACHE_DIR;
+    process.env.NDIST_CACHE_DIR = path.join(work, 'cache');
+    try {
+      const listed = (await listCaches([{ name: 'main' }, { name: 'second', host: `unix://${second.socket}` }])).join('\n');
+      const sections = listed.split(/^(?=engine )/m);
+      const onSecond = sections.find((section) => section.startsWith(`engine second at unix://${second.socket}:`));
+      assert.ok(sections.some((section) => /^engine main at unix:\/\/\S+:$/m.test(section)), listed);
+      assert.ok(onSecond, listed);
+      const current = await machineImageTag(findMachine(loadMachines(ROOT), 'debian-bookworm', 'buildMachine'), 'amd64');
+      assert.match(onSecond, new RegExp(`^image +${current.replace(/[.:/]/g, '\\$&')} .* current$`, 'm'));
+      // A stale tag on the second engine only: pruning there removes it, and names the engine.
+      const stale = 'ndist/debian-bookworm:000000000000-amd64';
+      await second.docker.getImage(current).tag({ repo: 'ndist/debian-bookworm', tag: '000000000000-amd64' });
+      const pruned = (await pruneCommand({ olderThanDays: 30 }, [{ name: 'second', host: `unix://${second.socket}` }])).join('\n');
+      assert.match(pruned, new RegExp(`^engine second at unix://${second.socket}:\nremoved:\n.*\n^image +${stale.replace(/[.:/]/g, '\\$&')} `, 'm'));
+      assert.equal(await second.docker.getImage(stale).inspect().then(() => true, () => false), false, 'the stale tag is gone from the second engine');
+      assert.ok(await second.docker.getImage(current).inspect(), 'the current image stays');
+    } finally {
+      if (saved === undefined) delete process.env.NDIST_CACHE_DIR;
+      else process.env.NDIST_CACHE_DIR = saved;
+    }
+    assert.equal(await leftOnSecond(), 0);
+    assert.deepEqual(await ndistContainers(), []);
   });
 
   it('the second engine, reached by a docker context, stopped mid-build: its build fails naming it, the other finishes', async () => {
