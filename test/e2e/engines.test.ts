@@ -41,7 +41,7 @@ interface Report {
   builds: { name: string; status: string; engine?: { name: string; emulated: boolean }; artifact?: { sha256: string } }[];
 }
 
-describe('builds on two Docker engines', { timeout: 15 * 60_000 }, () => {
+describe('builds on two Docker engines', { timeout: 40 * 60_000 }, () => {
   let second: SecondEngine;
   let work: string;
 
