@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --out <prefix>] [-- --only-real-app | --only-runtime]`: measures, in one run on
+ * `npm run bench [-- --out <prefix>] [-- --only-real-app | --only-runtime | --only-engines]`: measures, in one run on
  * this machine, a real published app (http-server, packed from the registry: bare host, cold, warm,
  * no-op, shared warm, 4 shared builds sequential and concurrent, with ndist's fixed overhead per
  * build), then builds test/fixtures/hello-app and measures the wall time, peak RSS of the ndist
@@ -15,6 +15,8 @@
  * - the build step (test/fixtures/ts-app: TypeScript, tsc from devDependencies), cold, warm
  *   after a TypeScript source change, and no-op; then the same app installed by pnpm
  *   (test/fixtures/pnpm-ts-app), cold, warm and no-op.
+ * - engines: 4 tiny-app builds on one engine against the same 4 on two (a second dockerd on this
+ *   host, started and removed as the engines e2e test does); `--only-engines` runs just these.
  * Sizes are the app package's only: a shared runtime's package is measured in its own row.
  * It writes <prefix>.md and <prefix>.json (default bench-results). Everything it creates (temp
  * dir, runtime cache, volumes) is its own and is removed at the end and on Ctrl-C.
@@ -27,6 +29,7 @@ import Docker from 'dockerode';
 import { ensureMachineImage, imageExists, machineImageTag } from '../src/machine/docker/image.ts';
 import { loadMachines } from '../src/machine/catalogue.ts';
 import { cacheVolumes } from '../src/cache/dependency-cache.ts';
+import { copyImages, startSecondEngine } from '../test/helpers/second-engine.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const NODE_VERSION = '22.23.3';
@@ -118,10 +121,10 @@ function run(command: string, args: string[], options: { cwd: string; env?: Node
 }
 
 /** An ndist.config.json building `app` from `source` into `outDir`, once per version. */
-function config(name: string, source: string, outDir: string, versions: string[], app = 'hello-app', runtime: 'bundled' | 'shared' = 'bundled'): string {
+function config(name: string, source: string, outDir: string, versions: string[], app = 'hello-app', runtime: 'bundled' | 'shared' = 'bundled', extra: object = {}): string {
   const file = path.join(work, `${name}.ndist.config.json`);
   const builds = versions.map((version) => ({ name: `${app} ${version}`, app, version, source: { type: 'directory', path: source }, buildMachine: 'debian-bookworm', node: NODE_VERSION, runtime }));
-  writeFileSync(file, JSON.stringify({ outDir, progress: 'plain', builds }, null, 2));
+  writeFileSync(file, JSON.stringify({ outDir, progress: 'plain', ...extra, builds }, null, 2));
   return file;
 }
 
@@ -169,6 +172,7 @@ function fixedOverhead(outDir: string, wallS: number): number {
 const loadAtStart = os.loadavg()[0]!;
 const onlyRuntime = process.argv.includes('--only-runtime');
 const onlyRealApp = process.argv.includes('--only-real-app');
+const onlyEngines = process.argv.includes('--only-engines');
 /** A published app with tens of plain-JS dependencies (no addon), packed from the registry; its lockfile is kept in test/corpus. */
 const REAL_APP = { name: 'http-server', spec: 'http-server@14.1.1', lockfile: path.join(ROOT, 'test', 'corpus', 'http-server', 'package-lock.json'), changed: 'lib/http-server.js' };
 
@@ -273,8 +277,8 @@ async function main(): Promise<void> {
 
   let bareRow: Row | undefined;
   // The real app first: its cold row starts with empty caches and runtime volumes.
-  const realBare = onlyRuntime ? undefined : await realAppRows(rows, ndistRow);
-  if (!onlyRuntime && !onlyRealApp) {
+  const realBare = onlyRuntime || onlyEngines ? undefined : await realAppRows(rows, ndistRow);
+  if (!onlyRuntime && !onlyRealApp && !onlyEngines) {
     const single = path.join(work, 'out-single');
     const singleConfig = config('single', app, single, ['1.0.0']);
     await ndistRow('ndist cold', singleConfig, single, `npm cache and dependency cache cold for this app (runtime cache and volumes warm from the rows above unless --only-runtime); machine image ${imageNote}`);
@@ -310,9 +314,40 @@ async function main(): Promise<void> {
     await ndistRow('4 builds, concurrent', config('conc', app, conc, versions), conc, `the same 4, --concurrency 4 on ${CORES} cores`, ['--concurrency', '4']);
   }
 
-  if (!onlyRealApp) await tinyAppRows(rows, ndistRow);
+  if (!onlyRealApp && !onlyEngines) await tinyAppRows(rows, ndistRow);
+  if (!onlyRealApp && !onlyRuntime) await engineRows(rows, ndistRow);
   if (bareRow) for (const row of rows) if (!row.scenario.startsWith(`${REAL_APP.name}: `) && row !== bareRow) row.ratio = row.wallS / bareRow.wallS;
   writeResults(rows, bareRow, realBare);
+}
+
+/**
+ * 4 tiny-app builds (no compression, --force) on one engine, then on two: the main engine and a
+ * second dockerd on this same host. Both engines' npm caches are warmed by a first two-engine run
+ * that is in no row. On one host the daemons share the cores, so little speed-up is expected.
+ */
+async function engineRows(rows: Row[], ndistRow: (scenario: string, file: string, outDir: string, note: string, args?: string[]) => Promise<Row>): Promise<void> {
+  const second = await startSecondEngine();
+  try {
+    const machine = loadMachines(ROOT).get('debian-bookworm')!;
+    await copyImages(new Docker(), second.docker, [await machineImageTag(machine, 'amd64'), machine.baseImage!.amd64!]);
+    const tiny = path.join(work, 'tiny-engines');
+    cpSync(path.join(ROOT, 'test', 'fixtures', 'tiny-app'), tiny, { recursive: true });
+    const versions = ['2.0.1', '2.0.2', '2.0.3', '2.0.4'];
+    const two = { engines: [{ name: 'main', concurrency: 2 }, { name: 'second', host: `unix://${second.socket}`, concurrency: 2 }] };
+    const one = { engines: [{ name: 'main', concurrency: 4 }] };
+    const out = (name: string) => path.join(work, `out-${name}`);
+    const tinyConfig = (name: string, engines: object) => {
+      const file = config(name, tiny, out(name), versions, 'tiny-app', 'bundled', engines);
+      const parsed = JSON.parse(readFileSync(file, 'utf8')) as { builds: object[] };
+      writeFileSync(file, JSON.stringify({ ...parsed, builds: parsed.builds.map((build) => ({ ...build, compression: 'none' })) }, null, 2));
+      return file;
+    };
+    await run('ndist', ['build', tinyConfig('engines-warmup', two), '--force'], { cwd: work });
+    await ndistRow('4 tiny-app builds, one engine', tinyConfig('engines-one', one), out('engines-one'), 'compression none, --force, npm cache warm: the main engine, 4 slots', ['--force']);
+    await ndistRow('4 tiny-app builds, two engines', tinyConfig('engines-two', two), out('engines-two'), 'the same 4 on the main engine and a second dockerd on this host, 2 slots each: they share the same cores', ['--force']);
+  } finally {
+    await second.stop();
+  }
 }
 
 /** The hello-world app: its size, and its packaging time with runtime 'bundled' and 'shared'. */
@@ -371,7 +406,7 @@ function writeResults(rows: Row[], bareRow: Row | undefined, realBare: Row | und
     : [];
   const targets = [
     ...realTargets,
-    ...(onlyRuntime || onlyRealApp
+    ...(onlyRuntime || onlyRealApp || onlyEngines
       ? []
       : [
           { target: 'warm rebuild after a source change ≤ 1.3 × bare host', value: `${find('ndist warm, source changed').ratio!.toFixed(2)} ×`, met: find('ndist warm, source changed').ratio! <= 1.3 },
@@ -383,7 +418,7 @@ function writeResults(rows: Row[], bareRow: Row | undefined, realBare: Row | und
           },
         ]),
     { target: 'peak RSS of the ndist process ≤ 250 MB', value: `${Math.max(...rows.map((row) => row.peakRssMb ?? 0)).toFixed(0)} MB`, met: Math.max(...rows.map((row) => row.peakRssMb ?? 0)) <= 250 },
-    ...(onlyRealApp ? [] : [
+    ...(onlyRealApp || onlyEngines ? [] : [
     { target: 'hello-world .deb with Node 22 (xz) ≤ 30 MB', value: `${find('hello world (tiny-app)').artifactMb!.toFixed(1)} MB`, met: find('hello world (tiny-app)').artifactMb! <= 30 },
     { target: 'tiny-app release with runtime shared (xz) ≤ 3 MB', value: `${find('tiny-app, shared, warm').artifactMb!.toFixed(3)} MB`, met: find('tiny-app, shared, warm').artifactMb! <= 3 },
     {

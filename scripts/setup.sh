@@ -3,11 +3,11 @@
 #   - a Docker engine (Debian's docker.io, started in the background when none answers),
 #   - debootstrap, with which `ndist build` creates a missing Debian base image itself where no image
 #     registry is reachable, and the base images named here (ahead of time, with `ndist bootstrap-image`),
-#   - QEMU user emulation (qemu-user-static, registered with binfmt_misc) for arm64 on an amd64 host
-#     (and for any image named here of another architecture), so arm64 builds can run.
+#   - QEMU user emulation (qemu-user-static, registered with binfmt_misc) for arm64 and armhf on an
+#     amd64 host (and for any image named here of another architecture), so arm64 and armhf builds can run.
 # Usage (as root): bash scripts/setup.sh [image ...]
-#   default image: debian:bookworm only. Others, e.g. arm64v8/debian:bookworm (the Docker Hub name; an
-#   arm64 image needs its own name because a local image store holds one architecture per tag), are
+#   default image: debian:bookworm only. Others, e.g. arm64v8/debian:bookworm or arm32v7/debian:bookworm
+#   (the Docker Hub names; an arm64 or armhf image needs its own name because a local image store holds one architecture per tag), are
 #   created by the first build that needs them, or here when named.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,9 +50,9 @@ done
 [ ${#missing[@]} -eq 0 ] || { say "installing ${missing[*]}"; apt_install "${missing[@]}"; }
 
 host_arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
-# The architecture of an image, from the Docker Hub convention: arm64v8/<name> is arm64.
-image_arch() { case "$1" in arm64v8/*) echo arm64 ;; amd64/*) echo amd64 ;; *) echo "$host_arch" ;; esac; }
-qemu_name() { case "$1" in arm64) echo aarch64 ;; amd64) echo x86_64 ;; esac; }
+# The architecture of an image, from the Docker Hub convention: arm64v8/<name> is arm64, arm32v7/<name> armhf.
+image_arch() { case "$1" in arm64v8/*) echo arm64 ;; arm32v7/*) echo armhf ;; amd64/*) echo amd64 ;; *) echo "$host_arch" ;; esac; }
+qemu_name() { case "$1" in arm64) echo aarch64 ;; armhf) echo arm ;; amd64) echo x86_64 ;; esac; }
 
 # Foreign binaries run through QEMU: qemu-user-static ships the interpreters and binfmt entries
 # with the "F" flag (the kernel opens the interpreter once, so it works inside containers too).
@@ -75,9 +75,9 @@ ensure_emulation() {
   say "QEMU emulation for $arch: registered ($(cat "/proc/sys/fs/binfmt_misc/qemu-$qemu" | grep -m1 flags))"
 }
 
-# Builds create missing base images with debootstrap; arm64 builds on an amd64 host run under QEMU.
+# Builds create missing base images with debootstrap; arm64 and armhf builds on an amd64 host run under QEMU.
 command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
-[ "$host_arch" != amd64 ] || ensure_emulation arm64 || true
+if [ "$host_arch" = amd64 ]; then ensure_emulation arm64 || true; ensure_emulation armhf || true; fi
 
 images=("$@")
 [ ${#images[@]} -gt 0 ] || images=(debian:bookworm)

@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { sha256File, updateChecksums } from './checksums.ts';
 import { DockerEngine } from '../machine/docker/engine.ts';
-import { defaultConnection, engineConnection, type EngineConnection } from '../machine/docker/connection.ts';
-import { EnginePool, type EngineTarget } from './engine-pool.ts';
+import type { EngineConnection } from '../machine/docker/connection.ts';
+import { EnginePool, engineTargets } from './engine-pool.ts';
 import type { Engine } from '../machine/engine.ts';
 import { BuildsFailedError, ConfigError, errorMessage } from '../errors.ts';
 import { findMachine, loadMachines } from '../machine/catalogue.ts';
@@ -79,7 +79,7 @@ export class Builder {
       return [];
     }
     const plan = this.plan(settings, selected);
-    const targets = this.engineTargets();
+    const targets = engineTargets(this.options.engines);
     const engines = await EnginePool.open(targets, this.connectEngine, this.options.engines === undefined);
     for (const engine of engines.unreachable) {
       this.note(plan, 'ndist', `WARNING: engine "${engine.name}" at ${engine.address} does not answer (${engine.reason}): its builds go to the other engines`);
@@ -126,13 +126,6 @@ export class Builder {
       caBundle: resolveCaBundle(this.options.caBundle),
       progress: chooseProgress(progressWanted(this.options, settings)),
     };
-  }
-
-  /** The engines to connect: those configured (their contexts read now, before any container), else the default one. */
-  private engineTargets(): EngineTarget[] {
-    const engines = this.options.engines;
-    if (!engines) return [{ connection: defaultConnection() }];
-    return engines.map((options, index) => ({ connection: engineConnection(options, `engines[${index}]`), options }));
   }
 
   /** A line of the run's own (not a build's): to the `log` callback, and to stdout unless silent. */

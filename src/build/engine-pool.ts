@@ -7,7 +7,7 @@
  */
 import pLimit, { type LimitFunction } from 'p-limit';
 import { BuildError, errorMessage } from '../errors.ts';
-import type { EngineConnection } from '../machine/docker/connection.ts';
+import { defaultConnection, engineConnection, type EngineConnection } from '../machine/docker/connection.ts';
 import type { Engine } from '../machine/engine.ts';
 import type { Arch, EngineOptions } from '../options/types.ts';
 
@@ -15,6 +15,18 @@ import type { Arch, EngineOptions } from '../options/types.ts';
 export interface EngineTarget {
   connection: EngineConnection;
   options?: EngineOptions;
+}
+
+/** The engines to connect: those configured (their contexts read now, before any container), else the default one. */
+export function engineTargets(engines: EngineOptions[] | undefined): EngineTarget[] {
+  if (!engines) return [{ connection: defaultConnection() }];
+  return engines.map((options, index) => ({ connection: engineConnection(options, `engines[${index}]`), options }));
+}
+
+/** The log line naming the engine a build of `arch` goes to, and whether it is emulated there. */
+export function placementLine(member: Pick<PooledEngine, 'name' | 'address'>, arch: Arch, emulated: boolean): string {
+  const why = emulated ? `${arch} emulated with QEMU: no engine that answers runs ${arch} natively` : `${arch} native`;
+  return `engine: ${member.name} at ${member.address}, ${why}`;
 }
 
 export interface PooledEngine {
@@ -118,8 +130,7 @@ export class EnginePool {
       outcome = await member.limit(async () => {
         // Went down while this build waited for a slot: it goes elsewhere.
         if (member.down) return undefined;
-        const why = emulated ? `${arch} emulated with QEMU: no engine that answers runs ${arch} natively` : `${arch} native`;
-        log(`engine: ${member.name} at ${member.address}, ${why}`);
+        log(placementLine(member, arch, emulated));
         try {
           return { value: await task(member.engine, { name: member.name, emulated }) };
         } catch (error) {

@@ -25,6 +25,7 @@ import { provideRuntimePackage } from '../package/runtime-package.ts';
 import { OUTPUT_DIR } from '../package/staging.ts';
 import type { PackageSpec } from '../package/spec.ts';
 import { IN_MACHINE_PROGRAMS, planBuild, runtimeArchives, upToDateParts, type BuildPlan, type RuntimePackagePlan } from './plan.ts';
+import { ARCH_NAMES } from '../util/arch.ts';
 import { resolveHostInputs, sourceDateEpoch } from './resolve.ts';
 import { reuseEarlierBuild } from './reuse.ts';
 import type { RuntimeArchive, RuntimeSource } from './runtime.ts';
@@ -92,8 +93,9 @@ async function checkContainerArch(container: MachineContainer, spec: PackageSpec
   const lines: string[] = [];
   await container.exec(['uname', '-m'], { onLine: (line) => lines.push(line) });
   const machine = lines.join('').trim();
-  if (machine !== spec.rpmArch) {
-    throw new BuildError(`image ${image} runs ${machine || 'an unknown architecture'}, not ${spec.arch} (${spec.rpmArch}): its base image is for another architecture`, { stage: 'container' });
+  const expected = ARCH_NAMES[spec.arch].uname;
+  if (!expected.includes(machine)) {
+    throw new BuildError(`image ${image} runs ${machine || 'an unknown architecture'}, not ${spec.arch} (uname -m ${expected.join(' or ')}): its base image is for another architecture`, { stage: 'container' });
   }
 }
 

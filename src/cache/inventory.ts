@@ -162,23 +162,34 @@ export function shouldPrune(entry: CacheEntry, options: PruneOptions): boolean {
 }
 
 export interface PruneContext {
-  docker: Docker;
   cacheDir: string;
-  machines: Iterable<Machine>;
-  volumes?: CacheVolumes;
   log: (line: string) => void;
 }
 
-/** Remove what `options` selects; returns the entries removed. */
+/** Remove what `options` selects from the host's cache directory; returns the entries removed. */
 export async function pruneCaches(context: PruneContext, options: PruneOptions): Promise<CacheEntry[]> {
-  const { docker, cacheDir, log } = context;
-  const volumes = context.volumes ?? cacheVolumes();
+  const { cacheDir } = context;
   const removed: CacheEntry[] = [];
   for (const entry of await hostEntries(cacheDir)) {
     if (!shouldPrune(entry, options)) continue;
     await rm(path.join(cacheDir, HOST_DIRS[entry.kind]!, entry.key), { recursive: true, force: true });
     removed.push(entry);
   }
+  return removed;
+}
+
+export interface EnginePruneContext {
+  docker: Docker;
+  machines: Iterable<Machine>;
+  volumes?: CacheVolumes;
+  log: (line: string) => void;
+}
+
+/** Remove what `options` selects from one engine: machine images, and the cache volumes or their stale entries; returns the entries removed. */
+export async function pruneEngineCaches(context: EnginePruneContext, options: PruneOptions): Promise<CacheEntry[]> {
+  const { docker, log } = context;
+  const volumes = context.volumes ?? cacheVolumes();
+  const removed: CacheEntry[] = [];
   const images = await imageEntries(docker, await currentImageTags(context.machines));
   for (const entry of images.filter((image) => shouldPrune(image, options) && image.key !== '<none>')) {
     try {

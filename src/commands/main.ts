@@ -5,6 +5,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { bootstrapImage } from '../machine/bootstrap.ts';
+import { ARCHES } from '../util/arch.ts';
+import type { Arch, EngineOptions } from '../options/types.ts';
 import { registerCleanup } from '../cleanup.ts';
 import { ConfigError, exitCodeOf, isNdistError } from '../errors.ts';
 import { defaultBuildFile, isConfigFile, runConfigFile } from '../options/config.ts';
@@ -85,6 +87,19 @@ export async function collectBuilds(file: string | undefined, only?: string[]): 
   const { collected = [] } = await runBuildFile(file, { mode: 'list', only });
   if (collected.length === 0) throw new ConfigError('file', `${file ?? 'the build file'} ran no builder.build(); no builds found`);
   return collected;
+}
+
+/** The engines of the build file's builders (`file`, else the one in this directory when there is one); undefined: the default engine. */
+async function configuredEngines(file: string | undefined): Promise<EngineOptions[] | undefined> {
+  if (file === undefined) {
+    try {
+      defaultBuildFile(process.cwd());
+    } catch {
+      return undefined;
+    }
+  }
+  const engines = (await collectBuilds(file)).flatMap(({ options }) => options.engines ?? []);
+  return engines.length > 0 ? engines : undefined;
 }
 
 function parseConcurrency(value: string): number {
@@ -204,27 +219,29 @@ function program(state: { exitCode: number }): Command {
     .description('create a Debian base image with debootstrap, for engines that cannot pull images')
     .argument('<image>', 'image to create, e.g. debian:bookworm')
     .option('--mirror <url>', "package archive to install from (default: debootstrap's own)")
-    .addOption(new Option('--arch <arch>', 'architecture of the image').choices(['amd64', 'arm64']))
-    .action(async (image: string, options: { mirror?: string; arch?: 'amd64' | 'arm64' }) => {
+    .addOption(new Option('--arch <arch>', 'architecture of the image').choices(ARCHES))
+    .action(async (image: string, options: { mirror?: string; arch?: Arch }) => {
       await bootstrapImage(image, options);
     });
 
   const cache = cli.command('cache').description("ndist's caches: runtimes, build records, machine images, the npm and dependency cache volumes");
   cache
     .command('ls')
-    .description('list what each cache holds: keys, sizes, last use')
-    .action(async () => {
+    .description('list what each cache holds: keys, sizes, last use; machine images and volumes per engine')
+    .option('-f, --file <file>', `${FILE_HELP}; its engines are listed (default: the build file here, if any, else the default engine)`)
+    .action(async (options: { file?: string }) => {
       const { listCaches } = await import('./cache.ts');
-      for (const line of await listCaches()) console.log(line);
+      for (const line of await listCaches(await configuredEngines(options.file))) console.log(line);
     });
   cache
     .command('prune')
     .description('remove cache entries unused for --older-than days and machine images no machine builds today; --all: everything')
     .option('--all', 'remove every cache: runtimes, build records, all machine images ndist built, both volumes')
     .option('--older-than <days>', 'age, in days since last use, of the entries removed', parseDays, 30)
-    .action(async (options: { all?: boolean; olderThan: number }) => {
+    .option('-f, --file <file>', `${FILE_HELP}; its engines are pruned (default: the build file here, if any, else the default engine)`)
+    .action(async (options: { all?: boolean; olderThan: number; file?: string }) => {
       const { pruneCommand } = await import('./cache.ts');
-      for (const line of await pruneCommand({ all: options.all, olderThanDays: options.olderThan })) console.log(line);
+      for (const line of await pruneCommand({ all: options.all, olderThanDays: options.olderThan }, await configuredEngines(options.file))) console.log(line);
     });
 
   addRepositoryCommands(cli);

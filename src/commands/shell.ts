@@ -1,12 +1,15 @@
 /**
  * `ndist shell <build>`: the build's machine with everything a build streams in (source at
  * /ndist/src, runtime, npm, the rendered script at /ndist/build.sh), and a shell (or a command)
- * attached to the terminal. The container is removed when it exits.
+ * attached to the terminal, on the engine the build would be routed to (see engine-pool.ts). The
+ * container is removed when it exits.
  */
 import { createReadStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { registerCleanup } from '../cleanup.ts';
 import { connectDocker, ndistLabels, proxyEnvironment } from '../machine/docker/client.ts';
+import { DockerEngine } from '../machine/docker/engine.ts';
+import { EnginePool, engineTargets, placementLine } from '../build/engine-pool.ts';
 import { BuildContainer } from '../machine/docker/container.ts';
 import { ensureMachineImage } from '../machine/docker/image.ts';
 import { packInputs } from '../machine/inputs.ts';
@@ -35,8 +38,15 @@ export async function openShell(build: BuildOptions, builder: BuilderOptions, co
   const removeSource = registerCleanup(source.cleanup);
   let container: BuildContainer | undefined;
   try {
-    const docker = await connectDocker();
-    const image = await ensureMachineImage(docker, machine, build.arch ?? machine.arch[0]!, io.log);
+    const arch = build.arch ?? machine.arch[0]!;
+    const targets = engineTargets(builder.engines);
+    const pool = await EnginePool.open(targets, DockerEngine.connect, builder.engines === undefined);
+    for (const engine of pool.unreachable) io.log(`WARNING: engine "${engine.name}" at ${engine.address} does not answer (${engine.reason})`);
+    const { member, emulated } = pool.choose(arch);
+    const { connection } = targets.find((target) => target.connection.name === member.name)!;
+    io.log(placementLine(member, arch, emulated));
+    const docker = await connectDocker(connection);
+    const image = await ensureMachineImage(docker, machine, arch, io.log, connection);
     const started = await BuildContainer.start(docker, image.tag, { labels: ndistLabels(build.name), env: proxyEnvironment() });
     container = started;
     const packager = await detectPackager(machine, async (shellCommand) => (await started.exec(['sh', '-c', shellCommand])) === 0);

@@ -2,9 +2,9 @@
  * `ndist bootstrap-image debian:<suite>`: create a base image with no image registry, for air-gapped
  * build farms (and this project's CI). debootstrap builds a minimal root file system from the
  * distro's package archive (its own default mirror unless one is given), which is imported into
- * the engine under the name the build machine's Dockerfile starts FROM. An arm64 image gets its own
- * name (arm64v8/debian:<suite>, Docker Hub's convention): a local image store holds one
- * architecture per tag.
+ * the engine under the name the build machine's Dockerfile starts FROM. An arm64 or armhf image gets
+ * its own name (arm64v8/debian:<suite>, arm32v7/debian:<suite>: Docker Hub's convention): a local
+ * image store holds one architecture per tag.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,12 +16,14 @@ import { registerCleanup } from '../cleanup.ts';
 import { LABEL, connectDocker, ndistLabels, sessionId } from './docker/client.ts';
 import { BuildContainer } from './docker/container.ts';
 import { BuildError, ConfigError } from '../errors.ts';
+import type { Arch } from '../options/types.ts';
+import { ARCH_NAMES, ARCHES } from '../util/arch.ts';
 
 export interface BootstrapOptions {
   /** Package archive to install from. Default: debootstrap's own default for the distro. */
   mirror?: string;
   /** Architecture of the image. Default: the host's. Foreign ones need qemu-user-static and binfmt. */
-  arch?: 'amd64' | 'arm64';
+  arch?: Arch;
   log?: (line: string) => void;
   /** The engine to create it in. Default: the one the docker CLI would use. The root file system is made on this host and streamed in over the Engine API, so a remote engine works too. */
   docker?: Docker;
@@ -33,17 +35,17 @@ export interface BootstrapOptions {
   secondStage?: 'host' | 'engine';
 }
 
-/** `debian:<suite>`, or `<arch-namespace>/debian:<suite>` as Docker Hub names per-arch images (arm64v8/debian:bookworm). */
-export const IMAGE_NAME = /^(?:(amd64|arm64v8)\/)?(debian):([a-z]+)$/;
-const NAMESPACE_ARCH = { amd64: 'amd64', arm64v8: 'arm64' } as const;
+const NAMESPACE_ARCH = Object.fromEntries(ARCHES.map((arch) => [ARCH_NAMES[arch].hubNamespace, arch])) as Record<string, Arch>;
+/** `debian:<suite>`, or `<arch-namespace>/debian:<suite>` as Docker Hub names per-arch images (arm64v8/debian:bookworm, arm32v7/debian:bookworm). */
+export const IMAGE_NAME = new RegExp(`^(?:(${Object.keys(NAMESPACE_ARCH).join('|')})/)?(debian):([a-z]+)$`);
 
 /** The suite and architecture an image name asks for; `--arch` must agree with an arch namespace. */
-export function parseBootstrapImage(image: string, arch?: 'amd64' | 'arm64'): { suite: string; arch?: 'amd64' | 'arm64' } {
+export function parseBootstrapImage(image: string, arch?: Arch): { suite: string; arch?: Arch } {
   const match = IMAGE_NAME.exec(image);
   if (!match) {
-    throw new ConfigError('image', `"${image}" is not supported; use debian:<suite> or arm64v8/debian:<suite>, e.g. debian:bookworm`);
+    throw new ConfigError('image', `"${image}" is not supported; use debian:<suite>, arm64v8/debian:<suite> or arm32v7/debian:<suite>, e.g. debian:bookworm`);
   }
-  const implied = match[1] ? NAMESPACE_ARCH[match[1] as keyof typeof NAMESPACE_ARCH] : undefined;
+  const implied = match[1] ? NAMESPACE_ARCH[match[1]] : undefined;
   if (implied && arch && implied !== arch) {
     throw new ConfigError('--arch', `is ${arch}, but ${image} names an ${implied} image`);
   }
@@ -76,16 +78,16 @@ function run(command: string, args: string[], log: (line: string) => void): Prom
 const CLEAN_APT = 'rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/cache/apt/archives/*.deb';
 
 /** Import the root file system in `root` into the engine as `image`, with Dockerfile-style `changes`. */
-function importRoot(docker: Docker, root: string, image: string, changes: string[], arch: string | undefined): Promise<string> {
+function importRoot(docker: Docker, root: string, image: string, changes: string[], arch: Arch | undefined): Promise<string> {
   const tar = spawn('tar', ['--numeric-owner', '-C', root, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
   return importTar(docker, tar.stdout, image, changes, arch);
 }
 
 /** Import a tar stream of a root file system into the engine as `image`. */
-async function importTar(docker: Docker, tar: NodeJS.ReadableStream, image: string, changes: string[], arch: string | undefined): Promise<string> {
+async function importTar(docker: Docker, tar: NodeJS.ReadableStream, image: string, changes: string[], arch: Arch | undefined): Promise<string> {
   const colon = image.lastIndexOf(':');
   const [repo, tag] = [image.slice(0, colon), image.slice(colon + 1)];
-  const response = (await docker.importImage(tar, { repo, tag, changes, ...(arch ? { platform: `linux/${arch}` } : {}) } as object)) as NodeJS.ReadableStream;
+  const response = (await docker.importImage(tar, { repo, tag, changes, ...(arch ? { platform: ARCH_NAMES[arch].platform } : {}) } as object)) as NodeJS.ReadableStream;
   let error: string | undefined;
   response.on('data', (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n').filter(Boolean)) {
@@ -105,7 +107,7 @@ async function importTar(docker: Docker, tar: NodeJS.ReadableStream, image: stri
  * system is exported and imported as `image` (not committed: the image would keep the helper's
  * labels and entrypoint). The container and the temporary image are removed whatever happens.
  */
-async function secondStageOnEngine(docker: Docker, root: string, image: string, suite: string, arch: string | undefined, log: (line: string) => void): Promise<string> {
+async function secondStageOnEngine(docker: Docker, root: string, image: string, suite: string, arch: Arch | undefined, log: (line: string) => void): Promise<string> {
   const stage1 = `ndist-bootstrap-stage1:${sessionId().replace(/[^A-Za-z0-9_.-]/g, '-')}-${suite}-${arch ?? 'host'}`;
   log(`importing the first stage as ${stage1}`);
   await importRoot(docker, root, stage1, [`LABEL ${LABEL}=true`], arch);

@@ -6,15 +6,13 @@ import { readFileSync } from 'node:fs';
 import type Docker from 'dockerode';
 import { BuildError } from '../errors.ts';
 import type { Arch } from '../options/types.ts';
+import { ARCH_NAMES, archOfEngine } from '../util/arch.ts';
 
-/** Architectures as `docker info` names them. */
-export const ENGINE_ARCH: Record<string, Arch> = { x86_64: 'amd64', amd64: 'amd64', aarch64: 'arm64', arm64: 'arm64' };
-const QEMU_NAME: Record<Arch, string> = { amd64: 'x86_64', arm64: 'aarch64' };
 
 /** Is `qemu-<name>` registered and enabled in this host's binfmt_misc? */
 export function binfmtEnabled(arch: Arch, dir = '/proc/sys/fs/binfmt_misc'): boolean {
   try {
-    return readFileSync(`${dir}/qemu-${QEMU_NAME[arch]}`, 'utf8').split('\n')[0] === 'enabled';
+    return readFileSync(`${dir}/qemu-${ARCH_NAMES[arch].qemu}`, 'utf8').split('\n')[0] === 'enabled';
   } catch {
     return false;
   }
@@ -26,11 +24,11 @@ export function binfmtEnabled(arch: Arch, dir = '/proc/sys/fs/binfmt_misc'): boo
  */
 export async function checkEmulation(docker: Docker, arch: Arch, log: (line: string) => void, local: boolean): Promise<void> {
   const info = (await docker.info()) as { Architecture?: string };
-  const engineArch = ENGINE_ARCH[info.Architecture ?? ''];
+  const engineArch = archOfEngine(info.Architecture ?? '');
   if (!engineArch || engineArch === arch) return;
   if (local && !binfmtEnabled(arch)) {
     throw new BuildError(
-      `building for ${arch} on this ${engineArch} engine needs QEMU emulation, and binfmt_misc has no enabled qemu-${QEMU_NAME[arch]}: ` +
+      `building for ${arch} on this ${engineArch} engine needs QEMU emulation, and binfmt_misc has no enabled qemu-${ARCH_NAMES[arch].qemu}: ` +
         'as root run `bash scripts/setup.sh` from ndist, or `apt-get install qemu-user-static binfmt-support` (see README, Troubleshooting)',
       { stage: 'container' },
     );

@@ -8,7 +8,8 @@ export type SourceSpec =
   /** A plain directory, copied as it is (node_modules and .git left out). */
   | { type: 'directory'; path: string };
 
-export type Arch = 'amd64' | 'arm64';
+/** Debian's architecture names: x86-64, 64-bit ARM, 32-bit ARM hard float (ARMv7). */
+export type Arch = 'amd64' | 'arm64' | 'armhf';
 export type Compression = 'xz' | 'gzip' | 'zstd' | 'none';
 
 export interface BuildOptions {

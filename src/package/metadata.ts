@@ -16,6 +16,7 @@ import { checkNodeInRange, enginesNodeRange } from './engines.ts';
 import { detectPackageManager } from './package-manager.ts';
 import type { BuildStep, Command, ManPage, PackageSpec } from './spec.ts';
 import type { BuildOptions } from '../options/types.ts';
+import { ARCH_NAMES } from '../util/arch.ts';
 import { globPattern, matchesAny } from '../in-machine/stage-app.ts';
 import { checkEntry, checkHomepage, checkPackageVersion, requireText } from '../options/validate.ts';
 import { planWorkspace } from './workspace.ts';
@@ -196,7 +197,6 @@ export function resolvePackage(options: BuildOptions, machine: Machine, rootDir:
     throw new ConfigError('arch', `machine ${machine.id} builds ${machine.arch.join(', ')}, not ${arch}`);
   }
   const iteration = options.iteration ?? '1';
-  const rpmArch = arch === 'amd64' ? 'x86_64' : 'aarch64';
   // Values from package.json end up in control fields and command lines: one line each, like the options.
   const fromPackageJson = (field: string, value: string | undefined) => (value === undefined ? undefined : requireText(`package.json ${field}`, value, { max: 500 }));
   const format = formatOf(machine.format);
@@ -208,13 +208,16 @@ export function resolvePackage(options: BuildOptions, machine: Machine, rootDir:
     if (value !== undefined && value !== false && (typeof value !== 'object' || Object.keys(value).length > 0)) throw new ConfigError(field, `cannot be written in a .${format.name} package (machine ${machine.id}): ${why}`);
   }
   const contents = resolveContents(options, sourceDir);
+  const userDeps = (options.runtimeDeps ?? []).map((dep, index) => dep.split(' | ').map((alternative) => resolvePackageName(machine, alternative, `runtimeDeps[${index}]`)).join(' | '));
+  // What Node's own binary needs on this architecture (armhf: libatomic), unless the build lists it.
+  const nodeNeeds = ARCH_NAMES[arch].nodeNeeds[machine.format].filter((need) => !userDeps.some((dep) => dep.split(/[ (|]/)[0] === need));
   const lifecycle = resolveLifecycle(options, machine, contents, sourceDir, description, `${version}-${iteration}`);
   return {
     app: options.app,
     version,
     iteration,
     arch,
-    nodeArch: arch === 'amd64' ? 'x64' : 'arm64',
+    nodeArch: ARCH_NAMES[arch].node,
     maintainer: options.maintainer ?? fromPackageJson('author', maintainerFrom(pkg.author)) ?? `${options.app} maintainers <root@localhost>`,
     description,
     license: options.license ?? fromPackageJson('license', pkg.license),
@@ -222,9 +225,8 @@ export function resolvePackage(options: BuildOptions, machine: Machine, rootDir:
     entry,
     commands: commandsFrom(pkg, options.app, entry, scriptOf),
     manPages: manPagesFrom(pkg, sourceDir),
-    rpmArch,
-    runtimeDeps: [...(options.runtimeDeps ?? []).map((dep, index) => dep.split(' | ').map((alternative) => resolvePackageName(machine, alternative, `runtimeDeps[${index}]`)).join(' | ')), ...(shared ? [runtimeDependency(options.node)] : [])]
-      .map((dep) => format.relation(dep)),
+    rpmArch: ARCH_NAMES[arch].rpm,
+    runtimeDeps: [...userDeps, ...nodeNeeds, ...(shared ? [runtimeDependency(options.node)] : [])].map((dep) => format.relation(dep)),
     buildDeps: (options.buildDeps ?? []).map((dep, index) => resolvePackageName(machine, dep, `buildDeps[${index}]`)),
     compression: options.compression ?? machine.compression,
     format: machine.format,

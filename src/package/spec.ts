@@ -5,6 +5,7 @@ import type { Contents } from './contents.ts';
 import type { Lifecycle } from './service.ts';
 import type { WorkspacePlan } from './workspace.ts';
 import type { Arch, Compression } from '../options/types.ts';
+import type { ArchNames } from '../util/arch.ts';
 
 export interface PackageSpec {
   app: string;
@@ -12,10 +13,10 @@ export interface PackageSpec {
   version: string;
   iteration: string;
   arch: Arch;
-  /** Node's name for the architecture: x64 or arm64. */
-  nodeArch: 'x64' | 'arm64';
-  /** RPM's name for the architecture: x86_64 or aarch64. */
-  rpmArch: 'x86_64' | 'aarch64';
+  /** Node's name for the architecture: x64, arm64 or armv7l. */
+  nodeArch: ArchNames['node'];
+  /** RPM's name for the architecture: x86_64, aarch64 or armv7hl. */
+  rpmArch: ArchNames['rpm'];
   maintainer: string;
   description: string;
   license?: string;

@@ -18,7 +18,7 @@ export interface PackageFile {
   name: string;
   /** The full version: `1.1.0-1deb12` (deb), `1.1.0-1` (rpm), with `epoch:` when there is one. */
   version: string;
-  /** deb: amd64, arm64; rpm: x86_64, aarch64, noarch. */
+  /** deb: amd64, arm64, armhf; rpm: x86_64, aarch64, armv7hl, noarch. */
   arch: string;
   /** Names of the packages it depends on (versions left out). */
   depends: string[];

@@ -1,9 +1,10 @@
 /**
- * End to end: an arm64 .deb of a fixture app (a native addon compiled for arm64, linked against
+ * End to end, the ARM architectures under QEMU on this amd64 host. arm64: an arm64 .deb of a fixture app (a native addon compiled for arm64, linked against
  * the distro's libsqlite3) is built on this amd64 host under QEMU emulation, then installed and run
  * in a clean arm64 Debian 12 container (arm64v8/debian:bookworm, also run through QEMU). The fixture
  * is native-link rather than hello-app: compiling better-sqlite3's bundled sqlite under QEMU took
  * ~10 minutes, most of CI's time, and proves nothing a one-file addon does not.
+ * armhf is in test/e2e-slow/armhf.test.ts (`npm run test:e2e:armhf`), outside CI's time budget.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -19,11 +19,12 @@ import { planBuild } from '../../src/build/plan.ts';
 import type { RuntimeArchive } from '../../src/build/runtime.ts';
 import { renderScript, specValue } from '../../src/machine/script.ts';
 import type { Arch, BuildOptions } from '../../src/options/types.ts';
+import { ARCH_NAMES } from '../../src/util/arch.ts';
 
 const FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/hello-app');
 const npm: RuntimeArchive = { kind: 'npm', version: '10.9.9', source: 'npm', file: '/cache/npm.tgz', root: 'package', checksum: 'sha512-00' };
 const runtimeFor = (arch: Arch): RuntimeArchive => {
-  const nodeArch = arch === 'amd64' ? 'x64' : 'arm64';
+  const nodeArch = ARCH_NAMES[arch].node;
   return { kind: 'node', version: '22.23.3', source: 'npm', file: `/cache/node-${nodeArch}.tgz`, root: 'package', checksum: 'sha512-00' };
 };
 const hasRpmspec = (() => {
@@ -67,7 +68,7 @@ describe('every default machine renders', () => {
           const last = script.trimEnd().split('\n').at(-1)!;
           assert.ok(last.startsWith(packager === 'fpm' ? 'fpm -s dir -t ' + machine.format : packager), last);
           if (Object.keys(machine.packages).length > 0) assert.match(script, machine.script.endsWith('redhat.sh.hbs') ? /^dnf install .* (libsqlite3-dev|sqlite-devel)$/m : /apt-get install .* (libsqlite3-dev|sqlite-devel)$/m);
-          assert.equal(spec.fileName, machine.format === 'rpm' ? `hello-app-1.0.0-1.${arch === 'amd64' ? 'x86_64' : 'aarch64'}.rpm` : `hello-app_1.0.0-1_${arch}.deb`);
+          assert.equal(spec.fileName, machine.format === 'rpm' ? `hello-app-1.0.0-1.${{ amd64: 'x86_64', arm64: 'aarch64', armhf: 'armv7hl' }[arch]}.rpm` : `hello-app_1.0.0-1_${arch}.deb`);
           if (machine.format === 'rpm' && packager === 'fpm') assert.match(last, / --rpm-digest sha256 /);
         });
       }

@@ -127,7 +127,7 @@ describe('config files', () => {
     const message = configError(() => parseConfig({ engines: [{ name: 'arm box', host: 'docker.example:2375', arch: ['arm'] }], builds: [build] }, 'f.json'));
     assert.match(message, /field "engines\[0\]\.name": "arm box" is not a name of letters, digits and \. _ - like "arm-box"/);
     assert.match(message, /field "engines\[0\]\.host": "docker\.example:2375" is not unix:\/\/\/path\/to\/docker\.sock, tcp:\/\/host:port or ssh:\/\/user@host/);
-    assert.match(message, /field "engines\[0\]\.arch\[0\]": is "arm"; allowed: amd64, arm64/);
+    assert.match(message, /field "engines\[0\]\.arch\[0\]": is "arm"; allowed: amd64, arm64, armhf/);
     const file = path.join(dir, 'engines.json');
     await writeFile(file, JSON.stringify({ engines: [{ name: 'server', host: 'tcp://build.invalid:2376', tls: { ca: 'certs/ca.pem' } }, { name: 'local' }], builds: [build] }));
     assert.deepEqual(configBuilds(file).builder.engines, [{ name: 'server', host: 'tcp://build.invalid:2376', tls: { ca: path.join(dir, 'certs', 'ca.pem') } }, { name: 'local' }]);

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { machineBuildArgs, machineImageTag } from '../../src/machine/docker/image.ts';
+import type Docker from 'dockerode';
+import { ensureMachineImage, machineBuildArgs, machineImageTag } from '../../src/machine/docker/image.ts';
 import { loadMachines, type Machine } from '../../src/machine/catalogue.ts';
 
 let dir: string;
@@ -48,5 +49,76 @@ describe('machine image tags', () => {
     const machines = loadMachines();
     const tags = await Promise.all(['debian-bullseye', 'debian-bookworm', 'debian-trixie', 'ubuntu-noble'].map((id) => machineImageTag(machines.get(id)!, 'amd64')));
     assert.equal(new Set(tags.map((tag) => tag.split(':')[1])).size, 4);
+  });
+});
+
+/**
+ * An engine holding `images`; a build adds its tag once its (slow) build finishes. Every look-up
+ * yields to the event loop first, as a real one does, which is where concurrent builds interleave.
+ */
+function fakeEngine(images: Set<string>) {
+  const built: string[] = [];
+  const docker = {
+    getImage: (name: string) => ({
+      inspect: async () => {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (images.has(name)) return { Id: `sha256:${'0'.repeat(64)}` };
+        throw Object.assign(new Error(`no such image: ${name}`), { statusCode: 404 });
+      },
+    }),
+    buildImage: async (context: NodeJS.ReadableStream & { destroy?: () => void }, options: { t: string }) => {
+      context.destroy?.();
+      built.push(options.t);
+      return options.t;
+    },
+    modem: {
+      followProgress: (tag: string, done: (error: Error | null) => void) => setTimeout(() => {
+        images.add(tag);
+        done(null);
+      }, 20),
+    },
+  };
+  return { docker: docker as unknown as Docker, built };
+}
+
+describe('ensureMachineImage', () => {
+  test('builds a missing image once for builds that need it at the same time on one engine, once more on another engine', async () => {
+    const one = fakeEngine(new Set(['debian:bookworm']));
+    const other = fakeEngine(new Set(['debian:bookworm']));
+    const lines: string[] = [];
+    const log = (line: string) => lines.push(line);
+    const results = await Promise.all([
+      ensureMachineImage(one.docker, machine(), 'amd64', log, { name: 'one', local: true }),
+      ensureMachineImage(one.docker, machine(), 'amd64', log, { name: 'one', local: true }),
+      ensureMachineImage(one.docker, machine(), 'amd64', log, { name: 'one', local: true }),
+      ensureMachineImage(other.docker, machine(), 'amd64', log, { name: 'other', local: true }),
+    ]);
+    const tag = await machineImageTag(machine(), 'amd64');
+    assert.deepEqual(one.built, [tag], 'built once on engine one');
+    assert.deepEqual(other.built, [tag], 'built once on engine other');
+    assert.ok(results.every((result) => result.tag === tag));
+    assert.equal(lines.filter((line) => line === `image: waited for ${tag}, which another build made`).length, 2, lines.join('\n'));
+    // Present now: a later build finds it and builds nothing.
+    await ensureMachineImage(one.docker, machine(), 'amd64', log, { name: 'one', local: true });
+    assert.deepEqual(one.built, [tag]);
+  });
+
+  test('a failed build fails every build waiting for it, and the next build tries again', async () => {
+    const engine = fakeEngine(new Set(['debian:bookworm']));
+    let fail = true;
+    const follow = engine.docker.modem.followProgress.bind(engine.docker.modem);
+    engine.docker.modem.followProgress = ((tag: string, done: (error: Error | null) => void, onEvent: (event: object) => void) => {
+      if (!fail) return follow(tag as never, done as never);
+      setTimeout(() => {
+        onEvent({ error: 'apt-get failed' });
+        done(null);
+      }, 20);
+    }) as never;
+    const attempts = [0, 1].map(() => ensureMachineImage(engine.docker, machine(), 'amd64', () => undefined, { name: 'e', local: true }));
+    for (const attempt of attempts) await assert.rejects(attempt, /building the image of machine m failed: apt-get failed/);
+    assert.equal(engine.built.length, 1);
+    fail = false;
+    await ensureMachineImage(engine.docker, machine(), 'amd64', () => undefined, { name: 'e', local: true });
+    assert.equal(engine.built.length, 2);
   });
 });

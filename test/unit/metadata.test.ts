@@ -417,6 +417,20 @@ describe('resolvePackage: rpm machines', () => {
     assert.equal(arm.nodeArch, 'arm64');
   });
 
+  test('armhf: armv7hl in rpm, armv7l node, and node\'s libatomic a dependency in either format unless listed', () => {
+    const machines = loadMachines();
+    const rpm = resolve({ version: '1.0.0' }, ['index.js'], { arch: 'armhf' }, findMachine(machines, 'debian-bookworm-rpm'));
+    assert.equal(rpm.fileName, 'demo-1.0.0-1.armv7hl.rpm');
+    assert.equal(rpm.nodeArch, 'armv7l');
+    assert.deepEqual(rpm.runtimeDeps, ['libatomic']);
+    const deb = resolve({ version: '1.0.0' }, ['index.js'], { arch: 'armhf', runtimeDeps: ['@sqlite'] }, findMachine(machines, 'debian-bookworm'));
+    assert.equal(deb.fileName, 'demo_1.0.0-1_armhf.deb');
+    assert.deepEqual(deb.runtimeDeps, ['libsqlite3-0', 'libatomic1']);
+    assert.deepEqual(resolve({ version: '1.0.0' }, ['index.js'], { arch: 'armhf', runtimeDeps: ['libatomic1 (>= 12)'] }, findMachine(machines, 'debian-bookworm')).runtimeDeps, ['libatomic1 (>= 12)']);
+    assert.deepEqual(resolve({ version: '1.0.0' }, ['index.js'], { arch: 'arm64' }, findMachine(machines, 'debian-bookworm')).runtimeDeps, []);
+    assert.throws(() => resolve({ version: '1.0.0' }, ['index.js'], { arch: 'armhf' }, findMachine(machines, 'ubuntu-noble')), configError('arch', /builds amd64, arm64, not armhf/));
+  });
+
   test('runtimeDeps in RPM syntax, @names from the machine', () => {
     const rpm = findMachine(loadMachines(), 'almalinux-9');
     const spec = resolve({ version: '1.0.0' }, ['index.js'], { runtimeDeps: ['@sqlite', 'glibc (>= 2.34)', 'a (<< 2) | b (>> 1)', 'c (= 1.0)'], buildDeps: ['@sqlite-dev', 'make'] }, rpm);

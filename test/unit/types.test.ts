@@ -16,7 +16,7 @@ import type { Arch, BuildOptions, BuildResult, Compression, SourceSpec } from '.
 import { validateBuild } from '../../src/options/validate.ts';
 
 // `satisfies Record<T, true>` fails to compile when a member of the union is missing or extra.
-const ARCHES = Object.keys({ amd64: true, arm64: true } satisfies Record<Arch, true>) as Arch[];
+const ARCHES = Object.keys({ amd64: true, arm64: true, armhf: true } satisfies Record<Arch, true>) as Arch[];
 const COMPRESSIONS = Object.keys({ xz: true, gzip: true, zstd: true, none: true } satisfies Record<Compression, true>) as Compression[];
 const SOURCE_TYPES = Object.keys({ git: true, gitDirectory: true, directory: true } satisfies Record<SourceSpec['type'], true>);
 
@@ -32,7 +32,7 @@ function build(changes: Partial<BuildOptions> = {}): BuildOptions {
 
 describe('types', () => {
   test('every Arch is accepted by validateBuild', () => {
-    assert.deepEqual(ARCHES, ['amd64', 'arm64']);
+    assert.deepEqual(ARCHES, ['amd64', 'arm64', 'armhf']);
     for (const arch of ARCHES) assert.doesNotThrow(() => validateBuild(build({ arch })));
   });
 

@@ -218,10 +218,10 @@ describe('validateBuild: buildMachine and arch', () => {
     rejects({ buildMachine: undefined }, 'buildMachine', /is required/);
   });
 
-  test('arch is amd64 or arm64', () => {
+  test('arch is amd64, arm64 or armhf', () => {
     accepts({ arch: 'amd64' });
-    rejects({ arch: 'i386' }, 'arch', /is "i386"; allowed: amd64, arm64/);
-    rejects({ arch: 'x64' }, 'arch', /allowed: amd64, arm64/);
+    rejects({ arch: 'i386' }, 'arch', /is "i386"; allowed: amd64, arm64, armhf/);
+    rejects({ arch: 'x64' }, 'arch', /allowed: amd64, arm64, armhf/);
   });
 });
 

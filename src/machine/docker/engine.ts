@@ -2,7 +2,8 @@
 import type Docker from 'dockerode';
 import type { Arch } from '../../options/types.ts';
 import type { Machine } from '../catalogue.ts';
-import { ENGINE_ARCH, checkEmulation } from '../emulation.ts';
+import { checkEmulation } from '../emulation.ts';
+import { archOfEngine } from '../../util/arch.ts';
 import type { ContainerSpec, Engine, EngineInfo, MachineContainer } from '../engine.ts';
 import { LABEL, connectDocker, pingDocker } from './client.ts';
 import { defaultConnection, type EngineConnection } from './connection.ts';
@@ -27,7 +28,7 @@ export class DockerEngine implements Engine {
   async info(): Promise<EngineInfo> {
     await pingDocker(this.docker);
     const info = (await this.docker.info()) as { Architecture?: string; NCPU?: number };
-    return { arch: ENGINE_ARCH[info.Architecture ?? ''], cpus: info.NCPU ?? 1 };
+    return { arch: archOfEngine(info.Architecture ?? ''), cpus: info.NCPU ?? 1 };
   }
 
   imageId(tag: string): Promise<string | undefined> {

@@ -15,6 +15,7 @@ import type { Machine } from '../catalogue.ts';
 import type { Arch } from '../../options/types.ts';
 import { LABEL, proxyEnvironment } from './client.ts';
 import { IMAGE_NAME, bootstrapImage } from '../bootstrap.ts';
+import { ARCH_NAMES } from '../../util/arch.ts';
 
 async function listFiles(dir: string, prefix = ''): Promise<string[]> {
   const files: string[] = [];
@@ -78,7 +79,7 @@ async function buildImage(docker: Docker, machine: Machine, arch: Arch, tag: str
     labels: { [LABEL]: 'true', [`${LABEL}.machine`]: machine.id, [`${LABEL}.arch`]: arch },
     buildargs: { ...proxyEnvironment(), ...machineBuildArgs(machine, arch) },
     // Pulls the base image for this architecture where a registry is reachable.
-    ...(pull ? { platform: `linux/${arch}` } : {}),
+    ...(pull ? { platform: ARCH_NAMES[arch].platform } : {}),
     rm: true,
     forcerm: true,
   });
@@ -97,7 +98,7 @@ async function buildImage(docker: Docker, machine: Machine, arch: Arch, tag: str
   if (failure) {
     let hint = '';
     if (base && !(await imageExists(docker, base))) {
-      const bootstrappable = /^(arm64v8\/)?debian:[a-z]+$/.test(base);
+      const bootstrappable = IMAGE_NAME.test(base);
       hint = `; its base image ${base} is not on this engine and could not be pulled${bootstrappable ? `: create it offline with \`ndist bootstrap-image ${base}\`` : ' (pull it where a registry is reachable, or docker load it)'}`;
     }
     throw new BuildError(`building the image of machine ${machine.id} failed: ${failure}${hint}`, { stage: 'image' });
@@ -110,7 +111,7 @@ const PULL_TIMEOUT_MS = 120_000;
 /** Pull `image` for `arch`; false when no registry gives it (every event checked: followProgress hides errors). */
 async function pulled(docker: Docker, image: string, arch: Arch): Promise<boolean> {
   const attempt = (async () => {
-    const stream = await docker.pull(image, { platform: `linux/${arch}` });
+    const stream = await docker.pull(image, { platform: ARCH_NAMES[arch].platform });
     return new Promise<boolean>((resolve) => {
       let failed = false;
       docker.modem.followProgress(stream, (error: Error | null) => resolve(!error && !failed), (event: BuildEvent) => {
@@ -127,35 +128,40 @@ async function pulled(docker: Docker, image: string, arch: Arch): Promise<boolea
   }
 }
 
-/** Base images being created, by engine and name: concurrent builds create one once. */
-const baseCreations = new Map<string, Promise<void>>();
+/** Base images being looked for (and created when missing), by engine and name: concurrent builds create one once. */
+const baseCreations = new Map<string, { done: Promise<void>; creating: boolean }>();
 
 /**
  * Zero setup: a Debian base image missing on the engine is pulled when a registry has it, else
  * created there with debootstrap (run on this host, its root file system streamed to the engine
  * over the API). Other missing base images are left to the image build, which pulls them or fails
- * with a hint.
+ * with a hint. The look-up is registered before its first await, so a second build asking for the
+ * same image on the same engine always waits for the first rather than racing it.
  */
 async function ensureBaseImage(docker: Docker, base: string, arch: Arch, log: (line: string) => void, engine: EngineRef): Promise<void> {
+  if (!IMAGE_NAME.test(base)) return;
   const engineName = engine.name;
-  if (!IMAGE_NAME.test(base) || (await imageExists(docker, base))) return;
   const key = `${engineName}\0${base}`;
-  let creation = baseCreations.get(key);
-  if (!creation) {
-    creation = (async () => {
-      if (await pulled(docker, base, arch)) {
-        log(`image: pulled base image ${base}`);
-        return;
-      }
-      const where = engine.local ? 'on this host' : 'its second stage in a helper container on the engine';
-      log(`image: base image ${base} is not on engine "${engineName}" and no registry gives it: creating it with debootstrap, ${where} (a few minutes; \`ndist bootstrap-image ${base}\` does the same ahead of time)`);
-      await bootstrapImage(base, { arch, docker, log: (line) => log(`image: bootstrap: ${line}`), secondStage: engine.local ? 'host' : 'engine' });
-    })().finally(() => baseCreations.delete(key));
-    baseCreations.set(key, creation);
-  } else {
-    log(`image: waiting for base image ${base}, which another build is creating`);
+  const underway = baseCreations.get(key);
+  if (underway) {
+    await underway.done;
+    if (underway.creating) log(`image: waited for base image ${base}, which another build made`);
+    return;
   }
-  await creation;
+  const entry = { done: Promise.resolve(), creating: false };
+  entry.done = (async () => {
+    if (await imageExists(docker, base)) return;
+    entry.creating = true;
+    if (await pulled(docker, base, arch)) {
+      log(`image: pulled base image ${base}`);
+      return;
+    }
+    const where = engine.local ? 'on this host' : 'its second stage in a helper container on the engine';
+    log(`image: base image ${base} is not on engine "${engineName}" and no registry gives it: creating it with debootstrap, ${where} (a few minutes; \`ndist bootstrap-image ${base}\` does the same ahead of time)`);
+    await bootstrapImage(base, { arch, docker, log: (line) => log(`image: bootstrap: ${line}`), secondStage: engine.local ? 'host' : 'engine' });
+  })().finally(() => baseCreations.delete(key));
+  baseCreations.set(key, entry);
+  await entry.done;
 }
 
 /** The engine an image is for: its name, and whether it runs on this host. */
@@ -164,30 +170,37 @@ export interface EngineRef {
   local: boolean;
 }
 
-/** Builds under way by engine and tag, so that concurrent builds on one machine build its image once per engine. */
-const imageBuilds = new Map<string, Promise<void>>();
+/** Machine images being looked for (and built when missing), by engine and tag: concurrent builds on one machine build its image once per engine. */
+const imageBuilds = new Map<string, { done: Promise<void>; building: boolean }>();
 
-/** The image of `machine` on `engine`, built from its Dockerfile when missing. Returns the tag and image id. */
+/**
+ * The image of `machine` on `engine`, built from its Dockerfile when missing. Returns the tag and
+ * image id. The look-up is registered before its first await: two builds needing the same missing
+ * image on one engine build it once, the second waiting for the first.
+ */
 export async function ensureMachineImage(docker: Docker, machine: Machine, arch: Arch, log: (line: string) => void, engine: EngineRef = { name: 'default', local: true }): Promise<{ tag: string; id: string }> {
   const tag = await machineImageTag(machine, arch);
   const key = `${engine.name}\0${tag}`;
-  const underway = imageBuilds.get(key);
-  if (underway) {
-    log(`image: waiting for ${tag}, which another build is making`);
-    await underway;
-  } else if (!(await imageExists(docker, tag))) {
-    if (!machine.dockerfile) {
-      throw new BuildError(`image ${tag} of machine ${machine.id} is not on this engine; pull or build it first`, { stage: 'image' });
-    }
-    const base = machine.baseImage?.[arch];
-    const build = (async () => {
+  let entry = imageBuilds.get(key);
+  const joined = entry !== undefined;
+  if (!entry) {
+    const made = { done: Promise.resolve(), building: false };
+    made.done = (async () => {
+      if (await imageExists(docker, tag)) return;
+      if (!machine.dockerfile) {
+        throw new BuildError(`image ${tag} of machine ${machine.id} is not on this engine; pull or build it first`, { stage: 'image' });
+      }
+      made.building = true;
+      const base = machine.baseImage?.[arch];
       if (base) await ensureBaseImage(docker, base, arch, log, engine);
       log(`image: building ${tag} from ${machine.dockerfile}`);
       await buildImage(docker, machine, arch, tag, log);
     })().finally(() => imageBuilds.delete(key));
-    imageBuilds.set(key, build);
-    await build;
+    imageBuilds.set(key, made);
+    entry = made;
   }
+  await entry.done;
+  if (joined && entry.building) log(`image: waited for ${tag}, which another build made`);
   const { Id } = await docker.getImage(tag).inspect();
   log(`image: ${tag} (${Id.slice(7, 19)})`);
   return { tag, id: Id };

@@ -1,6 +1,7 @@
 /** The .rpm format: RPM's architecture names and relation syntax, rpm's scriptlet argument. */
 import type { Format } from '../format.ts';
 import type { Hooks } from '../../options/types.ts';
+import { ARCH_NAMES } from '../../util/arch.ts';
 
 /**
  * A Debian relation (`name (>= 1.2) | other`) in RPM's syntax (`(name >= 1.2 or other)`): `<<`/`>>`
@@ -23,7 +24,7 @@ const RPM_EVENTS: Record<keyof Hooks, string> = {
 
 export const rpm: Format = {
   name: 'rpm',
-  arch: (arch) => (arch === 'amd64' ? 'x86_64' : 'aarch64'),
+  arch: (arch) => ARCH_NAMES[arch].rpm,
   fileName: ({ name, version, iteration, arch }) => `${name}-${version}-${iteration}.${rpm.arch(arch)}.rpm`,
   relation: rpmRelation,
   unitDir: () => '/usr/lib/systemd/system',
