@@ -51,7 +51,7 @@ describe('ndist CLI', () => {
     assert.match((await ndist(['build', '--help'], tmp)).stdout, /--dry-run[\s\S]*--verbose/);
     const bootstrap = await ndist(['bootstrap-image', 'ubuntu:noble'], tmp);
     assert.equal(bootstrap.code, 2, 'a configuration error');
-    assert.match(bootstrap.stderr, /"ubuntu:noble" is not supported; use debian:<suite> or arm64v8\/debian:<suite>/);
+    assert.match(bootstrap.stderr, /"ubuntu:noble" is not supported; use debian:<suite>, arm64v8\/debian:<suite> or arm32v7\/debian:<suite>/);
   });
 
   it('init in a CommonJS project, then list, render and a dry run work on it', async () => {
