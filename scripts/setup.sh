@@ -47,6 +47,8 @@ missing=()
 for tool in gpg:gnupg debsigs:debsigs rpmsign:rpm lintian:lintian apt-ftparchive:apt-utils createrepo_c:createrepo-c; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
 done
+# dpkg's Perl modules: the tests read .changes files with dpkg's own parser (lintian brings them too).
+perl -MDpkg::Control -e 1 >/dev/null 2>&1 || missing+=(libdpkg-perl)
 [ ${#missing[@]} -eq 0 ] || { say "installing ${missing[*]}"; apt_install "${missing[@]}"; }
 
 host_arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
