@@ -11,6 +11,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import semver from 'semver';
 import { ConfigError } from '../errors.ts';
 
 /** Yarn 2+ ("Berry") is its own kind: another CLI package, lockfile, config file and commands. */
@@ -40,6 +41,8 @@ export const DEFAULT_VERSIONS: Record<Exclude<ManagerKind, 'npm'>, string> = { p
 
 /** The npm CLI in every build machine (the `npm` option's default); npm is always there, whatever installs the app. */
 export const DEFAULT_NPM_VERSION = '10.9.9';
+/** The first npm with `npm sbom`, which the licences and SBOM step runs with the build's npm. */
+export const NPM_WITH_SBOM = '9.5.0';
 
 /** pnpm-lock.yaml's lockfileVersion → the pnpm line that writes it. Newer pnpm reads older locks, not the reverse. */
 const PNPM_FOR_LOCKFILE: Record<string, string> = { '9.0': '10.34.9', '6.0': '8.15.9', '5.4': '7.33.7' };
@@ -139,6 +142,13 @@ export function detectPackageManager(sourceDir: string, option?: string, npmOpti
     throw new ConfigError('.yarnrc.yml', "sets no nodeLinker, so Yarn uses Plug'n'Play, which ndist does not package (it ships a node_modules tree): add `nodeLinker: node-modules` to .yarnrc.yml, run `yarn install` and commit yarn.lock");
   }
 
+  if (named && kind === 'npm' && semver.lt(named.version, NPM_WITH_SBOM)) {
+    // A project's own pin of an older npm (typescript 5.9 names npm 8.19.4) installs with ndist's npm,
+    // which reads the same lockfiles; an explicit option asking for one is a mistake to fix.
+    if (option !== undefined) throw new ConfigError('packageManager', `names npm ${named.version}, which has no \`npm sbom\` (the SBOM step runs it): name npm ${NPM_WITH_SBOM} or later, e.g. "npm@${DEFAULT_NPM_VERSION}"`);
+    const version = npmOption ?? DEFAULT_NPM_VERSION;
+    return { kind, version, from: `${npmOption ? 'the npm option' : 'the default'}: ${named.field} names npm ${named.version}, older than the ${NPM_WITH_SBOM} the SBOM step needs`, lockfile: lock.file };
+  }
   if (named) {
     const spec: PackageManagerSpec = { kind: kind!, version: named.version, from: named.from, lockfile: lock.file, ...(named.hash ? { hash: named.hash } : {}) };
     // The `npm` option pins npm's version; a packageManager naming another npm is a contradiction.

@@ -80,6 +80,9 @@ const APPS: CorpusApp[] = [
     spec: 'yarn@1.22.22',
     integrity: 'sha512-prL3kGtyG7o9Z9Sv8IPfBNrWTDmXB4Qbes8A9rEzt6wkJV8mUvoirjU0Mp3GGAU06Y0XQyA3/2/RQFVuK7MTfg==',
     shape: 'CLI with two bins (yarn, yarnpkg), one bundled plain-JS file, a harmless `preinstall` script',
+    // Its package.json names yarn@1.22.17 (the manager of its own repository); the corpus keeps an
+    // npm lockfile, so the build says npm installs it.
+    options: { packageManager: 'npm@10.9.9' },
     inspect(deb) {
       assert.match(debFiles(deb), /\/opt\/yarn\/app\/lib\/cli\.js$/m);
     },

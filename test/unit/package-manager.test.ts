@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
 import { managerCommands } from '../../src/build/install-commands.ts';
 import { checkLockfile } from '../../src/package/lockfile.ts';
-import { DEFAULT_VERSIONS, detectPackageManager, parseManagerField } from '../../src/package/package-manager.ts';
+import { DEFAULT_NPM_VERSION, DEFAULT_VERSIONS, detectPackageManager, parseManagerField } from '../../src/package/package-manager.ts';
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
@@ -43,6 +43,16 @@ describe('detectPackageManager', () => {
   it("takes package.json's packageManager, with its hash", () => {
     const dir = source({ 'pnpm-lock.yaml': PNPM_LOCK }, { packageManager: `pnpm@10.20.0+sha512.${HASH}` });
     assert.deepEqual(detectPackageManager(dir), { kind: 'pnpm', version: '10.20.0', from: "package.json's packageManager", lockfile: 'pnpm-lock.yaml', hash: { algorithm: 'sha512', hex: HASH } });
+  });
+
+  it("installs with ndist's npm when package.json pins an npm without `npm sbom`, saying why; refuses the option naming one", () => {
+    const dir = source({ 'package-lock.json': NPM_LOCK }, { packageManager: 'npm@8.19.4' });
+    const manager = detectPackageManager(dir);
+    assert.deepEqual([manager.kind, manager.version], ['npm', DEFAULT_NPM_VERSION]);
+    assert.match(manager.from, /^the default: package\.json's packageManager "npm@8\.19\.4" names npm 8\.19\.4, older than the 9\.5\.0 the SBOM step needs$/);
+    assert.equal(detectPackageManager(dir, undefined, '10.8.0').version, '10.8.0');
+    assert.equal(detectPackageManager(source({ 'package-lock.json': NPM_LOCK }, { packageManager: 'npm@9.5.0' })).version, '9.5.0');
+    refused(() => detectPackageManager(dir, 'npm@9.4.2'), 'packageManager', /names npm 9\.4\.2, which has no `npm sbom`.*"npm@10\.9\.9"/);
   });
 
   it('lets the packageManager option override the field', () => {
