@@ -173,9 +173,15 @@ describe('shared runtime packages', { timeout: 15 * 60_000 }, () => {
       return result.output;
     };
     await sh('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rpm >/dev/null');
-    // No --nodeps: rpm resolves the app's Requires against the runtime package given with it.
+    // No --nodeps for the app: rpm resolves its Requires against the runtime package.
     assert.match(await sh(`rpm -i --force-debian /tmp/app-a-1.0.0-1.x86_64.rpm`, 1), new RegExp(`ndist-node-${NODE} = ${NODE}-1 is needed by app-a`));
-    await sh(`rpm -i --force-debian /tmp/${runtimeRpm} /tmp/app-a-1.0.0-1.x86_64.rpm`);
+    // The runtime package requires its glibc floor (libc.so.6(GLIBC_…)(64bit)…), which this Debian
+    // root's rpm database does not know: it alone is installed with --nodeps, the app then without.
+    const unmet = await host.sh(`rpm -i --force-debian /tmp/${runtimeRpm}`);
+    assert.notEqual(unmet.code, 0, unmet.output);
+    assert.match(unmet.output, /libc\.so\.6\(GLIBC_2\.\d+\)\(64bit\) is needed by ndist-node/);
+    await sh(`rpm -i --force-debian --nodeps /tmp/${runtimeRpm}`);
+    await sh(`rpm -i --force-debian /tmp/app-a-1.0.0-1.x86_64.rpm`);
     assert.match(await sh('app-a'), new RegExp(`^app-a 1\\.0\\.0 on node v${NODE}: 3600000$`, 'm'));
     assert.match(await sh(`rpm -e ndist-node-${NODE}`, 1), /is needed by \(installed\) app-a/);
   });
