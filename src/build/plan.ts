@@ -26,7 +26,7 @@ import type { BuildOptions } from '../options/types.ts';
 import type { RuntimeArchive } from './runtime.ts';
 import { SOURCE_EXCLUDES } from './source.ts';
 import { floorArgs } from '../package/glibc-floor.ts';
-import { npmWorkspaceCommands } from '../package/workspace.ts';
+import { npmWorkspaceCommands, pnpmWorkspaceCommands } from '../package/workspace.ts';
 
 /** Where a build puts things in its machine. */
 const SCRIPT_IN_MACHINE = '/ndist/build.sh';
@@ -36,6 +36,7 @@ const LICENSES_IN_MACHINE = '/ndist/licenses.mjs';
 const STAGE_APP_IN_MACHINE = '/ndist/stage-app.mjs';
 const WORKSPACE_DEPLOY_IN_MACHINE = '/ndist/workspace-deploy.mjs';
 const WORKSPACE_PLAN_IN_MACHINE = '/ndist/workspace.json';
+const WORKSPACE_MANIFEST_IN_MACHINE = '/ndist/workspace-package.json';
 const SOURCE_IN_MACHINE = '/ndist/src';
 /** A workspace build's self-contained app, made from the monorepo in SOURCE_IN_MACHINE. */
 const WORKSPACE_APP_IN_MACHINE = '/ndist/ws';
@@ -146,9 +147,12 @@ function templateVariables(options: BuildOptions, machine: Machine, spec: Packag
   const workspace = spec.workspace;
   // Workspace packages with a build script are built too, which needs their devDependencies.
   const fullInstall = Boolean(buildStep?.commands.length) || Boolean(workspace?.dependencies.some((dependency) => dependency.build));
-  const workspaceCommands = workspace
-    ? npmWorkspaceCommands(workspace, fullInstall, { source: SOURCE_IN_MACHINE, program: WORKSPACE_DEPLOY_IN_MACHINE, plan: WORKSPACE_PLAN_IN_MACHINE, out: WORKSPACE_APP_IN_MACHINE })
-    : undefined;
+  const workspacePaths = { source: SOURCE_IN_MACHINE, program: WORKSPACE_DEPLOY_IN_MACHINE, plan: WORKSPACE_PLAN_IN_MACHINE, manifest: WORKSPACE_MANIFEST_IN_MACHINE, out: WORKSPACE_APP_IN_MACHINE };
+  const workspaceCommands = !workspace
+    ? undefined
+    : workspace.manager === 'pnpm'
+      ? pnpmWorkspaceCommands(workspace, fullInstall, workspacePaths, managerCommands('pnpm').installAll)
+      : npmWorkspaceCommands(workspace, fullInstall, workspacePaths);
   const appDir = workspace ? WORKSPACE_APP_IN_MACHINE : SOURCE_IN_MACHINE;
   // With a build step the cache holds the full install (devDependencies too); prune derives the rest.
   const depsKey = dependencyKey?.key && (fullInstall ? `${dependencyKey.key}-full` : dependencyKey.key);
@@ -297,6 +301,7 @@ function machineInputs(spec: PackageSpec, inputs: ResolvedInputs, script: string
       ? [
           { kind: 'file', name: WORKSPACE_DEPLOY_IN_MACHINE.slice(1), hostPath: WORKSPACE_DEPLOY_SCRIPT, mode: 0o644 } as InputEntry,
           machineFile(WORKSPACE_PLAN_IN_MACHINE, `${JSON.stringify({ path: spec.workspace.path, placements: spec.workspace.placements }, null, 1)}\n`, 0o644),
+          ...(spec.workspace.manifest === undefined ? [] : [machineFile(WORKSPACE_MANIFEST_IN_MACHINE, spec.workspace.manifest, 0o644)]),
         ]
       : []),
     machineFile(NPMRC_IN_MACHINE, npmUserConfig(inputs.registry, inputs.npmToken), 0o600),

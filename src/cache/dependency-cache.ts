@@ -15,7 +15,7 @@ import type { VolumeMount } from '../machine/engine.ts';
 import type { RuntimeArchive } from '../build/runtime.ts';
 import type { PackageManagerSpec } from '../package/package-manager.ts';
 import type { Arch } from '../options/types.ts';
-import { isDeclaredWorkspace, type WorkspacePlan } from '../package/workspace.ts';
+import { declaredWorkspaces, isDeclaredWorkspace, pnpmImporters, pnpmLinkTarget, type WorkspacePlan } from '../package/workspace.ts';
 
 /** Where the volumes are mounted in the build machine. */
 export const NPM_CACHE_DIR = '/ndist/cache/npm';
@@ -106,7 +106,9 @@ export function dependencyCacheKey(inputs: DependencyInputs): DependencyKey {
   const lockText = readFileSync(lockfile, 'utf8');
   // A workspace build links the workspaces it installs, which the key covers; other links and file: dependencies are installed from the source.
   // pnpm's `link:../x`, Yarn's `x@file:../x`, `@portal:`: a protocol, not a YAML key like `read-yaml-file: 1.1.0`.
-  const local = kind !== 'npm' ? /(?:^|[\s"'@])(?:link|file|portal):(?=\S)/m.test(lockText) : (workspace ? linksOutsideWorkspaces(lockText) : /"link":\s*true/.test(lockText)) || /"resolved":\s*"file:/.test(lockText);
+  const local = kind === 'pnpm' && workspace
+    ? /(?:^|[\s"'@])(?:file|portal):(?=\S)/m.test(lockText) || pnpmLinksOutsideWorkspaces(inputs.sourceDir)
+    : kind !== 'npm' ? /(?:^|[\s"'@])(?:link|file|portal):(?=\S)/m.test(lockText) : (workspace ? linksOutsideWorkspaces(lockText) : /"link":\s*true/.test(lockText)) || /"resolved":\s*"file:/.test(lockText);
   if (local) return { reason: 'the lockfile has file: or linked dependencies, installed from the source' };
 
   const hash = createHash('sha256');
@@ -134,6 +136,17 @@ export function dependencyCacheKey(inputs: DependencyInputs): DependencyKey {
     for (const { dir, pkg: manifest } of packages.slice(1)) part(`package.json ${dir}`, JSON.stringify(DEPENDENCY_FIELDS.map((field) => [field, manifest[field] ?? null])));
   }
   return { key: hash.digest('hex') };
+}
+
+/** Whether pnpm-lock.yaml links (`link:`) a directory that is not one of the workspaces the root declares. */
+function pnpmLinksOutsideWorkspaces(sourceDir: string): boolean {
+  const patterns = declaredWorkspaces(sourceDir)?.patterns ?? [];
+  return Object.entries(pnpmImporters(sourceDir)).some(([importer, entry]) =>
+    Object.values({ ...entry.dependencies, ...entry.devDependencies, ...entry.optionalDependencies }).some((dependency) => {
+      const target = pnpmLinkTarget(importer, dependency.version);
+      return target !== undefined && !isDeclaredWorkspace(target, patterns);
+    }),
+  );
 }
 
 /** Whether the lockfile links a directory that is not one of the workspaces its root entry declares (a `file:` dependency). */

@@ -45,15 +45,21 @@ export interface WorkspaceDependency {
   build: boolean;
 }
 
+/** The package managers whose workspaces ndist ships: the root lockfile says which. */
+export type WorkspaceManager = 'npm' | 'pnpm';
+
 /** What a workspace build copies, settled on the host. */
 export interface WorkspacePlan {
+  manager: WorkspaceManager;
   /** The shipped workspace, relative to the source root, e.g. apps/api. */
   path: string;
   name: string;
   /** Workspace packages it depends on, dependencies before their dependents. */
   dependencies: WorkspaceDependency[];
-  /** The node_modules of the deployed app, each directory once, parents before children. */
+  /** npm: the node_modules of the deployed app, each directory once, parents before children (pnpm deploy lays out its own: none). */
   placements: Placement[];
+  /** pnpm: the workspace's package.json as pnpm publishes it (`workspace:` ranges made versions), which replaces the one pnpm deploy writes. */
+  manifest?: string;
 }
 
 const WORKSPACE_EXAMPLE = 'e.g. workspace: "apps/api"';
@@ -171,7 +177,7 @@ const isWorkspacePath = (key: string) => key !== '' && !key.split('/').includes(
  * nested under the package that needs it. Each package's dependencies are placed before any of
  * its nested packages is visited, so a nested placement never changes what was resolved before.
  */
-export function workspaceClosure(lock: { packages?: Record<string, LockEntry> }, workspace: string, lockfileName = 'package-lock.json'): Omit<WorkspacePlan, 'name'> {
+export function workspaceClosure(lock: { packages?: Record<string, LockEntry> }, workspace: string, lockfileName = 'package-lock.json'): Omit<WorkspacePlan, 'name' | 'manager' | 'manifest'> {
   const packages = lock.packages;
   if (!packages || !packages[workspace]) {
     throw new ConfigError(lockfileName, `has no entry for the workspace "${workspace}" (lockfileVersion 2 or 3 lists each workspace): run \`npm install\` at the root and commit ${lockfileName}`);
@@ -239,18 +245,19 @@ export function workspaceClosure(lock: { packages?: Record<string, LockEntry> },
 }
 
 /**
- * The plan of a workspace build: the option checked against the source, the closure from the root
- * lockfile, and whether each workspace dependency has a build script (read from its package.json).
+ * The plan of a workspace build: the option checked against the source, then the root lockfile
+ * says the manager: npm's package-lock.json (the closure worked out here), or pnpm's
+ * pnpm-lock.yaml (pnpm deploy lays the app out). Yarn workspaces are refused by name.
  */
 export function planWorkspace(sourceDir: string, value: string): WorkspacePlan {
   const { path: dir, name } = checkWorkspace(sourceDir, value);
   const lockfileName = ['npm-shrinkwrap.json', 'package-lock.json'].find((file) => existsSync(path.join(sourceDir, file)));
-  const otherLockfile = ['pnpm-lock.yaml', 'yarn.lock'].find((file) => existsSync(path.join(sourceDir, file)));
-  if (!lockfileName && otherLockfile) {
-    throw new ConfigError('workspace', `is built for npm workspaces (a root package-lock.json) only for now; this monorepo has ${otherLockfile}`);
+  if (!lockfileName && existsSync(path.join(sourceDir, 'pnpm-lock.yaml'))) return planPnpmWorkspace(sourceDir, dir, name);
+  if (!lockfileName && existsSync(path.join(sourceDir, 'yarn.lock'))) {
+    throw new ConfigError('workspace', `is built for npm workspaces (a root package-lock.json) and pnpm workspaces (pnpm-workspace.yaml and pnpm-lock.yaml), not Yarn's; this monorepo has yarn.lock: package ${dir} from its own directory with its own lockfile, or move the monorepo to npm or pnpm workspaces`);
   }
   if (!lockfileName) {
-    throw new ConfigError('package-lock.json', `is missing from the source's root: run \`npm install\` at the root of the monorepo (not in ${dir}) and commit package-lock.json`);
+    throw new ConfigError('package-lock.json', `is missing from the source's root: run \`npm install\` (npm workspaces) or \`pnpm install\` (pnpm workspaces) at the root of the monorepo (not in ${dir}) and commit its lockfile`);
   }
   const lock = readJson(path.join(sourceDir, lockfileName), lockfileName) as { packages?: Record<string, LockEntry> };
   const closure = workspaceClosure(lock, dir, lockfileName);
@@ -259,21 +266,107 @@ export function planWorkspace(sourceDir: string, value: string): WorkspacePlan {
     const scripts = (pkg.scripts ?? {}) as Record<string, unknown>;
     return { ...dependency, name: typeof pkg.name === 'string' ? pkg.name : dependency.name, build: typeof scripts.build === 'string' };
   });
-  return { ...closure, name, dependencies };
+  return { manager: 'npm', ...closure, name, dependencies };
+}
+
+/** An importer of pnpm-lock.yaml (lockfileVersion 6 and 9): each dependency's specifier and resolved version (`link:../x` for a workspace package). */
+interface PnpmImporter {
+  dependencies?: Record<string, { specifier?: string; version?: string }>;
+  optionalDependencies?: Record<string, { specifier?: string; version?: string }>;
+  devDependencies?: Record<string, { specifier?: string; version?: string }>;
+}
+
+const PNPM_UPDATE = 'run `pnpm install` at the root of the monorepo and commit pnpm-lock.yaml';
+
+/** The importers of the root pnpm-lock.yaml, keyed by workspace directory ('.' the root). */
+export function pnpmImporters(sourceDir: string): Record<string, PnpmImporter> {
+  let lock: { importers?: Record<string, PnpmImporter> } | null;
+  try {
+    lock = parseYaml(readFileSync(path.join(sourceDir, 'pnpm-lock.yaml'), 'utf8')) as typeof lock;
+  } catch (error) {
+    throw new ConfigError('pnpm-lock.yaml', `is not valid YAML (${(error as Error).message}); ${PNPM_UPDATE}`);
+  }
+  return lock?.importers ?? {};
+}
+
+/** Where a `link:` version of the importer at `from` leads, relative to the root; undefined for a registry version. */
+export function pnpmLinkTarget(from: string, version: string | undefined): string | undefined {
+  if (!version?.startsWith('link:')) return undefined;
+  return path.posix.normalize(path.posix.join(from === '.' ? '' : from, version.slice('link:'.length))) || '.';
+}
+
+/**
+ * A pnpm workspace: the workspace packages it depends on in production (dependencies and optional
+ * ones, followed through `link:` versions of pnpm-lock.yaml's importers, dependencies first), and
+ * its package.json as pnpm publishes it.
+ */
+function planPnpmWorkspace(sourceDir: string, dir: string, name: string): WorkspacePlan {
+  const importers = pnpmImporters(sourceDir);
+  if (!importers[dir]) throw new ConfigError('pnpm-lock.yaml', `has no importer for the workspace "${dir}": ${PNPM_UPDATE}`);
+  const declared = declaredWorkspaces(sourceDir)!;
+  const dependencies: WorkspaceDependency[] = [];
+  const done = new Set<string>([dir]);
+  const visit = (importer: string, seen: Set<string>) => {
+    const entry = importers[importer];
+    if (!entry) throw new ConfigError('pnpm-lock.yaml', `has no importer for the workspace package "${importer}": ${PNPM_UPDATE}`);
+    for (const [dependency, resolved] of Object.entries({ ...entry.dependencies, ...entry.optionalDependencies })) {
+      const target = pnpmLinkTarget(importer, resolved.version);
+      if (target === undefined || done.has(target) || seen.has(target)) continue;
+      if (!isDeclaredWorkspace(target, declared.patterns)) {
+        throw new ConfigError('pnpm-lock.yaml', `links "${dependency}" of ${importer} to ${target}, which is not a workspace (${declared.file} declares ${declared.patterns.join(', ')}); a workspace build ships workspace packages and registry packages only`);
+      }
+      seen.add(target);
+      visit(target, seen);
+      done.add(target);
+      const pkg = readJson(path.join(sourceDir, target, 'package.json'), 'workspace');
+      const scripts = (pkg.scripts ?? {}) as Record<string, unknown>;
+      dependencies.push({ path: target, name: typeof pkg.name === 'string' ? pkg.name : dependency, build: typeof scripts.build === 'string' });
+    }
+  };
+  visit(dir, new Set());
+  return { manager: 'pnpm', path: dir, name, dependencies, placements: [], manifest: publishedManifest(sourceDir, dir, importers[dir]!) };
+}
+
+/**
+ * The workspace's package.json as `pnpm publish` writes it: each `workspace:` range of its
+ * dependency lists made the linked workspace package's version (`workspace:*` its version,
+ * `workspace:^` and `workspace:~` that version with the prefix, any other range as it is).
+ */
+export function publishedManifest(sourceDir: string, dir: string, importer: PnpmImporter): string {
+  const pkg = readJson(path.join(sourceDir, dir, 'package.json'), 'workspace');
+  const locked = { ...importer.devDependencies, ...importer.optionalDependencies, ...importer.dependencies };
+  for (const field of ['dependencies', 'optionalDependencies', 'peerDependencies', 'devDependencies']) {
+    const list = pkg[field] as Record<string, string> | undefined;
+    if (!list) continue;
+    for (const [dependency, spec] of Object.entries(list)) {
+      if (typeof spec !== 'string' || !spec.startsWith('workspace:')) continue;
+      const range = spec.slice('workspace:'.length);
+      if (range !== '*' && range !== '^' && range !== '~') {
+        list[dependency] = range;
+        continue;
+      }
+      const target = pnpmLinkTarget(dir, locked[dependency]?.version);
+      if (target === undefined) throw new ConfigError('pnpm-lock.yaml', `does not link "${dependency}" (${spec} in ${dir}/package.json) to a workspace: ${PNPM_UPDATE}`);
+      const version = readJson(path.join(sourceDir, target, 'package.json'), 'workspace').version;
+      if (typeof version !== 'string') throw new ConfigError('workspace', `${target}/package.json has no version, which ${dir}/package.json's "${dependency}": "${spec}" publishes as`);
+      list[dependency] = range === '*' ? version : `${range}${version}`;
+    }
+  }
+  return `${JSON.stringify(pkg, null, 2)}\n`;
 }
 
 /**
  * A workspace build's commands, each one command line run at the monorepo's root, one function per
- * package manager (npm's below; a manager with a deploy command of its own, like `pnpm deploy
- * --prod`, gives it as `deploy` and needs no placements).
+ * package manager: npm's has ndist's deploy program copy the plan's placements, pnpm's runs
+ * `pnpm deploy`.
  */
 export interface WorkspaceCommands {
   /** The install: the shipped workspace and what it depends on, nothing of the other workspaces. */
   install: string[];
   /** The workspace packages' own builds, dependencies first, before the shipped workspace's build step. */
   builds: string[][];
-  /** What writes the self-contained app to `out`: the workspace's files and its production node_modules as real directories. */
-  deploy: string[];
+  /** What writes the self-contained app to `out`, in order: the workspace's files and its production node_modules as real directories. */
+  deploy: string[][];
 }
 
 /** Where a workspace build's programs and plan are in the machine, and where the deployed app goes. */
@@ -283,6 +376,8 @@ export interface WorkspaceDeployPaths {
   /** in-machine/workspace-deploy.ts, and the placements it reads (written from the plan). */
   program: string;
   plan: string;
+  /** pnpm: the plan's manifest, the deployed app's package.json. */
+  manifest: string;
   out: string;
 }
 
@@ -297,6 +392,30 @@ export function npmWorkspaceCommands(plan: WorkspacePlan, full: boolean, paths: 
   return {
     install: ['npm', 'ci', ...(full ? [] : ['--omit=dev']), '--ignore-scripts', ...workspaces, ...(full ? ['--include-workspace-root'] : [])],
     builds: plan.dependencies.filter((dependency) => dependency.build).map((dependency) => ['npm', 'run', 'build', '--workspace', dependency.path]),
-    deploy: ['node', paths.program, '--source', paths.source, '--plan', paths.plan, '--out', paths.out],
+    deploy: [['node', paths.program, '--source', paths.source, '--plan', paths.plan, '--out', paths.out]],
+  };
+}
+
+/**
+ * pnpm's: the frozen install of the shipped workspace and the workspace packages it depends on
+ * (`--filter ./apps/api...`; with a build step their devDependencies and the root's too), `pnpm
+ * run build` in each workspace package that has a build script, then `pnpm deploy --prod`: a fresh
+ * production install of the workspace into `out` from the same lockfile (left unchanged) and the
+ * warm store. pnpm 10 deploys only with injected workspace packages: each is copied as it would be
+ * published (its built files), and with the hoisted linker every package is a real directory, none
+ * a link into the monorepo. Its package.json (where pnpm writes `file:` paths of the build machine)
+ * is replaced by the plan's published manifest, and its copy of the lockfile removed.
+ */
+export function pnpmWorkspaceCommands(plan: WorkspacePlan, full: boolean, paths: WorkspaceDeployPaths, pnpmInstall: string[]): WorkspaceCommands {
+  // `pnpmInstall` is pnpm's frozen install (build/install-commands.ts): deploy shares its settings (store, linker, strict builds).
+  const settings = pnpmInstall.slice(2);
+  return {
+    install: [...pnpmInstall, ...(full ? [] : ['--prod']), '--filter', `./${plan.path}...`, ...(full ? ['--filter', '.'] : [])],
+    builds: plan.dependencies.filter((dependency) => dependency.build).map((dependency) => ['pnpm', '--dir', dependency.path, 'run', 'build']),
+    deploy: [
+      ['pnpm', 'deploy', '--filter', `./${plan.path}`, '--prod', ...settings, '--config.inject-workspace-packages=true', paths.out],
+      ['cp', paths.manifest, `${paths.out}/package.json`],
+      ['rm', '-f', `${paths.out}/pnpm-lock.yaml`],
+    ],
   };
 }

@@ -32,9 +32,9 @@ function options(app: 'hello-app' | 'service-app' | 'ts-app' | 'pnpm-ts-app' | '
   return { name: `${app} :: ${machine}`, app, source: { type: 'directory', path: path.join(ROOT, 'test', 'fixtures', app) }, buildMachine: machine, node: '22.23.3', ...service, ...changes };
 }
 
-/** apps/api of the monorepo-npm fixture. */
-function workspaceOptions(changes: Partial<BuildOptions> = {}): BuildOptions {
-  return { name: 'api :: debian-bookworm', app: 'api', workspace: 'apps/api', source: { type: 'directory', path: path.join(ROOT, 'test', 'fixtures', 'monorepo-npm') }, buildMachine: 'debian-bookworm', node: '22.23.3', ...changes };
+/** apps/api of the monorepo-npm fixture (or monorepo-pnpm). */
+function workspaceOptions(changes: Partial<BuildOptions> = {}, fixture = 'monorepo-npm'): BuildOptions {
+  return { name: 'api :: debian-bookworm', app: 'api', workspace: 'apps/api', source: { type: 'directory', path: path.join(ROOT, 'test', 'fixtures', fixture) }, buildMachine: 'debian-bookworm', node: '22.23.3', ...changes };
 }
 
 function plan(build: BuildOptions, packager: PackagerName, resolved: Partial<ResolvedInputs> = {}): BuildPlan {
@@ -101,6 +101,8 @@ describe('the plan of a build, against golden files', () => {
     ['berry-app-deb-dpkg-deb', options('berry-app', 'debian-bookworm'), 'dpkg-deb', cli('berry', '4.18.1')],
     // A workspace of an npm monorepo: installed with --workspace, lib built, deployed to /ndist/ws.
     ['monorepo-npm-api-deb-dpkg-deb', workspaceOptions(), 'dpkg-deb'],
+    // A workspace of a pnpm monorepo: a filtered install, lib built, pnpm deploy to /ndist/ws with the published package.json.
+    ['monorepo-pnpm-api-deb-dpkg-deb', workspaceOptions({}, 'monorepo-pnpm'), 'dpkg-deb', cli('pnpm', '10.34.9')],
   ];
   for (const [name, build, packager, manager] of cases) {
     test(name, () => {

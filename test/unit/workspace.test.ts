@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
-import { checkWorkspace, declaredWorkspaces, isDeclaredWorkspace, npmWorkspaceCommands, planWorkspace, workspaceClosure, type LockEntry } from '../../src/package/workspace.ts';
+import { checkWorkspace, declaredWorkspaces, isDeclaredWorkspace, npmWorkspaceCommands, planWorkspace, pnpmWorkspaceCommands, workspaceClosure, type LockEntry } from '../../src/package/workspace.ts';
+import { managerCommands } from '../../src/build/install-commands.ts';
 import { validateBuild } from '../../src/options/validate.ts';
 import { directory } from '../../src/build/source.ts';
 import { dependencyCacheKey } from '../../src/cache/dependency-cache.ts';
@@ -12,6 +13,7 @@ import { init, listWorkspaces } from '../../src/commands/init.ts';
 import { describeBuild } from '../../src/commands/render.ts';
 
 const FIXTURE = path.resolve(import.meta.dirname, '..', 'fixtures', 'monorepo-npm');
+const PNPM_FIXTURE = path.resolve(import.meta.dirname, '..', 'fixtures', 'monorepo-pnpm');
 
 let root: string;
 let count = 0;
@@ -148,22 +150,118 @@ describe('workspaceClosure', () => {
     assert.throws(() => workspaceClosure({ packages: { 'apps/api': { dependencies: { gone: '1' } } } }, 'apps/api'), configError('package-lock.json', /has no package "gone" that apps\/api depends on/));
   });
 
-  test('a monorepo of another package manager is refused by name, not asked for a package-lock.json', () => {
-    const dir = tree({ 'package.json': { name: 'mono' }, 'pnpm-workspace.yaml': 'packages: [apps/*]\n', 'pnpm-lock.yaml': "lockfileVersion: '9.0'\n", 'apps/api/package.json': { name: 'api', version: '1.0.0' } });
-    assert.throws(() => planWorkspace(dir, 'apps/api'), configError('workspace', /npm workspaces \(a root package-lock\.json\) only for now; this monorepo has pnpm-lock\.yaml/));
+  test('a Yarn monorepo is refused by name, naming what is supported; an npm one without a lockfile is asked for one', () => {
+    const dir = tree({ 'package.json': { name: 'mono', workspaces: ['apps/*'] }, 'yarn.lock': '# yarn lockfile v1\n', 'apps/api/package.json': { name: 'api', version: '1.0.0' } });
+    assert.throws(() => planWorkspace(dir, 'apps/api'), configError('workspace', /npm workspaces \(a root package-lock\.json\) and pnpm workspaces \(pnpm-workspace\.yaml and pnpm-lock\.yaml\), not Yarn's; this monorepo has yarn\.lock/));
     const npmDir = tree({ 'package.json': ROOT_PACKAGE, 'apps/api/package.json': { name: 'api', version: '1.0.0' } });
-    assert.throws(() => planWorkspace(npmDir, 'apps/api'), configError('package-lock.json', /is missing from the source's root: run `npm install` at the root of the monorepo \(not in apps\/api\)/));
+    assert.throws(() => planWorkspace(npmDir, 'apps/api'), configError('package-lock.json', /is missing from the source's root: run `npm install` \(npm workspaces\) or `pnpm install` \(pnpm workspaces\) at the root of the monorepo \(not in apps\/api\)/));
   });
 
   test('npm\'s commands: a production install of the workspace; with builds, its workspace packages and the root too; ndist\'s deploy program', () => {
     const plan = planWorkspace(FIXTURE, 'apps/api');
-    const paths = { source: '/src', program: '/deploy.mjs', plan: '/plan.json', out: '/ws' };
+    const paths = { source: '/src', program: '/deploy.mjs', plan: '/plan.json', manifest: '/manifest.json', out: '/ws' };
     assert.deepEqual(npmWorkspaceCommands(plan, false, paths), {
       install: ['npm', 'ci', '--omit=dev', '--ignore-scripts', '--workspace', 'apps/api'],
       builds: [['npm', 'run', 'build', '--workspace', 'packages/lib']],
-      deploy: ['node', '/deploy.mjs', '--source', '/src', '--plan', '/plan.json', '--out', '/ws'],
+      deploy: [['node', '/deploy.mjs', '--source', '/src', '--plan', '/plan.json', '--out', '/ws']],
     });
     assert.deepEqual(npmWorkspaceCommands(plan, true, paths).install, ['npm', 'ci', '--ignore-scripts', '--workspace', 'apps/api', '--workspace', 'packages/lib', '--include-workspace-root']);
+  });
+});
+
+describe('pnpm workspaces', () => {
+  const paths = { source: '/src', program: '/deploy.mjs', plan: '/plan.json', manifest: '/manifest.json', out: '/ws' };
+  const pnpmInstall = managerCommands('pnpm').installAll;
+
+  test('the fixture: lib, linked from apps/api in pnpm-lock.yaml, is its workspace package; nothing of apps/other; no placements (pnpm deploy lays out)', () => {
+    const plan = planWorkspace(PNPM_FIXTURE, 'apps/api');
+    assert.equal(plan.manager, 'pnpm');
+    assert.equal(plan.name, 'api');
+    assert.deepEqual(plan.dependencies, [{ path: 'packages/lib', name: 'lib', build: true }]);
+    assert.deepEqual(plan.placements, []);
+    const manifest = JSON.parse(plan.manifest!) as Record<string, Record<string, string>>;
+    assert.deepEqual(manifest.dependencies, { lib: '^0.4.0', ms: '2.1.3' });
+    assert.deepEqual(manifest.bin, { api: 'bin/api.js' });
+    assert.deepEqual(manifest.engines, { node: '>=20' });
+  });
+
+  test('workspace packages in dependency order through link: versions; workspace: ranges published as pnpm publishes them', () => {
+    const dir = tree({
+      'package.json': { name: 'mono' },
+      'pnpm-workspace.yaml': 'packages: [apps/*, packages/*]\n',
+      'pnpm-lock.yaml': [
+        "lockfileVersion: '9.0'",
+        'importers:',
+        '  .: {}',
+        '  apps/api:',
+        '    dependencies:',
+        '      top: { specifier: "workspace:*", version: link:../../packages/top }',
+        '      base: { specifier: "workspace:~", version: link:../../packages/base }',
+        '      pinned: { specifier: "workspace:^1.0.0", version: link:../../packages/pinned }',
+        '    devDependencies:',
+        '      tool: { specifier: "workspace:^", version: link:../../packages/tool }',
+        '  packages/top:',
+        '    dependencies:',
+        '      base: { specifier: "workspace:^", version: link:../base }',
+        '  packages/base: {}',
+        '  packages/pinned: {}',
+        '  packages/tool: {}',
+        '',
+      ].join('\n'),
+      'apps/api/package.json': { name: 'api', version: '1.0.0', dependencies: { top: 'workspace:*', base: 'workspace:~', pinned: 'workspace:^1.0.0' }, devDependencies: { tool: 'workspace:^' } },
+      'packages/top/package.json': { name: 'top', version: '2.0.0', dependencies: { base: 'workspace:^' }, scripts: { build: 'tsc' } },
+      'packages/base/package.json': { name: 'base', version: '3.1.0' },
+      'packages/pinned/package.json': { name: 'pinned', version: '1.2.0' },
+      'packages/tool/package.json': { name: 'tool', version: '4.0.0' },
+    });
+    const plan = planWorkspace(dir, 'apps/api');
+    assert.deepEqual(plan.dependencies, [
+      { path: 'packages/base', name: 'base', build: false },
+      { path: 'packages/top', name: 'top', build: true },
+      { path: 'packages/pinned', name: 'pinned', build: false },
+    ]);
+    const manifest = JSON.parse(plan.manifest!) as Record<string, Record<string, string>>;
+    assert.deepEqual(manifest.dependencies, { top: '2.0.0', base: '~3.1.0', pinned: '^1.0.0' });
+    assert.deepEqual(manifest.devDependencies, { tool: '^4.0.0' });
+  });
+
+  test('a workspace missing from pnpm-lock.yaml, or a link to a directory that is no workspace, is refused with what to run', () => {
+    const files = { 'package.json': { name: 'mono' }, 'pnpm-workspace.yaml': 'packages: [apps/*]\n', 'apps/api/package.json': { name: 'api', version: '1.0.0' } };
+    assert.throws(() => planWorkspace(tree({ ...files, 'pnpm-lock.yaml': "lockfileVersion: '9.0'\nimporters:\n  .: {}\n" }), 'apps/api'), configError('pnpm-lock.yaml', /has no importer for the workspace "apps\/api": run `pnpm install` at the root of the monorepo and commit pnpm-lock\.yaml/));
+    const outside = tree({ ...files, 'tools/x/package.json': { name: 'x', version: '1.0.0' }, 'pnpm-lock.yaml': "lockfileVersion: '9.0'\nimporters:\n  apps/api:\n    dependencies:\n      x: { specifier: link:../../tools/x, version: link:../../tools/x }\n" });
+    assert.throws(() => planWorkspace(outside, 'apps/api'), configError('pnpm-lock.yaml', /links "x" of apps\/api to tools\/x, which is not a workspace \(pnpm-workspace\.yaml packages declares apps\/\*\)/));
+  });
+
+  test('pnpm\'s commands: a filtered frozen install (with builds, devDependencies and the root too), each build in its package, pnpm deploy --prod with injected workspace packages, the published manifest', () => {
+    const plan = planWorkspace(PNPM_FIXTURE, 'apps/api');
+    const settings = pnpmInstall.slice(2);
+    assert.ok(settings.includes('--frozen-lockfile') && settings.includes('--config.node-linker=hoisted') && settings.includes('--config.strict-dep-builds=true'));
+    assert.deepEqual(pnpmWorkspaceCommands(plan, false, paths, pnpmInstall), {
+      install: [...pnpmInstall, '--prod', '--filter', './apps/api...'],
+      builds: [['pnpm', '--dir', 'packages/lib', 'run', 'build']],
+      deploy: [
+        ['pnpm', 'deploy', '--filter', './apps/api', '--prod', ...settings, '--config.inject-workspace-packages=true', '/ws'],
+        ['cp', '/manifest.json', '/ws/package.json'],
+        ['rm', '-f', '/ws/pnpm-lock.yaml'],
+      ],
+    });
+    assert.deepEqual(pnpmWorkspaceCommands(plan, true, paths, pnpmInstall).install, [...pnpmInstall, '--filter', './apps/api...', '--filter', '.']);
+  });
+
+  test('the dependency cache key: workspace links are keyed, not refused; another workspace is another key; a link outside the workspaces has none', () => {
+    const runtime = { version: '22.23.3', checksum: 'c', root: 'r' } as never;
+    const inputs = { imageId: 'img', runtime, npm: runtime, arch: 'amd64' as const, buildDeps: [], buildFromSource: true, registry: 'https://registry.invalid/', sourceDir: PNPM_FIXTURE, manager: { kind: 'pnpm', version: '10.34.9', lockfile: 'pnpm-lock.yaml' } as never, managerCli: { version: '10.34.9', checksum: 'p', root: 'r' } as never };
+    assert.match(dependencyCacheKey(inputs).reason!, /linked dependencies/);
+    const api = dependencyCacheKey({ ...inputs, workspace: planWorkspace(PNPM_FIXTURE, 'apps/api') }).key!;
+    assert.match(api, /^[0-9a-f]{64}$/);
+    assert.notEqual(dependencyCacheKey({ ...inputs, workspace: planWorkspace(PNPM_FIXTURE, 'apps/other') }).key, api);
+    const outside = tree({
+      'package.json': { name: 'mono' },
+      'pnpm-workspace.yaml': 'packages: [apps/*]\n',
+      'pnpm-lock.yaml': "lockfileVersion: '9.0'\nimporters:\n  apps/api: {}\n  apps/web:\n    dependencies:\n      x: { specifier: link:../../tools/x, version: link:../../tools/x }\n",
+      'apps/api/package.json': { name: 'api', version: '1.0.0' },
+    });
+    assert.match(dependencyCacheKey({ ...inputs, sourceDir: outside, workspace: planWorkspace(outside, 'apps/api') }).reason!, /linked dependencies/);
   });
 });
 
@@ -206,6 +304,15 @@ describe('ndist init in a monorepo root', () => {
     assert.match(text, /^ {2}\/\/ A monorepo: the workspace to package \(the others: apps\/web, packages\/lib\); name, version and bin are its own\.$/m);
     assert.match(text, /^ {2}workspace: "apps\/api",$/m);
     assert.match(text, /^ {2}entry: "bin\/api\.js",$/m);
+  });
+
+  test('in a pnpm monorepo root (pnpm-workspace.yaml) proposes the workspace with a bin and writes pnpm as the manager', () => {
+    const dir = mkdtempSync(path.join(root, 'pnpm-init-'));
+    cpSync(PNPM_FIXTURE, dir, { recursive: true });
+    const text = readFileSync(init(dir, { node: '22.23.3' }), 'utf8');
+    assert.match(text, /^ {2}workspace: "apps\/api",$/m);
+    assert.match(text, /the others: apps\/other, packages\/lib/);
+    assert.match(text, /pnpm@10\.34\.9/);
   });
 
   test('a monorepo whose workspaces have nothing to run is refused, saying what to set', () => {
