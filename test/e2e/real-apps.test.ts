@@ -24,10 +24,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { Builder, BuildsFailedError, directory } from '../../src/index.ts';
+import { Builder, directory } from '../../src/index.ts';
 import type { BuildOptions, BuildResult } from '../../src/index.ts';
 import { cleanHost, ndistContainers, type CleanHost } from '../helpers/docker.ts';
 import { cleanUpOnInterrupt } from '../helpers/interrupt.ts';
+import { buildAll } from '../helpers/build-all.ts';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -335,16 +336,7 @@ describe('real published apps: packed, built, installed on a clean host, run and
       });
     }
     const started = Date.now();
-    try {
-      for (const result of await builder.build()) results.set(result.name, result);
-    } catch (error) {
-      if (!(error instanceof BuildsFailedError)) throw error;
-      const failures = await Promise.all(error.results.filter((result) => !result.ok).map(async (result) => {
-        const log = result.log ? (await readFile(result.log, 'utf8').catch(() => '')).split('\n').slice(-40).join('\n') : '';
-        return `${result.name}: ${result.status} in stage ${result.stage}: ${result.error?.message}\n${log}`;
-      }));
-      assert.fail(`builds failed:\n${failures.join('\n\n')}`);
-    }
+    for (const [name, result] of await buildAll(builder, 40)) results.set(name, result);
     t.diagnostic(`build run: ${((Date.now() - started) / 1000).toFixed(0)} s for ${APPS.length} apps, concurrency 2`);
     for (const [name, result] of results) {
       t.diagnostic(`${name}: ${(result.size! / 1e6).toFixed(1)} MB in ${(result.durationMs / 1000).toFixed(0)} s (stages ${JSON.stringify(result.stages)})`);
