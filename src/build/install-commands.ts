@@ -43,3 +43,20 @@ export function berryRegistryInProject(sourceDir: string): boolean {
   const rc = path.join(sourceDir, '.yarnrc.yml');
   return existsSync(rc) && /^npmRegistryServer:/m.test(readFileSync(rc, 'utf8'));
 }
+
+/**
+ * The packages whose build scripts pnpm skipped, from its `ERR_PNPM_IGNORED_BUILDS` line (which
+ * `strict-dep-builds` makes an error), e.g. `['core-js@3.45.1']`; undefined for any other line.
+ */
+export function pnpmIgnoredBuilds(line: string): string[] | undefined {
+  const listed = /ERR_PNPM_IGNORED_BUILDS\s+Ignored build scripts:\s*(.+?)\.?\s*$/.exec(line)?.[1];
+  return listed?.split(/,\s*/).filter((name) => name !== '');
+}
+
+/** What to do about build scripts pnpm skipped: pnpm's own advice (`pnpm approve-builds`) is interactive. */
+export function ignoredBuildsAdvice(packages: string[]): string {
+  const names = [...new Set(packages.map((spec) => spec.replace(/(.)@[^@]*$/, '$1')))];
+  return `pnpm 10 skipped the install scripts of ${packages.join(', ')}, which the project does not allow, and strict-dep-builds fails the build rather than ship a package that was never built: `
+    + `list ${names.length === 1 ? 'it' : 'them'} in onlyBuiltDependencies (pnpm-workspace.yaml \`onlyBuiltDependencies: [${names.join(', ')}]\`, or package.json "pnpm": { "onlyBuiltDependencies": ${JSON.stringify(names)} }) to run ${names.length === 1 ? 'its script' : 'their scripts'}, `
+    + 'or in ignoredBuiltDependencies when the package works without, then commit pnpm-lock.yaml';
+}

@@ -30,6 +30,7 @@ import { resolveHostInputs, sourceDateEpoch } from './resolve.ts';
 import { reuseEarlierBuild } from './reuse.ts';
 import type { RuntimeArchive, RuntimeSource } from './runtime.ts';
 import { buildSecrets, gitAuthFailure } from './secrets.ts';
+import { ignoredBuildsAdvice, pnpmIgnoredBuilds } from './install-commands.ts';
 import { SOURCE_EXCLUDES, fetchSource } from './source.ts';
 import type { BuildOptions, PackageDirectory } from '../options/types.ts';
 import { buildInputsHash, ndistCodeHash, sourceTreeHash } from '../cache/up-to-date.ts';
@@ -110,13 +111,14 @@ export function packageDirectory(line: string): PackageDirectory | undefined {
  * build's error. Returns the package's largest directories the script printed.
  */
 async function runBuildScript(container: MachineContainer, plan: BuildPlan, build: string, secrets: Record<string, string>, log: (line: string) => void): Promise<PackageDirectory[]> {
-  const problems = { health: [] as string[], licence: [] as string[], staging: [] as string[], gitAuth: undefined as string | undefined };
+  const problems = { health: [] as string[], licence: [] as string[], staging: [] as string[], gitAuth: undefined as string | undefined, ignoredBuilds: undefined as string[] | undefined };
   const directories: PackageDirectory[] = [];
   const onLine = (line: string) => {
     const directory = packageDirectory(line);
     if (directory) directories.push(directory);
     if (line.startsWith('staging error: ')) problems.staging.push(line.slice('staging error: '.length));
     problems.gitAuth ??= gitAuthFailure(line);
+    problems.ignoredBuilds ??= pnpmIgnoredBuilds(line);
     if (line.startsWith('health check error: ')) problems.health.push(line.slice('health check error: '.length));
     if (line.startsWith('licence error: ')) problems.licence.push(line.slice('licence error: '.length));
     log(line);
@@ -136,6 +138,9 @@ async function runBuildScript(container: MachineContainer, plan: BuildPlan, buil
       ? 'NDIST_GIT_TOKEN did not open it (check the token, NDIST_GIT_USERNAME, and NDIST_GIT_URL, which ssh URLs need)'
       : 'set NDIST_GIT_TOKEN to a token for it, and NDIST_GIT_URL to its host (ssh URLs are then fetched over it)';
     throw new BuildError(`the build script failed with exit code ${code}: git could not fetch the git dependency ${problems.gitAuth}: ${hint}`, { build, stage: 'script' });
+  }
+  if (code !== 0 && problems.ignoredBuilds) {
+    throw new BuildError(`the build script failed with exit code ${code}: ${ignoredBuildsAdvice(problems.ignoredBuilds)}`, { build, stage: 'script' });
   }
   if (code !== 0) throw new BuildError(`the build script failed with exit code ${code}`, { build, stage: 'script' });
   return directories;

@@ -25,7 +25,7 @@ export interface BuildOptions {
   /**
    * In a monorepo, the workspace to package, relative to the source's root, e.g. 'apps/api': a
    * directory the root declares as a workspace (package.json `workspaces`, pnpm-workspace.yaml
-   * `packages`). The package holds it, its production dependencies and the workspace packages it
+   * `packages`): npm or pnpm workspaces, Yarn's are refused. The package holds it, its production dependencies and the workspace packages it
    * depends on, as real directories; name, version, bin and engines come from its package.json.
    */
   workspace?: string;

@@ -9,7 +9,9 @@
  * - test/fixtures/berry-app: Yarn Berry 4 with `nodeLinker: node-modules`, a devDependency that
  *   must not ship.
  * And through the CLI, the refusal of a packageManager hash that does not match the registry's
- * tarball: no container, nothing cached, the download never used.
+ * tarball: no container, nothing cached, the download never used. And pnpm's strict-dep-builds:
+ * test/fixtures/pnpm-unapproved-build depends on core-js, whose install script the project does not
+ * allow: the build fails, naming core-js and onlyBuiltDependencies.
  */
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
@@ -18,7 +20,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Builder, directory } from '../../src/index.ts';
+import { Builder, BuildsFailedError, directory } from '../../src/index.ts';
 import type { BuildOptions, BuildResult } from '../../src/index.ts';
 import { TEST_SESSION, cleanHost, ndistContainers, type CleanHost } from '../helpers/docker.ts';
 import { cleanUpOnInterrupt } from '../helpers/interrupt.ts';
@@ -176,6 +178,29 @@ describe('a packageManager hash that does not match the registry', () => {
       assert.deepEqual(await ndistContainers(), []);
     } finally {
       await rm(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a pnpm dependency with an install script the project does not allow', () => {
+  it('fails the build (strict-dep-builds), naming the package and onlyBuiltDependencies, and leaves no container', { timeout: 15 * 60_000 }, async () => {
+    const work = await mkdtemp(path.join(os.tmpdir(), 'ndist-e2e-unapproved-'));
+    const stop = cleanUpOnInterrupt(() => [work]);
+    try {
+      const lines: string[] = [];
+      const builder = new Builder({ outDir: path.join(work, 'out'), progress: 'silent', log: (_, line) => lines.push(line) });
+      builder.addBuild({ name: 'unapproved', app: 'pnpm-unapproved-build', source: directory({ path: path.join(ROOT, 'test', 'fixtures', 'pnpm-unapproved-build') }), buildMachine: 'debian-bookworm', node: NODE, compression: 'none' });
+      const error = await builder.build().then(() => undefined, (failure: unknown) => failure);
+      assert.ok(error instanceof BuildsFailedError, `the build failed: ${String(error)}\n${lines.join('\n')}`);
+      const [result] = error.results;
+      assert.equal(result!.stage, 'script');
+      assert.match(result!.error!.message, /the build script failed with exit code \d+: pnpm 10 skipped the install scripts of core-js@3\.45\.1, .*list it in onlyBuiltDependencies \(pnpm-workspace\.yaml `onlyBuiltDependencies: \[core-js\]`/);
+      assert.ok(lines.some((line) => /ERR_PNPM_IGNORED_BUILDS\s+Ignored build scripts: core-js@3\.45\.1/.test(line)), 'pnpm\'s own line is in the log');
+      assert.equal(result!.artifact, undefined, 'nothing was packaged');
+      assert.deepEqual(await ndistContainers(), []);
+    } finally {
+      stop();
+      await rm(work, { recursive: true, force: true });
     }
   });
 });

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
-import { managerCommands } from '../../src/build/install-commands.ts';
+import { ignoredBuildsAdvice, managerCommands, pnpmIgnoredBuilds } from '../../src/build/install-commands.ts';
 import { checkLockfile } from '../../src/package/lockfile.ts';
 import { DEFAULT_NPM_VERSION, DEFAULT_VERSIONS, detectPackageManager, parseManagerField } from '../../src/package/package-manager.ts';
 
@@ -119,6 +119,17 @@ describe('detectPackageManager', () => {
     const dir = source({ 'package-lock.json': NPM_LOCK }, { dependencies: { ms: '^2.1.3' } });
     refused(() => checkLockfile(dir), 'package-lock.json', /out of sync with package\.json/);
     assert.equal(checkLockfile(source({ 'pnpm-lock.yaml': PNPM_LOCK }, { dependencies: { ms: '^2.1.3' } })).kind, 'pnpm');
+  });
+});
+
+describe('pnpm\'s skipped build scripts', () => {
+  it('are read from its ERR_PNPM_IGNORED_BUILDS line (as pnpm 10.34.9 prints it) and answered with onlyBuiltDependencies', () => {
+    assert.deepEqual(pnpmIgnoredBuilds(' ERR_PNPM_IGNORED_BUILDS  Ignored build scripts: core-js@3.45.1'), ['core-js@3.45.1']);
+    assert.deepEqual(pnpmIgnoredBuilds(' ERR_PNPM_IGNORED_BUILDS  Ignored build scripts: @swc/core@1.3.0, esbuild@0.25.0.'), ['@swc/core@1.3.0', 'esbuild@0.25.0']);
+    assert.equal(pnpmIgnoredBuilds('Run "pnpm approve-builds" to pick which dependencies should be allowed to run scripts.'), undefined);
+    const advice = ignoredBuildsAdvice(['@swc/core@1.3.0', 'esbuild@0.25.0']);
+    assert.match(advice, /skipped the install scripts of @swc\/core@1\.3\.0, esbuild@0\.25\.0/);
+    assert.match(advice, /onlyBuiltDependencies \(pnpm-workspace\.yaml `onlyBuiltDependencies: \[@swc\/core, esbuild\]`, or package\.json "pnpm": \{ "onlyBuiltDependencies": \["@swc\/core","esbuild"\] \}\)/);
   });
 });
 
