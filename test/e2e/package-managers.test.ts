@@ -193,7 +193,7 @@ describe('a pnpm dependency with an install script the project does not allow', 
       const error = await builder.build().then(() => undefined, (failure: unknown) => failure);
       assert.ok(error instanceof BuildsFailedError, `the build failed: ${String(error)}\n${lines.join('\n')}`);
       const [result] = error.results;
-      assert.equal(result!.stage, 'script');
+      assert.equal(result!.stage, 'dependencies', 'it failed installing');
       assert.match(result!.error!.message, /the build script failed with exit code \d+: pnpm 10 skipped the install scripts of core-js@3\.45\.1, .*list it in onlyBuiltDependencies \(pnpm-workspace\.yaml `onlyBuiltDependencies: \[core-js\]`/);
       assert.ok(lines.some((line) => /ERR_PNPM_IGNORED_BUILDS\s+Ignored build scripts: core-js@3\.45\.1/.test(line)), 'pnpm\'s own line is in the log');
       assert.equal(result!.artifact, undefined, 'nothing was packaged');

@@ -129,7 +129,7 @@ describe('a workspace of a pnpm monorepo', { timeout: 20 * 60_000 }, () => {
     assert.match(log, /^\+ pnpm --dir packages\/lib run build$/m);
     assert.match(log, /^\+ pnpm deploy --filter \.\/apps\/api --prod --frozen-lockfile .*--config\.inject-workspace-packages=true \/ndist\/ws$/m);
     // Nor pnpm's install state or lockfile.
-    await checkPackage(result, /\/node_modules\/\.(pnpm|modules\.yaml)|pnpm-lock\.yaml/);
+    const entries = await checkPackage(result, /\/node_modules\/\.(pnpm|modules\.yaml)|pnpm-lock\.yaml/);
     await installRunPurge(result, async (sh) => {
       // package.json as pnpm publishes it: lib's workspace range made its version, no path of the build machine.
       const manifest = JSON.parse(await sh(`cat ${APP}/package.json`)) as { dependencies: Record<string, string>; bin: Record<string, string> };
@@ -138,5 +138,11 @@ describe('a workspace of a pnpm monorepo', { timeout: 20 * 60_000 }, () => {
       const outside = await sh('find /opt/api -type l | while read -r link; do case "$(readlink -f "$link")" in /opt/api/*) ;; *) echo "$link";; esac; done');
       assert.equal(outside.trim(), '', 'no link leads out of the package');
     });
+
+    // Again, another version: the dependency cache restores the filtered install (its workspace links
+    // too), lib is built and deployed again, and the package holds the same files.
+    const again = await buildApi(PNPM_FIXTURE, 'out-pnpm2', { version: '1.2.4' });
+    assert.match(again.log, /^dependency cache: hit [0-9a-f]{64}-full, npm ci skipped$/m);
+    assert.deepEqual(debEntries(again.result.artifact!).map((entry) => `${entry.type} ${entry.path}`), entries.map((entry) => `${entry.type} ${entry.path}`));
   });
 });
