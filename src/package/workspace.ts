@@ -3,8 +3,9 @@
  * container starts, this module checks it is a declared workspace of the source's root, and works
  * out from the root lockfile what the package holds: the workspace, its production dependencies and
  * the workspace packages it depends on (transitively), re-rooted so the workspace is the app's root
- * and every dependency is a real directory in its node_modules. The machine copies that layout
- * (in-machine/workspace-deploy.ts); the other workspaces are never copied.
+ * and every dependency is a real directory in its node_modules. For npm workspaces the machine
+ * copies the layout worked out here (in-machine/workspace-deploy.ts); for pnpm workspaces `pnpm
+ * deploy` lays it out. The other workspaces are never copied; Yarn workspaces are refused.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
