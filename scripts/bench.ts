@@ -368,24 +368,28 @@ async function tinyAppRows(rows: Row[], ndistRow: (scenario: string, file: strin
   if (reported(sharedOut).runtimePackage?.reused !== true) throw new Error('the warm shared build did not reuse the runtime package');
 
   // The build step: the full install (typescript) cached, the build re-run after a source change.
-  const ts = path.join(work, 'ts-app');
-  cpSync(path.join(ROOT, 'test', 'fixtures', 'ts-app'), ts, { recursive: true });
-  const tsOut = path.join(work, 'out-ts');
-  const tsConfig = config('ts', ts, tsOut, ['1.2.0'], 'ts-app', 'shared');
-  await ndistRow('ts-app, build step, cold', tsConfig, tsOut, 'runtime shared (package reused): npm ci with devDependencies (typescript not yet in the npm cache), npm run build (tsc), npm prune');
-  writeFileSync(path.join(ts, 'src', 'greet.ts'), `${readFileSync(path.join(ts, 'src', 'greet.ts'), 'utf8')}// changed by the benchmark\n`);
-  await ndistRow('ts-app, build step, warm', tsConfig, tsOut, 'one TypeScript source changed: the full install restored from the dependency cache, npm run build re-run, npm prune');
-  await ndistRow('ts-app, build step, no-op', tsConfig, tsOut, 'nothing changed: the artifact is reused, no container');
-
+  await buildStepRows(ndistRow, 'ts-app', 'ts', '', {
+    cold: 'runtime shared (package reused): npm ci with devDependencies (typescript not yet in the npm cache), npm run build (tsc), npm prune',
+    warm: 'one TypeScript source changed: the full install restored from the dependency cache, npm run build re-run, npm prune',
+  });
   // The same app installed by pnpm (pinned by hash), next to npm's rows above.
-  const pnpmApp = path.join(work, 'pnpm-ts-app');
-  cpSync(path.join(ROOT, 'test', 'fixtures', 'pnpm-ts-app'), pnpmApp, { recursive: true });
-  const pnpmOut = path.join(work, 'out-pnpm');
-  const pnpmConfig = config('pnpm', pnpmApp, pnpmOut, ['1.2.0'], 'pnpm-ts-app', 'shared');
-  await ndistRow('pnpm-ts-app, build step, cold', pnpmConfig, pnpmOut, 'pnpm: its CLI fetched and verified, empty pnpm store, pnpm install --frozen-lockfile, pnpm run build (tsc), production install again');
-  writeFileSync(path.join(pnpmApp, 'src', 'greet.ts'), `${readFileSync(path.join(pnpmApp, 'src', 'greet.ts'), 'utf8')}// changed by the benchmark\n`);
-  await ndistRow('pnpm-ts-app, build step, warm', pnpmConfig, pnpmOut, 'pnpm: one TypeScript source changed: the full install restored from the dependency cache, pnpm run build re-run, production install from the warm store');
-  await ndistRow('pnpm-ts-app, build step, no-op', pnpmConfig, pnpmOut, 'pnpm: nothing changed: the artifact is reused, no container');
+  await buildStepRows(ndistRow, 'pnpm-ts-app', 'pnpm', 'pnpm: ', {
+    cold: 'its CLI fetched and verified, empty pnpm store, pnpm install --frozen-lockfile, pnpm run build (tsc), production install again',
+    warm: 'one TypeScript source changed: the full install restored from the dependency cache, pnpm run build re-run, production install from the warm store',
+  });
+}
+
+/** A fixture app with a build step (runtime shared): cold, warm after a change to src/greet.ts, and no-op. */
+async function buildStepRows(ndistRow: (scenario: string, file: string, outDir: string, note: string) => Promise<Row>, fixture: string, name: string, notePrefix: string, notes: { cold: string; warm: string }): Promise<void> {
+  const app = path.join(work, fixture);
+  cpSync(path.join(ROOT, 'test', 'fixtures', fixture), app, { recursive: true });
+  const outDir = path.join(work, `out-${name}`);
+  const file = config(name, app, outDir, ['1.2.0'], fixture, 'shared');
+  await ndistRow(`${fixture}, build step, cold`, file, outDir, `${notePrefix}${notes.cold}`);
+  const changed = path.join(app, 'src', 'greet.ts');
+  writeFileSync(changed, `${readFileSync(changed, 'utf8')}// changed by the benchmark\n`);
+  await ndistRow(`${fixture}, build step, warm`, file, outDir, `${notePrefix}${notes.warm}`);
+  await ndistRow(`${fixture}, build step, no-op`, file, outDir, `${notePrefix}nothing changed: the artifact is reused, no container`);
 }
 
 function writeResults(rows: Row[], bareRow: Row | undefined, realBare: Row | undefined): void {

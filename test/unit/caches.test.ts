@@ -190,6 +190,20 @@ describe('no-op build records', () => {
     await rm(artifactPath);
     assert.match(await reason('inputs-1'), /missing or changed/);
   });
+
+  it('a recorded artifact is not re-hashed while its identity is unchanged, and is once it is rewritten', async () => {
+    const cacheDir = await tempDir();
+    const artifactPath = path.join(await tempDir(), 'app_1.0.0-1_amd64.deb');
+    await writeFile(artifactPath, 'package bytes');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    // A sha256 no hash of the file gives: the artifact is reused only if it is not hashed.
+    await writeUpToDate(cacheDir, { inputs: 'inputs-1', artifact: { path: artifactPath, size: 13, sha256: 'f'.repeat(64) }, packager: 'dpkg-deb', image: { tag: 't', id: 'i' }, builtAt: new Date().toISOString() });
+    const found = await findUpToDate(cacheDir, artifactPath, 'inputs-1');
+    assert.ok('record' in found, 'reused from its identity, not hashed');
+    assert.equal(found.record.artifact.identity?.size, '13');
+    await writeFile(artifactPath, 'package byteS');
+    assert.match(((await findUpToDate(cacheDir, artifactPath, 'inputs-1')) as { reason: string }).reason, /missing or changed/, 'rewritten: hashed, and it does not match');
+  });
 });
 
 describe('cache prune selection', () => {

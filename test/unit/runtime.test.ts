@@ -112,6 +112,23 @@ describe('official source (local mirror)', () => {
     assert.ok(logs.some((line) => /cached node 1\.2\.3 linux-x64 is corrupt \(sha256 mismatch/.test(line)));
   });
 
+  it('remembers a verified archive, and re-verifies it once the file changed', async () => {
+    const cacheDir = await tempDir();
+    const first = await fetchNodeRuntime('1.2.3', 'x64', options(cacheDir));
+    const verified = path.join(path.dirname(first.file), 'verified.json');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await fetchNodeRuntime('1.2.3', 'x64', options(cacheDir));
+    assert.equal(JSON.parse(await readFile(verified, 'utf8')).checksum, `sha256:${SHA256}`, 'written after a verification');
+    // Same size, other bytes: the identity changed, so it is hashed again and found corrupt.
+    await writeFile(first.file, Buffer.from(ARCHIVE.toString().toUpperCase()));
+    requests.length = 0;
+    logs.length = 0;
+    const second = await fetchNodeRuntime('1.2.3', 'x64', options(cacheDir));
+    assert.deepEqual(await readFile(second.file), ARCHIVE);
+    assert.equal(requests.length, 2, 'fetched again');
+    assert.ok(logs.some((line) => /is corrupt \(sha256 mismatch/.test(line)));
+  });
+
   it('concurrent fetches of the same runtime both succeed with one intact archive', async () => {
     const cacheDir = await tempDir();
     const [a, b] = await Promise.all([fetchNodeRuntime('1.2.3', 'x64', options(cacheDir)), fetchNodeRuntime('1.2.3', 'x64', options(cacheDir))]);
