@@ -13,6 +13,7 @@ import { registerCleanup } from '../cleanup.ts';
 import { BuildError, errorMessage } from '../errors.ts';
 import { LABEL, ndistLabels, proxyEnvironment } from '../machine/docker/client.ts';
 import { imageExists } from '../machine/docker/image.ts';
+import { withHostLock } from '../util/host-lock.ts';
 
 /** Where the packages are copied in the host. */
 export const HOST_PACKAGE_DIR = '/ndist-verify';
@@ -42,22 +43,26 @@ export async function derivedImage(docker: Docker, baseImage: string, packages: 
   const dockerfile = `FROM ${baseImage}\nRUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${packages.join(' ')} >/dev/null && apt-get clean && rm -rf /var/lib/apt/lists/*\n`;
   const tag = `ndist/verify-${packages[0]}:${createHash('sha256').update(dockerfile).digest('hex').slice(0, 12)}`;
   if (await imageExists(docker, tag)) return tag;
-  log(`building ${tag}: ${baseImage} with ${packages.join(', ')}`);
-  const pack = tar.pack();
-  pack.entry({ name: 'Dockerfile' }, dockerfile);
-  pack.finalize();
-  const stream = await docker.buildImage(pack as never, { t: tag, labels: { [LABEL]: 'true', [`${LABEL}.verify`]: 'true' }, buildargs: proxyEnvironment() });
-  await new Promise<void>((resolve, reject) => {
-    // followProgress reports success even when an event carries an error: check every event.
-    let failure: string | undefined;
-    docker.modem.followProgress(
-      stream,
-      (error) => (error || failure ? reject(new BuildError(`cannot build ${tag}: ${failure ?? errorMessage(error)}`, { stage: 'verify' })) : resolve()),
-      (event: { error?: string; errorDetail?: { message?: string } }) => {
-        if (event.error) failure = event.errorDetail?.message ?? event.error;
-      },
-    );
-  });
+  // Another process on this host building it (two verify runs at once): wait, then find it.
+  await withHostLock(tag, async () => {
+    if (await imageExists(docker, tag)) return;
+    log(`building ${tag}: ${baseImage} with ${packages.join(', ')}`);
+    const pack = tar.pack();
+    pack.entry({ name: 'Dockerfile' }, dockerfile);
+    pack.finalize();
+    const stream = await docker.buildImage(pack as never, { t: tag, labels: { [LABEL]: 'true', [`${LABEL}.verify`]: 'true' }, buildargs: proxyEnvironment() });
+    await new Promise<void>((resolve, reject) => {
+      // followProgress reports success even when an event carries an error: check every event.
+      let failure: string | undefined;
+      docker.modem.followProgress(
+        stream,
+        (error) => (error || failure ? reject(new BuildError(`cannot build ${tag}: ${failure ?? errorMessage(error)}`, { stage: 'verify' })) : resolve()),
+        (event: { error?: string; errorDetail?: { message?: string } }) => {
+          if (event.error) failure = event.errorDetail?.message ?? event.error;
+        },
+      );
+    });
+  }, { onWait: (pid) => log(`waiting for ${tag}, which another ndist process (pid ${pid}) is building`) });
   return tag;
 }
 

@@ -16,6 +16,7 @@ import type { Arch } from '../../options/types.ts';
 import { LABEL, proxyEnvironment } from './client.ts';
 import { IMAGE_NAME, bootstrapImage } from '../bootstrap.ts';
 import { ARCH_NAMES } from '../../util/arch.ts';
+import { withHostLock } from '../../util/host-lock.ts';
 
 async function listFiles(dir: string, prefix = ''): Promise<string[]> {
   const files: string[] = [];
@@ -151,14 +152,17 @@ async function ensureBaseImage(docker: Docker, base: string, arch: Arch, log: (l
   const entry = { done: Promise.resolve(), creating: false };
   entry.done = (async () => {
     if (await imageExists(docker, base)) return;
-    entry.creating = true;
-    if (await pulled(docker, base, arch)) {
-      log(`image: pulled base image ${base}`);
-      return;
-    }
-    const where = engine.local ? 'on this host' : 'its second stage in a helper container on the engine';
-    log(`image: base image ${base} is not on engine "${engineName}" and no registry gives it: creating it with debootstrap, ${where} (a few minutes; \`ndist bootstrap-image ${base}\` does the same ahead of time)`);
-    await bootstrapImage(base, { arch, docker, log: (line) => log(`image: bootstrap: ${line}`), secondStage: engine.local ? 'host' : 'engine' });
+    await withHostLock(key, async () => {
+      if (await imageExists(docker, base)) return;
+      entry.creating = true;
+      if (await pulled(docker, base, arch)) {
+        log(`image: pulled base image ${base}`);
+        return;
+      }
+      const where = engine.local ? 'on this host' : 'its second stage in a helper container on the engine';
+      log(`image: base image ${base} is not on engine "${engineName}" and no registry gives it: creating it with debootstrap, ${where} (a few minutes; \`ndist bootstrap-image ${base}\` does the same ahead of time)`);
+      await bootstrapImage(base, { arch, docker, log: (line) => log(`image: bootstrap: ${line}`), secondStage: engine.local ? 'host' : 'engine' });
+    }, { onWait: (pid) => log(`image: waiting for base image ${base}, which another ndist process (pid ${pid}) is making`) });
   })().finally(() => baseCreations.delete(key));
   baseCreations.set(key, entry);
   await entry.done;
@@ -190,11 +194,16 @@ export async function ensureMachineImage(docker: Docker, machine: Machine, arch:
       if (!machine.dockerfile) {
         throw new BuildError(`image ${tag} of machine ${machine.id} is not on this engine; pull or build it first`, { stage: 'image' });
       }
-      made.building = true;
-      const base = machine.baseImage?.[arch];
-      if (base) await ensureBaseImage(docker, base, arch, log, engine);
-      log(`image: building ${tag} from ${machine.dockerfile}`);
-      await buildImage(docker, machine, arch, tag, log);
+      const dockerfile = machine.dockerfile;
+      // Another process on this host making the same image: wait for it, then find the image.
+      await withHostLock(key, async () => {
+        if (await imageExists(docker, tag)) return;
+        made.building = true;
+        const base = machine.baseImage?.[arch];
+        if (base) await ensureBaseImage(docker, base, arch, log, engine);
+        log(`image: building ${tag} from ${dockerfile}`);
+        await buildImage(docker, machine, arch, tag, log);
+      }, { onWait: (pid) => log(`image: waiting for ${tag}, which another ndist process (pid ${pid}) is building`) });
     })().finally(() => imageBuilds.delete(key));
     imageBuilds.set(key, made);
     entry = made;
