@@ -10,6 +10,7 @@ import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/
 import os from 'node:os';
 import path from 'node:path';
 import { registerCleanup } from '../cleanup.ts';
+import { processAlive } from '../util/host-lock.ts';
 import { ConfigError, RepositoryError, errorMessage } from '../errors.ts';
 import type { OsRelease } from '../machine/catalogue.ts';
 import type { PackageFormat } from '../package/format.ts';
@@ -195,15 +196,6 @@ async function lock(repo: string): Promise<() => Promise<void>> {
       if (!stale || attempt > 0) throw new RepositoryError(`${repo} is being changed by another ndist (${host ?? '?'}, pid ${pid ?? '?'}); if it is gone, remove ${file}`);
       await rm(file, { force: true });
     }
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code === 'EPERM';
   }
 }
 

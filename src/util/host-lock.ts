@@ -52,7 +52,8 @@ export async function withHostLock<T>(name: string, work: () => Promise<T>, opti
   }
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process of this host with that pid runs (EPERM: it does, as another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
