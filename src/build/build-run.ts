@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { runAllCleanups } from '../cleanup.ts';
+import { removeAllOnSignal, runAllCleanups } from '../cleanup.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
 import type { Machine } from '../machine/catalogue.ts';
 import type { EnginePool, Placement } from './engine-pool.ts';
@@ -85,7 +85,7 @@ export class BuildRun {
   /** Every build's record, in the order added; undefined when a signal interrupted the run. */
   async runAll(): Promise<BuildRecord[] | undefined> {
     let interrupted = false;
-    const stopOnSignal = installSignalHandlers((signal) => {
+    const stopOnSignal = removeAllOnSignal((signal) => {
       interrupted = true;
       this.cancel.abort(new Cancelled(`interrupted by ${signal}`));
       this.reporter.abort();
@@ -219,30 +219,4 @@ function logOutcome(log: BuildLog, result: BuildResult): void {
   log.write(`>> ${result.status === 'failed' ? 'FAILED' : 'cancelled'}${result.stage ? ` in stage ${result.stage}` : ''}: ${errorMessage(result.error)}`);
   const cause = (result.error as { cause?: unknown } | undefined)?.cause;
   if (cause) log.write(`>> cause: ${errorMessage(cause)}`);
-}
-
-/**
- * On Ctrl-C or SIGTERM: `stop` (stop the display, close the logs), then remove every container,
- * temporary directory and partial file still there, and exit 130 or 143. Nothing partial is
- * written: no report, no artifact. A second signal exits at once.
- */
-function installSignalHandlers(stop: (signal: NodeJS.Signals) => void): () => void {
-  let stopping = false;
-  const handler = (signal: NodeJS.Signals) => {
-    const code = signal === 'SIGINT' ? 130 : 143;
-    if (stopping) process.exit(code);
-    stopping = true;
-    try {
-      stop(signal);
-    } finally {
-      process.stderr.write(`\nndist: ${signal} received, removing containers and temporary files… (again to exit at once)\n`);
-      void runAllCleanups().finally(() => process.exit(code));
-    }
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
-  return () => {
-    process.off('SIGINT', handler);
-    process.off('SIGTERM', handler);
-  };
 }

@@ -2,11 +2,11 @@
  * `ndist shell <build>`: the build's machine with everything a build streams in (source at
  * /ndist/src, runtime, npm, the rendered script at /ndist/build.sh), and a shell (or a command)
  * attached to the terminal, on the engine the build would be routed to (see engine-pool.ts). The
- * container is removed when it exits.
+ * container is removed when it exits, and when ndist is interrupted, killed or hung up.
  */
 import { createReadStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { registerCleanup } from '../cleanup.ts';
+import { registerCleanup, removeAllOnSignal } from '../cleanup.ts';
 import { connectDocker, ndistLabels, proxyEnvironment } from '../machine/docker/client.ts';
 import { DockerEngine } from '../machine/docker/engine.ts';
 import { EnginePool, engineTargets, placementLine } from '../build/engine-pool.ts';
@@ -34,7 +34,13 @@ export interface ShellIo {
 /** Open the shell (`command` empty) or run `command` in the build's machine; returns its exit code. */
 export async function openShell(build: BuildOptions, builder: BuilderOptions, command: string[], io: ShellIo): Promise<number> {
   const machine = findMachine(loadMachines(builder.machinesDir ?? process.cwd()), build.buildMachine, `build "${build.name}": buildMachine`);
-  const source = await fetchSource(build.source, io.log);
+  // Killed or hung up (a closed terminal): the container and the source copy go too. Ctrl-C in an
+  // attached terminal reaches the shell in the container, not this process.
+  const stopOnSignal = removeAllOnSignal();
+  const source = await fetchSource(build.source, io.log).catch((error: unknown) => {
+    stopOnSignal();
+    throw error;
+  });
   const removeSource = registerCleanup(source.cleanup);
   let container: BuildContainer | undefined;
   try {
@@ -69,5 +75,6 @@ export async function openShell(build: BuildOptions, builder: BuilderOptions, co
   } finally {
     await container?.remove();
     await removeSource();
+    stopOnSignal();
   }
 }

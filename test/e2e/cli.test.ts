@@ -3,7 +3,7 @@
  * --dry-run and config files start no container; one quick real build from an ndist.config.json.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -174,6 +174,27 @@ await builder.build();
       'bin', 'package-lock.json', 'package.json', 'package.ts', 'v22.23.3', '#!/bin/bash', '/ndist/src', 'tiny-app_1.0.0-1_amd64.deb', 'tiny-app_1.0.0-1_amd64.deb.cdx.json',
     ]);
     assert.match(stderr, /source in \/ndist\/src, node 22\.23\.3 in \/ndist\/runtime\/package \(on PATH\)/);
+    assert.deepEqual(await ndistContainers(), [], 'the container was removed');
+  });
+
+  it('shell killed with SIGTERM while its command runs: exit 143, its container removed', { timeout: 300_000 }, async () => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'ndist.js'), 'shell', 'tiny-app :: bookworm', '--', 'sleep', '600'], {
+      cwd: path.join(tmp, 'init'),
+      env: { ...process.env, NDIST_SESSION: TEST_SESSION, CI: 'true' },
+    });
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (/removed on exit/.test(stderr)) resolve();
+      });
+      void exited.then(() => reject(new Error(`ndist shell exited before its command ran\n${stderr}`)));
+    });
+    assert.equal((await ndistContainers()).length, 1, 'the shell container runs');
+    child.kill('SIGTERM');
+    assert.equal(await exited, 143, stderr);
+    assert.match(stderr, /SIGTERM received, removing containers/);
     assert.deepEqual(await ndistContainers(), [], 'the container was removed');
   });
 

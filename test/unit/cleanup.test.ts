@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { beforeEach, describe, test } from 'node:test';
 import { registerCleanup, runAllCleanups } from '../../src/cleanup.ts';
 
@@ -77,4 +78,31 @@ describe('cleanup', () => {
       assert.equal(after.state.runs, 1);
     },
   );
+});
+
+describe('removeAllOnSignal', () => {
+  // In a child process: the handler exits the process it runs in.
+  async function killedWith(signal: NodeJS.Signals): Promise<{ code: number | null; out: string }> {
+    const script = `
+      import { registerCleanup, removeAllOnSignal } from ${JSON.stringify(new URL('../../src/cleanup.ts', import.meta.url).href)};
+      registerCleanup(async () => process.stdout.write('cleaned\\n'));
+      removeAllOnSignal((signal) => process.stdout.write('stopped by ' + signal + '\\n'));
+      process.stdout.write('ready\\n');
+      setInterval(() => undefined, 1000);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out === 'ready\n') child.kill(signal);
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    return { code, out };
+  }
+
+  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130], ['SIGHUP', 129]] as const) {
+    test(`${signal}: stop is called, every registered cleanup runs, the process exits ${code}`, async () => {
+      assert.deepEqual(await killedWith(signal), { code, out: `ready\nstopped by ${signal}\ncleaned\n` });
+    });
+  }
 });
