@@ -17,7 +17,7 @@ import { Builder, directory, type BuildOptions, type BuildResult } from '../../s
 import { VerifyFailedError } from '../../src/errors.ts';
 import { verify } from '../../src/verify/verify.ts';
 import { readVerifyRecords } from '../../src/verify/record.ts';
-import { docker } from '../helpers/docker.ts';
+import { docker, verifyContainers } from '../helpers/docker.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -30,10 +30,6 @@ async function buildFixture(outDir: string, options: Omit<BuildOptions, 'source'
 }
 
 /** Containers verify left behind: none, whatever happened. */
-async function verifyContainers() {
-  return docker.listContainers({ all: true, filters: { label: ['io.ndist.verify=true', `io.ndist.session=${process.env.NDIST_SESSION}`] } });
-}
-
 describe('ndist verify on packages ndist built', { timeout: 25 * 60_000 }, () => {
   let work: string;
   const lines: string[] = [];

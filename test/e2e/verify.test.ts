@@ -20,7 +20,7 @@ import { VerifyFailedError } from '../../src/errors.ts';
 import type { SmokeTest } from '../../src/options/types.ts';
 import { verify } from '../../src/verify/verify.ts';
 import { readVerifyRecords } from '../../src/verify/record.ts';
-import { docker } from '../helpers/docker.ts';
+import { docker, verifyContainers } from '../helpers/docker.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const BOOKWORM = { id: 'debian', versionId: '12', codename: 'bookworm' };
@@ -93,10 +93,6 @@ function reportFor(dir: string, deb: string, spec: HandMade): string {
 }
 
 /** Containers verify left behind: none, whatever happened. */
-async function verifyContainers() {
-  return docker.listContainers({ all: true, filters: { label: ['io.ndist.verify=true', `io.ndist.session=${process.env.NDIST_SESSION}`] } });
-}
-
 describe('ndist verify', { timeout: 25 * 60_000 }, () => {
   let work: string;
   const lines: string[] = [];

@@ -35,6 +35,11 @@ export async function ndistContainers(): Promise<Docker.ContainerInfo[]> {
   return docker.listContainers({ all: true, filters: { label: [`io.ndist.session=${TEST_SESSION}`] } });
 }
 
+/** The containers `ndist verify` started in this test run (labelled io.ndist.verify): none after a verify. */
+export async function verifyContainers(): Promise<Docker.ContainerInfo[]> {
+  return docker.listContainers({ all: true, filters: { label: ['io.ndist.verify=true', `io.ndist.session=${TEST_SESSION}`] } });
+}
+
 export interface CleanHost {
   /** Run a shell command; returns exit code and the output, stdout and stderr together. */
   sh(command: string): Promise<{ code: number; output: string }>;

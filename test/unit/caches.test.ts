@@ -3,26 +3,18 @@
  * hash and the inputs hash of no-op builds; the records of no-op builds; what prune removes.
  */
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { chmod, mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { hostEntries, shouldPrune, type CacheEntry } from '../../src/cache/inventory.ts';
 import { cacheVolumes, dependencyCacheKey, type DependencyInputs } from '../../src/cache/dependency-cache.ts';
 import type { RuntimeArchive } from '../../src/build/runtime.ts';
 import { SOURCE_EXCLUDES } from '../../src/build/source.ts';
 import { sha256File } from '../../src/build/checksums.ts';
 import { buildInputsHash, findUpToDate, ndistCodeHash, sourceTreeHash, writeUpToDate } from '../../src/cache/up-to-date.ts';
+import { tempDirs } from '../helpers/temp-dirs.ts';
 
-const tempDirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'ndist-caches-'));
-  tempDirs.push(dir);
-  return dir;
-}
-after(async () => {
-  await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
-});
+const tempDir = tempDirs('ndist-caches-');
 
 const PACKAGE = { name: 'app', version: '1.0.0', description: 'an app', dependencies: { ms: '^2.1.3' } };
 const LOCK = { name: 'app', lockfileVersion: 3, packages: { '': { dependencies: { ms: '^2.1.3' } }, 'node_modules/ms': { version: '2.1.3', resolved: 'https://registry.example.invalid/ms/-/ms-2.1.3.tgz', integrity: 'sha512-x' } } };

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -13,21 +13,14 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { defaultCacheDir, fetchNodeRuntime, fetchNpmCli, fetchPackageManager, type FetchOptions } from '../../src/build/runtime.ts';
 import { RuntimeError } from '../../src/errors.ts';
+import { tempDirs } from '../helpers/temp-dirs.ts';
 
 const ARCHIVE = Buffer.from('not really an xz archive, but bytes are bytes\n');
 const SHA256 = createHash('sha256').update(ARCHIVE).digest('hex');
 /** Versions the fake mirror knows, with the hash its SHASUMS256.txt gives for the x64 archive. */
 const PUBLISHED: Record<string, string> = { '1.2.3': SHA256, '1.2.4': 'f'.repeat(64) };
 
-const tempDirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'ndist-runtime-'));
-  tempDirs.push(dir);
-  return dir;
-}
-after(async () => {
-  await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
-});
+const tempDir = tempDirs('ndist-runtime-');
 
 function listen(server: Server): Promise<string> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
